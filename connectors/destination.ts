@@ -1,0 +1,119 @@
+/**
+ * The contract between the core and a destination connector.
+ *
+ * A connector writes rows and *classifies* what went wrong; the core decides what to do about it
+ * (retry with backoff, split a rejected batch, record the row in the failed-row index, stop the run).
+ * The core never reads vendor error text: it reads `FailureClass`.
+ *
+ * Everything crossing the worker-thread boundary (targets, rows, results) is plain data.
+ */
+import type { RetryPolicy, SyncMode } from '../core/config/types.js';
+
+/**
+ * - `transient`: may succeed if sent again (timeouts, 5xx, locked rows).
+ * - `rate_limited`: the API asked us to slow down; waiting does not spend the row's attempt budget.
+ * - `rejected`: the destination refused this row's data; resending the same values fails again.
+ * - `needs_change`: refused until something outside the row changes (a missing parent record).
+ * - `schema_drift`: a mapped field no longer exists or changed type in the destination.
+ * - `auth`: credentials expired or lack permission; never retried, stops the run.
+ * - `fatal`: the destination cannot be written at all (wrong table, bad URL); stops the run.
+ */
+export type FailureClass =
+  | 'transient'
+  | 'rate_limited'
+  | 'rejected'
+  | 'needs_change'
+  | 'schema_drift'
+  | 'auth'
+  | 'fatal';
+
+export interface Failure {
+  errorClass: FailureClass;
+  /** A stable code from the connector's own catalogue, e.g. `HTTP_503`, `PG_23502`. */
+  code: string;
+  message: string;
+  /** What the user can do about it, from the connector's catalogue. */
+  remediation?: string;
+  /** Server-requested wait (Retry-After) before sending again. */
+  retryAfterMs?: number;
+}
+
+/** The operation a batch performs. A batch carries one operation only. */
+export type RowOp = 'insert' | 'update' | 'delete';
+
+export interface OutboundRow {
+  /** The model's primary key, as text. */
+  key: string;
+  /** Destination field → value, already mapped. Empty for deletes. */
+  fields: Record<string, unknown>;
+  /** The id the destination gave this row when it was last acknowledged (e.g. a Salesforce Id). */
+  destinationId: string | null;
+}
+
+export type RowResult =
+  | { key: string; ok: true; destinationId?: string | null }
+  | { key: string; ok: false; failure: Failure };
+
+export interface WriteOutcome {
+  /** One result per row sent, any order; a row with no result counts as a transient failure. */
+  results: RowResult[];
+  /** API calls this write spent, for budgets and the run summary. */
+  apiCalls: number;
+}
+
+/** Thrown by `write` when the whole call failed: no row of it was acknowledged. */
+export class DestinationError extends Error {
+  readonly failure: Failure;
+  readonly apiCalls: number;
+
+  constructor(failure: Failure, apiCalls = 1) {
+    super(failure.message);
+    this.name = 'DestinationError';
+    this.failure = failure;
+    this.apiCalls = apiCalls;
+  }
+}
+
+/** What a client writes to: plain data, sent to each worker thread. */
+export interface WriteTarget {
+  /** The project folder; relative paths in settings resolve against it. */
+  projectDir?: string;
+  destination: { name: string; type: string; settings: Record<string, unknown> };
+  sync: {
+    name: string;
+    mode: SyncMode;
+    /** The destination field the primary key is mapped to, if any. */
+    keyField: string | null;
+    /** Destination fields in mapping order. */
+    fields: string[];
+    /** Destination-specific keys of the sync file (`table`, `external_id`, …). */
+    settings: Record<string, unknown>;
+  };
+}
+
+export interface DestinationClient {
+  write(op: RowOp, rows: OutboundRow[]): Promise<WriteOutcome>;
+  close(): Promise<void>;
+}
+
+/** A problem found while validating a sync against a connector, reported with the sync file's line. */
+export interface SyncProblem {
+  /** Dotted path in the sync file, e.g. `table` or `mapping.email`. */
+  field: string;
+  message: string;
+}
+
+export interface DestinationConnector {
+  readonly type: string;
+  /** JSON Schema properties allowed under `destinations.<name>` besides `type`, `batch_size`, `concurrency`, `retry`. */
+  readonly settingsSchema: { properties: Record<string, object>; required?: string[] };
+  /** JSON Schema properties this connector adds to a sync file. */
+  readonly syncSchema: { properties: Record<string, object>; required?: string[] };
+  readonly defaults: { batchSize: number; maxBatchSize: number; concurrency: number; retry: RetryPolicy };
+  /** Checks that need the whole sync (e.g. `external_id` must be a mapped field). */
+  validateSync?(target: WriteTarget): SyncProblem[];
+  /** Reachability and credentials, before any state is written. Throws `DestinationError`. */
+  check(target: WriteTarget): Promise<void>;
+  /** Opens a client; called once per worker thread and reused for every batch. */
+  connect(target: WriteTarget): Promise<DestinationClient>;
+}

@@ -1,0 +1,15 @@
+/** Every destination type the engine knows, by its `type:` name in the project file. */
+import type { DestinationConnector } from './destination.js';
+import { fileDestination } from './destinations/file/file-destination.js';
+
+const connectors: DestinationConnector[] = [fileDestination];
+
+const byType = new Map(connectors.map((c) => [c.type, c]));
+
+export function getConnector(type: string): DestinationConnector | undefined {
+  return byType.get(type);
+}
+
+export function connectorTypes(): string[] {
+  return [...byType.keys()].sort();
+}

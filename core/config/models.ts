@@ -1,0 +1,56 @@
+/** `models/<name>.sql` (one SELECT) with optional `models/<name>.yaml` metadata. */
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { UserError } from '../errors.js';
+import type { ModelConfig } from './types.js';
+import { substituteEnv } from './env-substitution.js';
+import { byBaseName, listFolder } from './folder.js';
+import { modelJsonSchema } from './schemas.js';
+import { singleStatement } from './sql-statement.js';
+import { validateWithSchema } from './validate.js';
+import { readYaml } from './yaml-source.js';
+
+export async function loadModels(dir: string, env: NodeJS.ProcessEnv, secrets: Set<string>): Promise<Record<string, ModelConfig>> {
+  const names = await listFolder(join(dir, 'models'));
+  const sqlFiles = byBaseName(names, ['.sql'], 'models');
+  const metaFiles = byBaseName(names, ['.yaml', '.yml'], 'models');
+
+  for (const [name, metaName] of metaFiles) {
+    if (!sqlFiles.has(name)) {
+      throw new UserError('has no SQL file.', {
+        file: `models/${metaName}`,
+        hint: `create models/${name}.sql, or remove models/${metaName}.`,
+      });
+    }
+  }
+
+  const models: Record<string, ModelConfig> = {};
+  for (const [name, sqlName] of sqlFiles) {
+    const file = `models/${sqlName}`;
+    const text = (await readFile(join(dir, file), 'utf8')).replace(/^\uFEFF/, '');
+    const check = singleStatement(text);
+    if (!check.ok && check.problem === 'empty') {
+      throw new UserError('the model is empty.', { file, line: 1, hint: 'write one SELECT statement.' });
+    }
+    if (!check.ok) {
+      throw new UserError('the model holds more than one SQL statement.', {
+        file,
+        line: check.line,
+        hint: 'keep a single SELECT; put other statements in their own model.',
+      });
+    }
+    const model: ModelConfig = { name, file, sql: check.sql };
+
+    const metaName = metaFiles.get(name);
+    if (metaName) {
+      const metaFile = `models/${metaName}`;
+      const source = await readYaml(join(dir, metaFile), metaFile);
+      const value = substituteEnv(source, env, secrets) ?? {};
+      validateWithSchema(modelJsonSchema(), value, source, { secrets });
+      const meta = value as { primary_key?: string };
+      if (meta.primary_key !== undefined) model.primary_key = meta.primary_key;
+    }
+    models[name] = model;
+  }
+  return models;
+}

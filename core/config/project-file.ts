@@ -1,0 +1,91 @@
+/** `hightouch-like.config.yaml`: warehouse, state store and destinations, with their defaults. */
+import { access } from 'node:fs/promises';
+import { isAbsolute, join, resolve } from 'node:path';
+import { getConnector } from '../../connectors/registry.js';
+import { UserError } from '../errors.js';
+import type { DatabaseConfig, DestinationConfig, RetryPolicy } from './types.js';
+import { substituteEnv } from './env-substitution.js';
+import { DESTINATION_ENGINE_KEYS, projectJsonSchema } from './schemas.js';
+import { validateWithSchema } from './validate.js';
+import { readYaml } from './yaml-source.js';
+
+export const PROJECT_FILE = 'hightouch-like.config.yaml';
+const PROJECT_FILE_NAMES = [PROJECT_FILE, 'hightouch-like.config.yml'];
+
+export interface ProjectFile {
+  file: string;
+  warehouse: DatabaseConfig;
+  state: DatabaseConfig;
+  destinations: Record<string, DestinationConfig>;
+  lines: Record<string, number>;
+}
+
+async function exists(path: string): Promise<boolean> {
+  return access(path).then(
+    () => true,
+    () => false,
+  );
+}
+
+async function findProjectFile(dir: string): Promise<string> {
+  const found: string[] = [];
+  for (const name of PROJECT_FILE_NAMES) if (await exists(join(dir, name))) found.push(name);
+  if (found.length === 0) {
+    throw new UserError(`no ${PROJECT_FILE} in ${dir}.`, {
+      hint: `create ${PROJECT_FILE} there, or point to the project directory.`,
+    });
+  }
+  if (found.length > 1) {
+    throw new UserError(`both ${found.join(' and ')} exist.`, { file: found[1], hint: 'keep only one of them.' });
+  }
+  return found[0];
+}
+
+type RawDatabase = { type: 'duckdb'; path?: string } | { type: 'postgres'; url: string };
+
+function database(raw: RawDatabase | undefined, dir: string, defaultPath: string): DatabaseConfig {
+  if (!raw) return { type: 'duckdb', path: defaultPath };
+  if (raw.type === 'postgres') return { type: 'postgres', url: raw.url };
+  const path = raw.path ?? defaultPath;
+  // Relative to the project, not to the shell's directory, so `-C project` and `cd project` agree.
+  return { type: 'duckdb', path: path === ':memory:' || isAbsolute(path) ? path : resolve(dir, path) };
+}
+
+function destination(name: string, raw: Record<string, unknown>): DestinationConfig {
+  const type = String(raw.type);
+  // The schema only admits registered types; batch_size is capped there by the connector's maximum.
+  const connector = getConnector(type)!;
+  const settings: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(raw)) {
+    if (!(DESTINATION_ENGINE_KEYS as readonly string[]).includes(key)) settings[key] = value;
+  }
+  const config: DestinationConfig = { name, type: connector.type, settings };
+  if (raw.batch_size !== undefined) config.batch_size = raw.batch_size as number;
+  if (raw.concurrency !== undefined) config.concurrency = raw.concurrency as number;
+  if (raw.retry !== undefined) config.retry = { ...(raw.retry as Partial<RetryPolicy>) };
+  return config;
+}
+
+export async function loadProjectFile(dir: string, env: NodeJS.ProcessEnv, secrets: Set<string>): Promise<ProjectFile> {
+  const file = await findProjectFile(dir);
+  const source = await readYaml(join(dir, file), file);
+  const value = substituteEnv(source, env, secrets) ?? {};
+  validateWithSchema(projectJsonSchema(), value, source, { secrets });
+
+  const raw = value as {
+    warehouse?: RawDatabase;
+    state?: RawDatabase;
+    destinations?: Record<string, Record<string, unknown>>;
+  };
+  const destinations: Record<string, DestinationConfig> = {};
+  for (const [name, settings] of Object.entries(raw.destinations ?? {})) {
+    destinations[name] = destination(name, settings);
+  }
+  return {
+    file,
+    warehouse: database(raw.warehouse, dir, ':memory:'),
+    state: database(raw.state, dir, join(dir, '.hightouch-like', 'state.duckdb')),
+    destinations,
+    lines: source.keyLines(),
+  };
+}

@@ -1,0 +1,213 @@
+/**
+ * JSON Schemas (draft-07) of the project, sync and model files: a base plus every registered
+ * connector's fragments. The loader validates with them, and they are published in `schemas/`
+ * for editors. To get completion and checks in VS Code (YAML extension), start a file with e.g.
+ *
+ *   # yaml-language-server: $schema=../schemas/sync.schema.json
+ *
+ * (path relative to the YAML file; `./schemas/project.schema.json` for the project file).
+ * Values are checked after `${ENV}` substitution, so numbers must be written literally.
+ */
+import type { DestinationConnector } from '../../connectors/destination.js';
+import { connectorTypes, getConnector } from '../../connectors/registry.js';
+
+type Schema = Record<string, unknown>;
+
+const DRAFT_07 = 'http://json-schema.org/draft-07/schema#';
+
+export const SYNC_MODES = ['insert', 'update', 'upsert', 'mirror'] as const;
+
+/** Keys of `destinations.<name>` that the engine reads; everything else is connector settings. */
+export const DESTINATION_ENGINE_KEYS = ['type', 'batch_size', 'concurrency', 'retry'] as const;
+
+const batchSize = { type: 'integer', minimum: 1, description: 'Rows per write call.' };
+const concurrency = { type: 'integer', minimum: 1, description: 'Write calls in flight at once.' };
+const retry = {
+  type: 'object',
+  additionalProperties: false,
+  description: 'In-run retries of transient failures, with exponential backoff.',
+  properties: {
+    attempts: { type: 'integer', minimum: 1, description: 'Attempts per row, the first send included.' },
+    base_delay_ms: { type: 'integer', minimum: 0, description: 'Delay before the first retry.' },
+    max_delay_ms: { type: 'integer', minimum: 0, description: 'Upper bound of the backoff delay.' },
+  },
+};
+
+function connectors(): DestinationConnector[] {
+  return connectorTypes().map((type) => getConnector(type)!);
+}
+
+/** `{type: duckdb, path}` or `{type: postgres, url}`, with an if/then per type so unknown keys are caught. */
+function database(description: string): Schema {
+  return {
+    type: 'object',
+    description,
+    required: ['type'],
+    properties: { type: { enum: ['duckdb', 'postgres'] } },
+    allOf: [
+      {
+        if: { properties: { type: { const: 'duckdb' } }, required: ['type'] },
+        then: {
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            type: { const: 'duckdb' },
+            path: {
+              type: 'string',
+              minLength: 1,
+              description: "DuckDB file, relative to the project directory, or ':memory:'.",
+            },
+          },
+        },
+      },
+      {
+        if: { properties: { type: { const: 'postgres' } }, required: ['type'] },
+        then: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['url'],
+          properties: {
+            type: { const: 'postgres' },
+            url: { type: 'string', minLength: 1, description: 'postgres://user:password@host:port/database' },
+          },
+        },
+      },
+    ],
+  };
+}
+
+function destinationProperties(connector: DestinationConnector): Record<string, object> {
+  const properties: Record<string, object> = { type: { const: connector.type } };
+  for (const [key, fragment] of Object.entries(connector.settingsSchema.properties)) {
+    // A connector cannot redefine the keys the engine reads.
+    if (!(DESTINATION_ENGINE_KEYS as readonly string[]).includes(key)) properties[key] = fragment;
+  }
+  return {
+    ...properties,
+    batch_size: { ...batchSize, maximum: connector.defaults.maxBatchSize },
+    concurrency,
+    retry,
+  };
+}
+
+function destination(): Schema {
+  const all = connectors();
+  return {
+    type: 'object',
+    required: ['type'],
+    properties: { type: { enum: all.map((c) => c.type), description: 'Connector type.' } },
+    allOf: all.map((connector) => ({
+      if: { properties: { type: { const: connector.type } }, required: ['type'] },
+      then: {
+        type: 'object',
+        additionalProperties: false,
+        required: connector.settingsSchema.required ?? [],
+        properties: destinationProperties(connector),
+      },
+    })),
+  };
+}
+
+export function projectJsonSchema(): Schema {
+  return {
+    $schema: DRAFT_07,
+    title: 'hightouch-like project (hightouch-like.config.yaml)',
+    type: 'object',
+    additionalProperties: false,
+    properties: {
+      warehouse: database("Where models run. Default: {type: duckdb, path: ':memory:'}."),
+      state: database('Where sync state is kept. Default: {type: duckdb, path: .hightouch-like/state.duckdb}.'),
+      destinations: {
+        type: 'object',
+        description: 'Destinations by name, referenced by syncs.',
+        additionalProperties: destination(),
+      },
+    },
+  };
+}
+
+/** The base keys of a sync file, which every destination type accepts. */
+function syncBaseProperties(): Record<string, Schema> {
+  return {
+    model: { type: 'string', minLength: 1, description: 'Model name: models/<model>.sql.' },
+    destination: { type: 'string', minLength: 1, description: 'Destination name from the project file.' },
+    primary_key: {
+      type: 'string',
+      minLength: 1,
+      description: "Model column identifying a row. Default: the model's primary_key.",
+    },
+    mode: { enum: [...SYNC_MODES], description: 'Default: upsert.' },
+    mapping: {
+      type: 'object',
+      minProperties: 1,
+      description: 'Destination field → model column.',
+      additionalProperties: { type: 'string', minLength: 1 },
+    },
+    batch_size: batchSize,
+    concurrency,
+    retry,
+    schedule: { type: 'string', description: 'When to run, e.g. a cron expression.' },
+    description: { type: 'string' },
+  };
+}
+
+export const SYNC_BASE_KEYS: readonly string[] = Object.keys(syncBaseProperties());
+
+export function syncJsonSchema(): Schema {
+  // A sync file does not name its destination type, so it may use any connector's keys here;
+  // the loader then checks the keys against the one connector the sync actually uses.
+  const fragments = new Map<string, object[]>();
+  for (const connector of connectors()) {
+    for (const [key, fragment] of Object.entries(connector.syncSchema.properties)) {
+      const list = fragments.get(key) ?? [];
+      if (!list.some((f) => JSON.stringify(f) === JSON.stringify(fragment))) list.push(fragment);
+      fragments.set(key, list);
+    }
+  }
+  // Base keys first (editors list them in this order) and never redefined by a connector.
+  const properties: Record<string, object> = syncBaseProperties();
+  for (const [key, list] of fragments) {
+    if (!(key in properties)) properties[key] = list.length === 1 ? list[0] : { anyOf: list };
+  }
+  return {
+    $schema: DRAFT_07,
+    title: 'hightouch-like sync (syncs/<name>.yaml)',
+    type: 'object',
+    additionalProperties: false,
+    required: ['model', 'destination', 'mapping'],
+    properties,
+  };
+}
+
+/** The keys one connector adds to a sync file, checked once the sync's destination is known. */
+export function connectorSyncSchema(connector: DestinationConnector): Schema {
+  return {
+    type: 'object',
+    additionalProperties: false,
+    required: connector.syncSchema.required ?? [],
+    properties: connector.syncSchema.properties,
+  };
+}
+
+export function modelJsonSchema(): Schema {
+  return {
+    $schema: DRAFT_07,
+    title: 'hightouch-like model metadata (models/<name>.yaml)',
+    type: 'object',
+    additionalProperties: false,
+    properties: {
+      primary_key: { type: 'string', minLength: 1, description: 'Column identifying a row; syncs may override it.' },
+      description: { type: 'string' },
+    },
+  };
+}
+
+/** The published files, by name under `schemas/`, as written by `write-schemas.ts`. */
+export function schemaFiles(): Record<string, string> {
+  const pretty = (schema: Schema) => JSON.stringify(schema, null, 2) + '\n';
+  return {
+    'project.schema.json': pretty(projectJsonSchema()),
+    'sync.schema.json': pretty(syncJsonSchema()),
+    'model.schema.json': pretty(modelJsonSchema()),
+  };
+}

@@ -1,0 +1,67 @@
+/** The resolved, validated shape of a project: what every later stage reads. */
+
+export type DatabaseConfig =
+  | { type: 'duckdb'; path: string }
+  | { type: 'postgres'; url: string };
+
+export type SyncMode = 'insert' | 'update' | 'upsert' | 'mirror';
+
+export interface RetryPolicy {
+  /** In-run attempts per row, the first send included. Rate-limit waits do not count. */
+  attempts: number;
+  base_delay_ms: number;
+  max_delay_ms: number;
+}
+
+export interface DestinationConfig {
+  name: string;
+  type: string;
+  /** Connector-specific settings, `${ENV}` already resolved. May hold secrets: never log them. */
+  settings: Record<string, unknown>;
+  batch_size?: number;
+  concurrency?: number;
+  retry?: Partial<RetryPolicy>;
+}
+
+export interface ModelConfig {
+  name: string;
+  /** Path relative to the project directory, for messages. */
+  file: string;
+  sql: string;
+  primary_key?: string;
+}
+
+export interface SyncConfig {
+  name: string;
+  /** Path relative to the project directory, for messages. */
+  file: string;
+  model: string;
+  destination: string;
+  primary_key: string;
+  mode: SyncMode;
+  /** Destination field → model column. */
+  mapping: Record<string, string>;
+  batch_size?: number;
+  concurrency?: number;
+  retry?: Partial<RetryPolicy>;
+  schedule?: string;
+  /** Destination-specific keys of the sync file (`table`, `object`, `external_id`, …). */
+  settings: Record<string, unknown>;
+  /** Line of each top-level key and mapping entry, for messages raised after loading. */
+  lines: Record<string, number>;
+}
+
+export interface ProjectConfig {
+  dir: string;
+  /** Path of the project file relative to `dir`. */
+  file: string;
+  warehouse: DatabaseConfig;
+  state: DatabaseConfig;
+  destinations: Record<string, DestinationConfig>;
+  models: Record<string, ModelConfig>;
+  syncs: Record<string, SyncConfig>;
+  /** Line of each key of the project file (`warehouse`, `state.url`, `destinations.crm.url`), for messages. */
+  lines?: Record<string, number>;
+  /** Every value substituted from the environment, so logs and errors can mask them. */
+  secrets: string[];
+}

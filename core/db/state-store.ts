@@ -1,0 +1,166 @@
+/**
+ * Opens the state store (DuckDB file by default, or PostgreSQL) behind one Kysely instance.
+ *
+ * A DuckDB warehouse is ATTACHed read-only into the DuckDB state instance, so planning joins the
+ * model with the snapshot inside one database without moving rows through JS.
+ */
+import { mkdir } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
+import { Kysely, PostgresDialect, sql } from 'kysely';
+import pg from 'pg';
+import type { DatabaseConfig, ProjectConfig } from '../config/types.js';
+import { UserError, oneLine } from '../errors.js';
+import { DuckDBDialect } from './duckdb-dialect.js';
+import { migrate } from '../state/migrations.js';
+import type { StateTables } from '../state/schema.js';
+import { redactUrl } from './redact.js';
+import { toPlainValue } from './duckdb-values.js';
+
+export interface StateStore {
+  dialect: 'duckdb' | 'postgres';
+  db: Kysely<StateTables>;
+  /** Set when the warehouse is DuckDB and attached to this DuckDB state store as catalog `warehouse`. */
+  attachedWarehouse: boolean;
+  /** The catalog holding the state tables (DuckDB), for queries run while the warehouse is in `USE`. */
+  stateCatalog: string | null;
+  /** Runs one statement the user wrote, keeping column order (for `query`). */
+  rawQuery(text: string): Promise<{ columns: string[]; rows: unknown[][] }>;
+  close(): Promise<void>;
+}
+
+export interface OpenOptions {
+  readOnly?: boolean;
+  /** Attach a DuckDB warehouse to a DuckDB state store (needed by plan and run, not by status/query). */
+  attachWarehouse?: boolean;
+}
+
+function lineOf(project: ProjectConfig, key: string): number | undefined {
+  return project.lines?.[key] ?? project.lines?.[key.split('.')[0]];
+}
+
+export async function openStateStore(project: ProjectConfig, options: OpenOptions = {}): Promise<StateStore> {
+  const state = project.state;
+  if (state.type === 'duckdb') return openDuckDBState(project, state.path, options);
+  return openPostgresState(project, state.url, options);
+}
+
+async function openDuckDBState(project: ProjectConfig, path: string, options: OpenOptions): Promise<StateStore> {
+  const where = { file: project.file, line: lineOf(project, 'state.path'), field: 'state.path' };
+  let instance: DuckDBInstance;
+  let connection: DuckDBConnection;
+  try {
+    if (!options.readOnly) await mkdir(dirname(path), { recursive: true });
+    instance = await DuckDBInstance.create(path, options.readOnly ? { access_mode: 'READ_ONLY' } : {});
+    connection = await instance.connect();
+  } catch (error) {
+    throw describeDuckDBOpenError(error, path, where, options.readOnly);
+  }
+  const catalog = (await connection.runAndReadAll('select current_database()')).getRows()[0][0] as string;
+  // Models may read CSV/Parquet files by relative path: resolve them against the project folder.
+  await connection.run(`set file_search_path = '${project.dir.replace(/'/g, "''")}'`);
+  let attachedWarehouse = false;
+  if (options.attachWarehouse && project.warehouse.type === 'duckdb') {
+    const wh = project.warehouse.path;
+    const whWhere = { file: project.file, line: lineOf(project, 'warehouse.path'), field: 'warehouse.path' };
+    if (wh !== ':memory:' && wh === path) {
+      throw new UserError('the warehouse and the state store are the same DuckDB file', {
+        ...whWhere,
+        hint: 'point state.path at a file of its own (the default is .hightouch-like/state.duckdb).',
+      });
+    }
+    try {
+      await connection.run(
+        wh === ':memory:' ? `attach ':memory:' as warehouse` : `attach '${wh.replace(/'/g, "''")}' as warehouse (read_only)`,
+      );
+    } catch (error) {
+      throw describeDuckDBOpenError(error, wh, whWhere, true);
+    }
+    attachedWarehouse = true;
+  }
+  const db = new Kysely<StateTables>({ dialect: new DuckDBDialect(connection) });
+  if (!options.readOnly) await migrate(db);
+  return {
+    dialect: 'duckdb',
+    db,
+    attachedWarehouse,
+    stateCatalog: catalog,
+    async rawQuery(text) {
+      const reader = await connection.runAndReadAll(text);
+      return { columns: reader.columnNames(), rows: reader.getRows().map((row) => row.map(toPlainValue)) };
+    },
+    async close() {
+      await db.destroy();
+      connection.closeSync();
+      instance.closeSync();
+    },
+  };
+}
+
+function describeDuckDBOpenError(
+  error: unknown,
+  path: string,
+  where: { file: string; line?: number; field: string },
+  readOnly?: boolean,
+): UserError {
+  const message = oneLine((error as Error).message);
+  if (/lock/i.test(message)) {
+    return new UserError(`DuckDB file ${path} is locked by another process`, {
+      ...where,
+      hint: 'wait for the running sync to finish, or stop the process holding it.',
+    });
+  }
+  if (readOnly && /not exist|No such file/i.test(message)) {
+    return new UserError(`DuckDB file ${path} does not exist`, { ...where, hint: 'run a sync first or fix the path.' });
+  }
+  return new UserError(`cannot open DuckDB file ${path}: ${message}`, { ...where, hint: 'fix the path or its permissions.' });
+}
+
+async function openPostgresState(project: ProjectConfig, url: string, options: OpenOptions): Promise<StateStore> {
+  // One connection: temp tables made by the planner must be visible to every later query of the run.
+  const pool = new pg.Pool({ connectionString: url, max: 1, idleTimeoutMillis: 0, connectionTimeoutMillis: 10_000 });
+  pool.on('error', () => {});
+  try {
+    const client = await pool.connect();
+    if (options.readOnly) await client.query('set default_transaction_read_only = on');
+    client.release();
+  } catch (error) {
+    await pool.end().catch(() => {});
+    throw new UserError(`cannot connect to PostgreSQL at ${redactUrl(url)}: ${oneLine((error as Error).message)}`, {
+      file: project.file,
+      line: lineOf(project, 'state.url'),
+      field: 'state.url',
+      hint: 'start the server or fix the URL.',
+    });
+  }
+  const db = new Kysely<StateTables>({ dialect: new PostgresDialect({ pool }) });
+  if (!options.readOnly) {
+    // Two runs migrating at once would race on create table; serialise them.
+    await db.connection().execute(async (conn) => {
+      await sql`select pg_advisory_lock(7346121)`.execute(conn);
+      try {
+        await migrate(conn);
+      } finally {
+        await sql`select pg_advisory_unlock(7346121)`.execute(conn);
+      }
+    });
+  }
+  return {
+    dialect: 'postgres',
+    db,
+    attachedWarehouse: false,
+    stateCatalog: null,
+    async rawQuery(text) {
+      const result = await pool.query({ text, rowMode: 'array' });
+      const last = Array.isArray(result) ? result[result.length - 1] : result;
+      return { columns: (last.fields ?? []).map((f: { name: string }) => f.name), rows: last.rows ?? [] };
+    },
+    async close() {
+      await db.destroy();
+    },
+  };
+}
+
+export function sameDatabase(a: DatabaseConfig, b: DatabaseConfig): boolean {
+  return a.type === 'postgres' && b.type === 'postgres' && a.url === b.url;
+}

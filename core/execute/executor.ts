@@ -1,0 +1,164 @@
+/**
+ * Executes a plan: pages through `ht_plan`, cuts single-operation batches, sends them through a piscina
+ * pool (at most `concurrency` in flight), and commits each batch's outcome as it returns.
+ *
+ * Commits are grouped: while one transaction runs, finished batches queue up and the next transaction
+ * takes them all. A kill at any instant therefore loses only batches in flight or queued for commit;
+ * their rows keep their old snapshot entry and are planned again by the next run.
+ */
+import { fileURLToPath } from 'node:url';
+import { Piscina } from 'piscina';
+import type { DestinationConnector, Failure, RowOp, WriteTarget } from '../../connectors/destination.js';
+import type { RetryPolicy } from '../config/types.js';
+import type { StateStore } from '../db/state-store.js';
+import { readPlanPage, type PlannedRow } from '../plan/planner.js';
+import { commitBatches, type BatchOutcome } from '../state/commit-batch.js';
+import type { DeliveryResult } from './deliver-batch.js';
+import type { WriteTask } from './write-worker.js';
+
+export interface ExecuteSettings {
+  runId: string;
+  target: WriteTarget;
+  connector: DestinationConnector;
+  batchSize: number;
+  concurrency: number;
+  retry: RetryPolicy;
+  planned: number;
+  redact: (text: string) => string;
+  signal: AbortSignal;
+  onCommit?: (totals: RunTotals) => void;
+}
+
+export interface RunTotals {
+  sent: number;
+  succeeded: number;
+  failed: number;
+  aborted: number;
+  apiCalls: number;
+  batches: number;
+  /** The auth/fatal failure that stopped the run, if any. */
+  fatal: Failure | null;
+  cancelled: boolean;
+}
+
+/** Vitest runs the TypeScript sources; worker threads always load the compiled module. */
+function workerFilename(): string {
+  const here = fileURLToPath(import.meta.url);
+  if (here.endsWith('.js')) return here.replace(/executor\.js$/, 'write-worker.js');
+  return here.replace(/([\\/])core[\\/]execute[\\/]executor\.ts$/, '$1dist$1core$1execute$1write-worker.js');
+}
+
+function* batchesOf(page: PlannedRow[], size: number): Generator<PlannedRow[]> {
+  let batch: PlannedRow[] = [];
+  for (const row of page) {
+    if (batch.length && (batch.length >= size || batch[0].op !== row.op)) {
+      yield batch;
+      batch = [];
+    }
+    batch.push(row);
+  }
+  if (batch.length) yield batch;
+}
+
+export async function executePlan(store: StateStore, s: ExecuteSettings): Promise<RunTotals> {
+  const totals: RunTotals = { sent: 0, succeeded: 0, failed: 0, aborted: 0, apiCalls: 0, batches: 0, fatal: null, cancelled: false };
+  if (s.planned === 0) return totals;
+
+  const pool = new Piscina({ filename: workerFilename(), minThreads: s.concurrency, maxThreads: s.concurrency, idleTimeout: 60_000 });
+  const committer = new GroupCommitter(async (outcomes) => {
+    await commitBatches(store.db, s.runId, s.target.sync.name, outcomes, s.redact);
+    for (const o of outcomes) {
+      for (const d of o.delivered) {
+        if (d.status === 'succeeded') totals.succeeded++;
+        else if (d.status === 'failed') totals.failed++;
+        else totals.aborted++;
+      }
+      totals.apiCalls += o.apiCalls;
+    }
+    s.onCommit?.(totals);
+  });
+
+  const inFlight = new Set<Promise<void>>();
+  let stopped = false;
+  let crash: unknown = null;
+  const stop = () => (stopped = true);
+  s.signal.addEventListener('abort', stop);
+
+  const dispatch = (batch: PlannedRow[]) => {
+    const task: WriteTask = {
+      target: s.target,
+      op: batch[0].op as RowOp,
+      rows: batch.map((r) => ({ key: r.pk, payload: r.payload, destinationId: r.destination_id })),
+      retry: s.retry,
+    };
+    totals.sent += batch.length;
+    totals.batches++;
+    const job = (pool.run(task) as Promise<DeliveryResult>)
+      .then((result) => {
+        if (result.fatal) {
+          totals.fatal ??= { ...result.fatal, message: s.redact(result.fatal.message) };
+          stop();
+        }
+        committer.add({ op: task.op, planned: batch, delivered: result.rows, apiCalls: result.apiCalls });
+      })
+      .catch((error) => {
+        crash ??= error;
+        stop();
+      })
+      .finally(() => inFlight.delete(job));
+    inFlight.add(job);
+  };
+
+  try {
+    const pageSize = Math.max(s.batchSize * s.concurrency * 4, 1000);
+    for (let after = 0; after < s.planned && !stopped; after += pageSize) {
+      const page = await readPlanPage(store, after, pageSize);
+      for (const batch of batchesOf(page, s.batchSize)) {
+        while (inFlight.size >= s.concurrency && !stopped) await Promise.race(inFlight);
+        if (stopped || committer.error) break;
+        dispatch(batch);
+      }
+      if (committer.error) break;
+    }
+    await Promise.all(inFlight);
+    await committer.flush();
+  } finally {
+    s.signal.removeEventListener('abort', stop);
+    await pool.destroy();
+  }
+  if (committer.error) throw committer.error;
+  if (crash) throw crash;
+  totals.cancelled = s.signal.aborted && !totals.fatal;
+  return totals;
+}
+
+/** Serialises commits and folds batches that finish during a commit into the next one. */
+class GroupCommitter {
+  private pending: BatchOutcome[] = [];
+  private running: Promise<void> | null = null;
+  error: unknown = null;
+
+  constructor(private readonly commit: (outcomes: BatchOutcome[]) => Promise<void>) {}
+
+  add(outcome: BatchOutcome) {
+    this.pending.push(outcome);
+    this.running ??= this.drain();
+  }
+
+  private async drain() {
+    try {
+      while (this.pending.length && !this.error) {
+        const take = this.pending.splice(0);
+        await this.commit(take);
+      }
+    } catch (error) {
+      this.error = error;
+    } finally {
+      this.running = null;
+    }
+  }
+
+  async flush() {
+    while (this.running) await this.running;
+  }
+}

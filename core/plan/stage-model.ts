@@ -1,0 +1,60 @@
+/**
+ * Puts the model's rows into the state database as `ht_model(pk, payload)`: the primary key as text and
+ * the mapped values as a JSON object keyed by destination field. When the model and the state live in
+ * the same database this is one SQL statement; otherwise rows stream through in chunks.
+ */
+import { sql, type Kysely } from 'kysely';
+import type { ModelConfig, ProjectConfig, SyncConfig } from '../config/types.js';
+import { sameDatabase, type StateStore } from '../db/state-store.js';
+import { quoteIdent, quoteLiteral } from '../db/sql-text.js';
+import { modelSqlError, openWarehouse } from '../db/warehouse.js';
+
+const STREAM_CHUNK = 2000;
+
+export async function stageModel(store: StateStore, project: ProjectConfig, sync: SyncConfig, model: ModelConfig) {
+  const db = store.db as unknown as Kysely<any>;
+  await sql`drop table if exists ht_model`.execute(db);
+  const pk = `cast(m.${quoteIdent(sync.primary_key)} as text)`;
+  const fields = Object.entries(sync.mapping);
+
+  if (store.dialect === 'duckdb' && store.attachedWarehouse) {
+    const payload = `cast(json_object(${fields.map(([f, c]) => `${quoteLiteral(f)}, m.${quoteIdent(c)}`).join(', ')}) as varchar)`;
+    await sql.raw('use warehouse').execute(db);
+    try {
+      await sql.raw(`create temp table ht_model as select ${pk} as pk, ${payload} as payload from (${model.sql}\n) as m`).execute(db);
+    } catch (error) {
+      throw modelSqlError(model, error);
+    } finally {
+      await sql.raw(`use ${quoteIdent(store.stateCatalog!)}`).execute(db);
+    }
+    return;
+  }
+
+  if (store.dialect === 'postgres' && sameDatabase(project.warehouse, project.state)) {
+    // row_to_json over a sub-select has no argument limit (json_build_object stops at 50 pairs).
+    const inner = fields.map(([f, c]) => `m.${quoteIdent(c)} as ${quoteIdent(f)}`).join(', ');
+    const prefix = `create temp table ht_model as select ${pk} as pk, (select row_to_json(x) from (select ${inner}) as x)::text as payload from (`;
+    try {
+      await sql.raw(`${prefix}${model.sql}\n) as m`).execute(db);
+    } catch (error) {
+      throw modelSqlError(model, error, prefix.length);
+    }
+    return;
+  }
+
+  await sql`create temp table ht_model (pk text, payload text)`.execute(db);
+  const warehouse = await openWarehouse(project);
+  try {
+    const selectList = [`${pk} as ${quoteIdent('__pk')}`, ...fields.map(([, c], i) => `m.${quoteIdent(c)} as c${i}`)].join(', ');
+    for await (const rows of warehouse.stream(model, selectList, STREAM_CHUNK)) {
+      const values = rows.map((row) => {
+        const payload: Record<string, unknown> = {};
+        fields.forEach(([field], i) => (payload[field] = row[`c${i}`] ?? null));
+        return { pk: (row.__pk as string | null) ?? null, payload: JSON.stringify(payload) };
+      });
+      await db.insertInto('ht_model').values(values).execute();
+    }
+  } finally {
+    await warehouse.close();
+  }
+}

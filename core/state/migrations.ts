@@ -1,0 +1,96 @@
+/**
+ * Numbered, append-only migrations of the state store. The SQL is the portable subset shared by
+ * DuckDB and PostgreSQL, so one list serves both. Never edit a released migration: add the next one.
+ */
+import { sql, type Kysely } from 'kysely';
+import type { StateTables } from './schema.js';
+
+interface Migration {
+  version: number;
+  name: string;
+  statements: string[];
+}
+
+const migrations: Migration[] = [
+  {
+    version: 1,
+    name: 'state tables',
+    statements: [
+      `create table if not exists sync_runs (
+        run_id text primary key,
+        sync_name text not null,
+        status text not null,
+        started_at timestamptz not null,
+        finished_at timestamptz,
+        rows_planned bigint not null default 0,
+        rows_succeeded bigint not null default 0,
+        rows_failed bigint not null default 0,
+        rows_invalid bigint not null default 0,
+        api_calls bigint not null default 0,
+        error text,
+        rows_added bigint not null default 0,
+        rows_changed bigint not null default 0,
+        rows_removed bigint not null default 0,
+        rows_retrying bigint not null default 0,
+        full_resync boolean not null default false
+      )`,
+      `create table if not exists failed_rows (
+        sync_name text not null,
+        primary_key text not null,
+        error_class text not null,
+        error_code text not null,
+        error_message text not null,
+        attempts integer not null,
+        first_failed_at timestamptz not null,
+        last_failed_at timestamptz not null,
+        next_retry_at timestamptz,
+        status text not null,
+        run_id text not null,
+        op text not null,
+        primary key (sync_name, primary_key)
+      )`,
+      `create table if not exists sync_changelog (
+        run_id text not null,
+        sync_name text not null,
+        primary_key text not null,
+        op text not null,
+        status text not null,
+        error_code text,
+        error_message text,
+        "at" timestamptz not null
+      )`,
+      `create table if not exists sync_snapshots (
+        sync_name text not null,
+        primary_key text not null,
+        row_hash text not null,
+        destination_id text,
+        synced_at timestamptz not null,
+        run_id text not null,
+        primary key (sync_name, primary_key)
+      )`,
+      `create table if not exists sync_state (
+        sync_name text primary key,
+        mapping_hash text not null,
+        updated_at timestamptz not null
+      )`,
+    ],
+  },
+];
+
+export async function migrate(db: Kysely<StateTables>): Promise<void> {
+  await sql`create table if not exists hightouch_like_migrations (
+    version integer primary key, name text not null, applied_at timestamptz not null)`.execute(db);
+  const applied = new Set(
+    (await db.selectFrom('hightouch_like_migrations').select('version').execute()).map((r) => Number(r.version)),
+  );
+  for (const migration of migrations) {
+    if (applied.has(migration.version)) continue;
+    await db.transaction().execute(async (trx) => {
+      for (const statement of migration.statements) await sql.raw(statement).execute(trx);
+      await trx
+        .insertInto('hightouch_like_migrations')
+        .values({ version: migration.version, name: migration.name, applied_at: new Date().toISOString() })
+        .execute();
+    });
+  }
+}

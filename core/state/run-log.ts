@@ -1,0 +1,77 @@
+/** `sync_runs`: one row per run, opened before the first send and closed when the run ends. */
+import { randomBytes } from 'node:crypto';
+import { sql, type Kysely } from 'kysely';
+import type { PlanCounts } from '../plan/planner.js';
+import type { RunStatus, StateTables } from './schema.js';
+
+/** Sortable by start time: base-36 milliseconds, then randomness. */
+export function newRunId(): string {
+  return `${Date.now().toString(36)}-${randomBytes(4).toString('hex')}`;
+}
+
+/**
+ * A run left `running` by a process that was killed. Only called while this process holds the
+ * sync's lock, so no live run can be mistaken for a dead one.
+ */
+export async function closeInterruptedRuns(db: Kysely<StateTables>, syncName: string): Promise<void> {
+  await db
+    .updateTable('sync_runs')
+    .set({ status: 'failed', finished_at: new Date().toISOString(), error: 'interrupted: the process stopped before the run finished' })
+    .where('sync_name', '=', syncName)
+    .where('status', '=', 'running')
+    .execute();
+}
+
+export async function openRun(
+  db: Kysely<StateTables>,
+  runId: string,
+  syncName: string,
+  counts: PlanCounts,
+  fullResync: boolean,
+): Promise<void> {
+  await db
+    .insertInto('sync_runs')
+    .values({
+      run_id: runId,
+      sync_name: syncName,
+      status: 'running',
+      started_at: new Date().toISOString(),
+      finished_at: null,
+      rows_planned: counts.planned,
+      rows_succeeded: 0,
+      rows_failed: 0,
+      rows_invalid: counts.invalid,
+      api_calls: 0,
+      error: null,
+      rows_added: counts.added,
+      rows_changed: counts.changed,
+      rows_removed: counts.removed,
+      rows_retrying: counts.retrying,
+      full_resync: fullResync,
+    })
+    .execute();
+}
+
+export async function addRunProgress(
+  db: Kysely<StateTables>,
+  runId: string,
+  delta: { succeeded: number; failed: number; apiCalls: number },
+): Promise<void> {
+  await db
+    .updateTable('sync_runs')
+    .set({
+      rows_succeeded: sql`rows_succeeded + ${delta.succeeded}`,
+      rows_failed: sql`rows_failed + ${delta.failed}`,
+      api_calls: sql`api_calls + ${delta.apiCalls}`,
+    })
+    .where('run_id', '=', runId)
+    .execute();
+}
+
+export async function closeRun(db: Kysely<StateTables>, runId: string, status: RunStatus, error: string | null): Promise<void> {
+  await db
+    .updateTable('sync_runs')
+    .set({ status, error, finished_at: new Date().toISOString() })
+    .where('run_id', '=', runId)
+    .execute();
+}

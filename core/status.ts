@@ -1,0 +1,61 @@
+/** `status`: per sync, its last run, how many rows the destination holds, how many are failing. */
+import { existsSync } from 'node:fs';
+import type { ProjectConfig } from './config/types.js';
+import { openStateStore } from './db/state-store.js';
+
+export interface SyncStatus {
+  sync: string;
+  model: string;
+  destination: string;
+  mode: string;
+  last_run_id: string | null;
+  last_status: string | null;
+  last_started_at: string | null;
+  last_finished_at: string | null;
+  last_error: string | null;
+  synced_rows: number;
+  failed_rows: number;
+}
+
+export async function syncStatuses(project: ProjectConfig): Promise<SyncStatus[]> {
+  const rows: SyncStatus[] = Object.values(project.syncs).map((s) => ({
+    sync: s.name,
+    model: s.model,
+    destination: s.destination,
+    mode: s.mode,
+    last_run_id: null,
+    last_status: null,
+    last_started_at: null,
+    last_finished_at: null,
+    last_error: null,
+    synced_rows: 0,
+    failed_rows: 0,
+  }));
+  if (project.state.type === 'duckdb' && !existsSync(project.state.path)) return rows;
+  const store = await openStateStore(project, { readOnly: true });
+  try {
+    for (const row of rows) {
+      const last = await store.db
+        .selectFrom('sync_runs')
+        .selectAll()
+        .where('sync_name', '=', row.sync)
+        .orderBy('started_at', 'desc')
+        .limit(1)
+        .executeTakeFirst();
+      if (last) {
+        row.last_run_id = last.run_id;
+        row.last_status = last.status;
+        row.last_started_at = last.started_at;
+        row.last_finished_at = last.finished_at;
+        row.last_error = last.error;
+      }
+      const count = (table: 'sync_snapshots' | 'failed_rows') =>
+        store.db.selectFrom(table).select((eb) => eb.fn.countAll().as('n')).where('sync_name', '=', row.sync).executeTakeFirstOrThrow();
+      row.synced_rows = Number((await count('sync_snapshots')).n);
+      row.failed_rows = Number((await count('failed_rows')).n);
+    }
+  } finally {
+    await store.close();
+  }
+  return rows;
+}

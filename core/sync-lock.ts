@@ -1,0 +1,28 @@
+/**
+ * A sync never runs concurrently with itself. DuckDB state: the file lock already admits one process.
+ * PostgreSQL state: a session advisory lock per sync, held on the store's single connection.
+ */
+import { sql } from 'kysely';
+import type { StateStore } from './db/state-store.js';
+import { UserError } from './errors.js';
+
+function lockId(syncName: string): bigint {
+  let h = 1469598103934665603n;
+  for (const ch of Buffer.from(`hightouch-like:${syncName}`)) h = ((h ^ BigInt(ch)) * 1099511628211n) & 0xffffffffffffffffn;
+  return BigInt.asIntN(64, h);
+}
+
+export async function lockSync(store: StateStore, syncName: string, file: string): Promise<() => Promise<void>> {
+  if (store.dialect !== 'postgres') return async () => {};
+  const id = lockId(syncName).toString();
+  const got = await sql<{ ok: boolean }>`select pg_try_advisory_lock(${id}::bigint) as ok`.execute(store.db);
+  if (!got.rows[0].ok) {
+    throw new UserError(`sync ${syncName} is already running in another process`, {
+      file,
+      hint: 'wait for that run to finish; a sync never runs twice at once.',
+    });
+  }
+  return async () => {
+    await sql`select pg_advisory_unlock(${id}::bigint)`.execute(store.db);
+  };
+}

@@ -1,0 +1,411 @@
+import { mkdtemp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
+import { connectorTypes, getConnector } from '../connectors/registry.js';
+import { UserError } from '../core/errors.js';
+import { loadProject } from '../core/config/load-project.js';
+import { schemaFiles } from '../core/config/schemas.js';
+import { singleStatement } from '../core/config/sql-statement.js';
+import { closest } from '../core/config/did-you-mean.js';
+
+const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..');
+const made: string[] = [];
+
+afterAll(async () => {
+  await Promise.all(made.map((dir) => rm(dir, { recursive: true, force: true })));
+});
+
+const PROJECT = `destinations:
+  out:
+    type: file
+    path: out
+`;
+const MODEL = 'select 1 as id, 2 as email\n';
+const SYNC = `model: users
+destination: out
+primary_key: id
+mapping:
+  email: email
+`;
+
+/** A throwaway project: the three files above unless overridden; `null` leaves a file out. */
+async function project(files: Record<string, string | null> = {}): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'htl-config-'));
+  made.push(dir);
+  const all: Record<string, string | null> = {
+    'hightouch-like.config.yaml': PROJECT,
+    'models/users.sql': MODEL,
+    'syncs/users.yaml': SYNC,
+    ...files,
+  };
+  for (const [name, text] of Object.entries(all)) {
+    if (text === null) continue;
+    await mkdir(dirname(join(dir, name)), { recursive: true });
+    await writeFile(join(dir, name), text);
+  }
+  return dir;
+}
+
+/** Loads and returns the one-line message of the UserError it must throw. */
+async function failure(dir: string, env: NodeJS.ProcessEnv = {}): Promise<string> {
+  const error = await loadProject(dir, env).then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(error).toBeInstanceOf(UserError);
+  const line = (error as UserError).format();
+  expect(line).not.toContain('\n');
+  return line;
+}
+
+describe('loadProject: happy path', () => {
+  it('resolves a full project with defaults, env substitution and secrets (env values, not defaults)', async () => {
+    const dir = await project({
+      'hightouch-like.config.yaml': `# yaml-language-server: $schema=./schemas/project.schema.json
+destinations:
+  out:
+    type: file
+    path: \${OUT_DIR:-exports}
+    format: jsonl
+    batch_size: 500
+    retry:
+      attempts: 5
+  vault:
+    type: file
+    path: "\${SECRET_DIR}/x"
+`,
+      'models/users.sql': '-- all users\nselect id, email\nfrom users\n;  -- done\n\n',
+      'models/users.yaml': 'primary_key: id\ndescription: every user\n',
+      'models/orders.sql': "select ';' as semi, 1 as order_id",
+      'syncs/users.yaml': `model: users
+destination: out
+mapping:
+  email_address: email
+  user_id: id
+format: csv
+batch_size: 100
+schedule: "0 * * * *"
+`,
+      'syncs/orders.yml': `model: orders
+destination: vault
+primary_key: order_id
+mode: mirror
+mapping: { id: order_id }
+`,
+    });
+    const config = await loadProject(dir, { SECRET_DIR: '/tmp/s3cr3t' });
+
+    expect(config.dir).toBe(dir);
+    expect(config.file).toBe('hightouch-like.config.yaml');
+    expect(config.warehouse).toEqual({ type: 'duckdb', path: ':memory:' });
+    expect(config.state).toEqual({ type: 'duckdb', path: join(dir, '.hightouch-like', 'state.duckdb') });
+    expect(config.destinations.out).toEqual({
+      name: 'out',
+      type: 'file',
+      settings: { path: 'exports', format: 'jsonl' },
+      batch_size: 500,
+      retry: { attempts: 5 },
+    });
+    expect(config.destinations.vault.settings).toEqual({ path: '/tmp/s3cr3t/x' });
+    expect(config.lines?.['destinations.out.path']).toBe(5);
+
+    expect(config.models.users).toEqual({
+      name: 'users',
+      file: 'models/users.sql',
+      sql: '-- all users\nselect id, email\nfrom users',
+      primary_key: 'id',
+    });
+    expect(config.models.orders.sql).toBe("select ';' as semi, 1 as order_id");
+
+    const users = config.syncs.users;
+    expect(users).toMatchObject({
+      name: 'users',
+      file: 'syncs/users.yaml',
+      model: 'users',
+      destination: 'out',
+      primary_key: 'id',
+      mode: 'upsert',
+      mapping: { email_address: 'email', user_id: 'id' },
+      batch_size: 100,
+      schedule: '0 * * * *',
+      settings: { format: 'csv' },
+    });
+    expect(Object.keys(users.mapping)).toEqual(['email_address', 'user_id']);
+    expect(users.lines).toEqual({
+      model: 1,
+      destination: 2,
+      mapping: 3,
+      'mapping.email_address': 4,
+      'mapping.user_id': 5,
+      format: 6,
+      batch_size: 7,
+      schedule: 8,
+    });
+    expect(config.syncs.orders).toMatchObject({ file: 'syncs/orders.yml', mode: 'mirror', primary_key: 'order_id' });
+
+    expect(config.secrets).toEqual(['/tmp/s3cr3t']);
+  });
+
+  it('resolves warehouse and state paths against the project directory', async () => {
+    const dir = await project({
+      'hightouch-like.config.yaml': `warehouse:
+  type: duckdb
+  path: data/warehouse.duckdb
+state:
+  type: postgres
+  url: \${STATE_URL}
+destinations:
+  out: { type: file }
+`,
+    });
+    const config = await loadProject(dir, { STATE_URL: 'postgres://u:pw@localhost/state' });
+    expect(config.warehouse).toEqual({ type: 'duckdb', path: join(dir, 'data', 'warehouse.duckdb') });
+    expect(config.state).toEqual({ type: 'postgres', url: 'postgres://u:pw@localhost/state' });
+    expect(config.secrets).toEqual(['postgres://u:pw@localhost/state']);
+  });
+
+  it('uses an empty environment value, but :- replaces it with the default', async () => {
+    const dir = await project({
+      'hightouch-like.config.yaml': `destinations:
+  out:
+    type: file
+    path: "a\${EMPTY}b\${ALSO_EMPTY:-c}$\${LITERAL}"
+`,
+    });
+    const config = await loadProject(dir, { EMPTY: '', ALSO_EMPTY: '' });
+    expect(config.destinations.out.settings.path).toBe('abc${LITERAL}');
+    expect(config.secrets).toEqual([]);
+  });
+});
+
+describe('loadProject: errors name file, line and field', () => {
+  it('malformed YAML', async () => {
+    const dir = await project({ 'syncs/users.yaml': 'model: users\ndestination: out\nmodel: again\n' });
+    const line = await failure(dir);
+    expect(line).toContain('syncs/users.yaml:3: invalid YAML: Map keys must be unique.');
+    expect(line).toContain('fix the YAML syntax');
+  });
+
+  it('unknown key, with the closest valid key', async () => {
+    const dir = await project({ 'syncs/users.yaml': SYNC + 'batchsize: 10\n' });
+    const line = await failure(dir);
+    expect(line).toBe('syncs/users.yaml:6: batchsize: unknown key "batchsize". did you mean "batch_size"?');
+  });
+
+  it('unknown key in a destination, checked against the connector settings', async () => {
+    const dir = await project({
+      'hightouch-like.config.yaml': 'destinations:\n  out:\n    type: file\n    fromat: csv\n',
+    });
+    const line = await failure(dir);
+    expect(line).toBe(
+      'hightouch-like.config.yaml:4: destinations.out.fromat: unknown key "fromat". did you mean "format"?',
+    );
+  });
+
+  it('unknown nested key without a close match lists the allowed keys', async () => {
+    const dir = await project({ 'syncs/users.yaml': SYNC + 'retry:\n  foo: 1\n' });
+    const line = await failure(dir);
+    expect(line).toContain('syncs/users.yaml:7: retry.foo: unknown key "foo".');
+    expect(line).toContain('allowed keys: attempts, base_delay_ms, max_delay_ms');
+  });
+
+  it('wrong type', async () => {
+    const dir = await project({ 'syncs/users.yaml': SYNC + 'batch_size: ten\n' });
+    const line = await failure(dir);
+    expect(line).toContain('syncs/users.yaml:6: batch_size: must be a whole number, not a string.');
+  });
+
+  it('wrong mapping value type', async () => {
+    const dir = await project({ 'syncs/users.yaml': SYNC + '  phone: [a, b]\n' });
+    const line = await failure(dir);
+    expect(line).toContain('syncs/users.yaml:6: mapping.phone: must be a string, not a list.');
+  });
+
+  it('value out of range', async () => {
+    const dir = await project({ 'syncs/users.yaml': SYNC + 'retry:\n  attempts: 0\n' });
+    expect(await failure(dir)).toContain('syncs/users.yaml:7: retry.attempts: must be at least 1.');
+  });
+
+  it('enum value not allowed lists the allowed values', async () => {
+    const dir = await project({ 'syncs/users.yaml': SYNC + 'mode: merge\n' });
+    const line = await failure(dir);
+    expect(line).toBe(
+      'syncs/users.yaml:6: mode: "merge" is not allowed. use one of: insert, update, upsert, mirror.',
+    );
+  });
+
+  it('connector enum value not allowed', async () => {
+    const dir = await project({ 'syncs/users.yaml': SYNC + 'format: xml\n' });
+    const line = await failure(dir);
+    expect(line).toContain('syncs/users.yaml:6: format: "xml" is not allowed. use one of: jsonl, csv.');
+  });
+
+  it('missing required key', async () => {
+    const dir = await project({ 'syncs/users.yaml': 'model: users\ndestination: out\nprimary_key: id\n' });
+    const line = await failure(dir);
+    expect(line).toBe('syncs/users.yaml:1: mapping: required key is missing. add mapping: to this file.');
+  });
+
+  it('empty mapping', async () => {
+    const dir = await project({ 'syncs/users.yaml': 'model: users\ndestination: out\nprimary_key: id\nmapping: {}\n' });
+    expect(await failure(dir)).toContain('syncs/users.yaml:4: mapping: must not be empty.');
+  });
+
+  it('missing model file', async () => {
+    const dir = await project({ 'syncs/users.yaml': SYNC.replace('model: users', 'model: customers') });
+    const line = await failure(dir);
+    expect(line).toBe(
+      'syncs/users.yaml:1: model: model "customers" not found. create models/customers.sql, or use one of the defined models: users.',
+    );
+  });
+
+  it('unknown destination name lists the defined ones', async () => {
+    const dir = await project({ 'syncs/users.yaml': SYNC.replace('destination: out', 'destination: crm') });
+    const line = await failure(dir);
+    expect(line).toBe(
+      'syncs/users.yaml:2: destination: destination "crm" is not defined. define it under destinations: in hightouch-like.config.yaml, or use one of: out.',
+    );
+  });
+
+  it('unknown destination type lists the registered types', async () => {
+    const dir = await project({ 'hightouch-like.config.yaml': 'destinations:\n  out:\n    type: salesforce\n' });
+    const line = await failure(dir);
+    expect(line).toContain('hightouch-like.config.yaml:3: destinations.out.type: unknown destination type "salesforce".');
+    expect(line).toContain(`use one of: ${connectorTypes().join(', ')}.`);
+  });
+
+  it('unknown warehouse type and missing postgres url', async () => {
+    let dir = await project({ 'hightouch-like.config.yaml': PROJECT + 'warehouse:\n  type: sqlite\n' });
+    expect(await failure(dir)).toBe(
+      'hightouch-like.config.yaml:6: warehouse.type: unknown database type "sqlite". use one of: duckdb, postgres.',
+    );
+    dir = await project({ 'hightouch-like.config.yaml': PROJECT + 'state:\n  type: postgres\n' });
+    expect(await failure(dir)).toContain('hightouch-like.config.yaml:5: state.url: required key is missing.');
+  });
+
+  it('unset environment variable, never printing values', async () => {
+    const dir = await project({
+      'hightouch-like.config.yaml': 'destinations:\n  out:\n    type: file\n    path: "${OUT_ROOT}/${OUT_DIR}"\n',
+    });
+    const line = await failure(dir, { OUT_ROOT: 'topsecret' });
+    expect(line).toBe(
+      'hightouch-like.config.yaml:4: destinations.out.path: environment variable OUT_DIR is not set. set OUT_DIR in the environment, or give a default: ${OUT_DIR:-value}.',
+    );
+    expect(line).not.toContain('topsecret');
+  });
+
+  it('unset environment variable in a sync file', async () => {
+    const dir = await project({ 'syncs/users.yaml': SYNC + '  phone: ${PHONE_COLUMN}\n' });
+    expect(await failure(dir)).toContain('syncs/users.yaml:6: mapping.phone: environment variable PHONE_COLUMN is not set.');
+  });
+
+  it('malformed environment reference', async () => {
+    const dir = await project({ 'syncs/users.yaml': SYNC + 'description: "${not a name}"\n' });
+    expect(await failure(dir)).toContain('syncs/users.yaml:6: description: malformed environment reference');
+  });
+
+  it('an enum value from the environment is masked', async () => {
+    const dir = await project({ 'syncs/users.yaml': SYNC + 'mode: ${MODE}\n' });
+    const line = await failure(dir, { MODE: 'hunter2' });
+    expect(line).toContain('syncs/users.yaml:6: mode: (value from the environment) is not allowed.');
+    expect(line).not.toContain('hunter2');
+  });
+
+  it('primary key missing from both the sync and the model', async () => {
+    const dir = await project({ 'syncs/users.yaml': SYNC.replace('primary_key: id\n', '') });
+    const line = await failure(dir);
+    expect(line).toBe(
+      'syncs/users.yaml:1: primary_key: no primary key is set. add primary_key: <column> to syncs/users.yaml or to models/users.yaml.',
+    );
+  });
+
+  it('batch_size above the connector maximum', async () => {
+    const max = getConnector('file')!.defaults.maxBatchSize;
+    const dir = await project({ 'syncs/users.yaml': SYNC + `batch_size: ${max + 1}\n` });
+    expect(await failure(dir)).toContain(`syncs/users.yaml:6: batch_size: must be at most ${max} for a file destination.`);
+    const dir2 = await project({ 'hightouch-like.config.yaml': PROJECT + `    batch_size: ${max + 1}\n` });
+    expect(await failure(dir2)).toContain(`hightouch-like.config.yaml:5: destinations.out.batch_size: must be at most ${max}.`);
+  });
+
+  it('empty model, multiple statements, metadata without SQL', async () => {
+    let dir = await project({ 'models/users.sql': '  -- nothing here\n\n' });
+    expect(await failure(dir)).toBe('models/users.sql:1: the model is empty. write one SELECT statement.');
+    dir = await project({ 'models/users.sql': "select 1 as id;\n-- second:\ndelete from t where x = ';'\n" });
+    expect(await failure(dir)).toContain('models/users.sql:3: the model holds more than one SQL statement.');
+    dir = await project({ 'models/people.yaml': 'primary_key: id\n' });
+    expect(await failure(dir)).toContain('models/people.yaml: has no SQL file. create models/people.sql');
+  });
+
+  it('unknown key in model metadata', async () => {
+    const dir = await project({ 'models/users.yaml': 'description: x\nprimary_keys: id\n' });
+    expect(await failure(dir)).toBe(
+      'models/users.yaml:2: primary_keys: unknown key "primary_keys". did you mean "primary_key"?',
+    );
+  });
+
+  it('a sync defined twice (.yaml and .yml)', async () => {
+    const dir = await project({ 'syncs/users.yml': SYNC });
+    expect(await failure(dir)).toContain('syncs/users.yml: two files define "users"');
+  });
+
+  it('no project file', async () => {
+    const dir = await project({ 'hightouch-like.config.yaml': null });
+    expect(await failure(dir)).toContain('no hightouch-like.config.yaml in');
+  });
+
+  it("turns the connector's validateSync problems into errors at the field's line", async () => {
+    const connector = getConnector('file')! as { validateSync?: unknown };
+    const original = connector.validateSync;
+    const seen: unknown[] = [];
+    connector.validateSync = (target: unknown) => {
+      seen.push(target);
+      return [{ field: 'mapping.email', message: 'email cannot be written.' }];
+    };
+    try {
+      const dir = await project({ 'syncs/users.yaml': SYNC + '  id: id\n' });
+      expect(await failure(dir)).toBe('syncs/users.yaml:5: mapping.email: email cannot be written.');
+      expect(seen[0]).toEqual({
+        destination: { name: 'out', type: 'file', settings: { path: 'out' } },
+        sync: { name: 'users', mode: 'upsert', keyField: 'id', fields: ['email', 'id'], settings: {} },
+      });
+    } finally {
+      connector.validateSync = original;
+    }
+  });
+});
+
+describe('helpers', () => {
+  it('singleStatement ignores ; in strings, comments and dollar quotes', () => {
+    expect(singleStatement("select 'a;b' as x -- c;d\n/* ; */ ;")).toEqual({ ok: true, sql: "select 'a;b' as x" });
+    expect(singleStatement('select $$ ; $$, $t$ ; $t$ as y;;\n')).toEqual({ ok: true, sql: 'select $$ ; $$, $t$ ; $t$ as y' });
+    expect(singleStatement('select 1; select 2')).toEqual({ ok: false, problem: 'multiple', line: 1 });
+    expect(singleStatement('/* only */ -- comments')).toEqual({ ok: false, problem: 'empty' });
+  });
+
+  it('closest suggests plausible typos only', () => {
+    expect(closest('batchsize', ['batch_size', 'mode'])).toBe('batch_size');
+    expect(closest('Mode', ['batch_size', 'mode'])).toBe('mode');
+    expect(closest('zzz', ['batch_size', 'mode'])).toBeUndefined();
+  });
+});
+
+describe('published schemas', () => {
+  it('schemas/*.json equal the generated ones (run node dist/core/config/write-schemas.js)', async () => {
+    for (const [name, text] of Object.entries(schemaFiles())) {
+      const committed = await readFile(join(repoRoot, 'schemas', name), 'utf8').catch(() => '(missing)');
+      expect(committed, `schemas/${name} is stale: npm run build && node dist/core/config/write-schemas.js`).toBe(text);
+    }
+  });
+
+  it('are draft-07 and close every object', () => {
+    const files = schemaFiles();
+    const project = JSON.parse(files['project.schema.json']);
+    const sync = JSON.parse(files['sync.schema.json']);
+    expect(project.$schema).toBe('http://json-schema.org/draft-07/schema#');
+    expect(project.additionalProperties).toBe(false);
+    expect(sync.additionalProperties).toBe(false);
+    expect(sync.properties.format).toBeDefined();
+  });
+});

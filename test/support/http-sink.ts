@@ -1,0 +1,144 @@
+/**
+ * A loopback HTTP receiver for the `http` destination, used by connector and engine tests.
+ * It applies batches to an in-memory table and injects faults by count (never at random), so
+ * every run of a test sees the same answers.
+ */
+import { createServer, type IncomingHttpHeaders } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+export interface SinkRow {
+  key: string;
+  fields: Record<string, unknown>;
+}
+
+export interface SinkRequest {
+  sync: string;
+  operation: string;
+  rows: SinkRow[];
+  headers: IncomingHttpHeaders;
+}
+
+export interface SinkOptions {
+  /** Answer 400 for the whole batch when any row is in the reject set, instead of per-row results. */
+  wholeBatch?: boolean;
+  /** Delay before every answer. Can be changed later through `sink.latencyMs`. */
+  latencyMs?: number;
+  /** Give every accepted row an id `sink-<key>` in the results body. */
+  assignIds?: boolean;
+}
+
+export interface HttpSink {
+  url: string;
+  port: number;
+  /** Every well-formed request, in arrival order, including the ones answered with a fault. */
+  received: SinkRequest[];
+  /** The applied state: upserts set, inserts set when absent, updates set when present, deletes remove. */
+  rows: Map<string, Record<string, unknown>>;
+  latencyMs: number;
+  /** Answer the next `count` requests with `status` (and `Retry-After: <seconds>`), applying nothing. */
+  failNext(count: number, status: number, retryAfterSeconds?: number): void;
+  /** Refuse rows with these keys from now on; an empty set refuses none. */
+  rejectKeys(keys: Iterable<string>): void;
+  close(): Promise<void>;
+}
+
+interface Fault {
+  status: number;
+  retryAfterSeconds?: number;
+}
+
+interface RowResultBody {
+  key: string;
+  ok: boolean;
+  error?: string;
+  code?: string;
+  id?: string;
+}
+
+export async function startHttpSink(options: SinkOptions = {}): Promise<HttpSink> {
+  const faults: Fault[] = [];
+  let rejected = new Set<string>();
+
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('end', () => {
+      const answer = (status: number, body: unknown, headers: Record<string, string> = {}) => {
+        const send = () => {
+          if (res.destroyed) return;
+          res.writeHead(status, { 'content-type': 'application/json', ...headers });
+          res.end(JSON.stringify(body));
+        };
+        if (sink.latencyMs > 0) setTimeout(send, sink.latencyMs);
+        else send();
+      };
+
+      let request: SinkRequest;
+      try {
+        const parsed = JSON.parse(Buffer.concat(chunks).toString('utf8')) as Omit<SinkRequest, 'headers'>;
+        if (!Array.isArray(parsed.rows) || typeof parsed.operation !== 'string') throw new Error('shape');
+        request = { sync: parsed.sync, operation: parsed.operation, rows: parsed.rows, headers: req.headers };
+      } catch {
+        answer(400, { error: 'body must be JSON {sync, operation, rows}' });
+        return;
+      }
+      sink.received.push(request);
+
+      const fault = faults.shift();
+      if (fault) {
+        const headers: Record<string, string> =
+          fault.retryAfterSeconds === undefined ? {} : { 'retry-after': String(fault.retryAfterSeconds) };
+        answer(fault.status, { error: `injected ${fault.status}` }, headers);
+        return;
+      }
+
+      const refused = request.rows.filter((row) => rejected.has(row.key));
+      if (options.wholeBatch && refused.length > 0) {
+        answer(400, { error: `rows refused: ${refused.map((r) => r.key).join(', ')}` });
+        return;
+      }
+
+      const results: RowResultBody[] = [];
+      for (const row of request.rows) {
+        if (rejected.has(row.key)) {
+          results.push({ key: row.key, ok: false, error: `row ${row.key} refused by the sink` });
+          continue;
+        }
+        const exists = sink.rows.has(row.key);
+        if (request.operation === 'update' && !exists) {
+          results.push({ key: row.key, ok: false, error: `no row ${row.key}`, code: 'NOT_FOUND' });
+          continue;
+        }
+        if (request.operation === 'delete') sink.rows.delete(row.key);
+        else if (request.operation !== 'insert' || !exists) sink.rows.set(row.key, row.fields);
+        if (options.assignIds) results.push({ key: row.key, ok: true, id: `sink-${row.key}` });
+      }
+      answer(200, results.length > 0 ? { results } : { ok: true });
+    });
+  });
+
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as AddressInfo).port;
+
+  const sink: HttpSink = {
+    url: `http://127.0.0.1:${port}/`,
+    port,
+    received: [],
+    rows: new Map(),
+    latencyMs: options.latencyMs ?? 0,
+    failNext(count, status, retryAfterSeconds) {
+      for (let i = 0; i < count; i++) faults.push({ status, retryAfterSeconds });
+    },
+    rejectKeys(keys) {
+      rejected = new Set(keys);
+    },
+    close() {
+      return new Promise<void>((resolve, reject) => {
+        server.close((error) => (error ? reject(error) : resolve()));
+        // Keep-alive sockets from fetch would hold the server open.
+        server.closeAllConnections();
+      });
+    },
+  };
+  return sink;
+}
