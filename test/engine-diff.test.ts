@@ -1,0 +1,162 @@
+/**
+ * The diff and the modes, end to end through the CLI: a real DuckDB warehouse file, the real state
+ * store, real worker threads, and the `file` destination whose output records every operation sent.
+ */
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createProject, logEvents, type TestProject } from './support/project.js';
+
+const config = `
+warehouse: { type: duckdb, path: warehouse.duckdb }
+destinations:
+  out: { type: file, path: out }
+`;
+
+function syncFile(mode: string, extra = '') {
+  return `model: users
+destination: out
+primary_key: id
+mode: ${mode}
+mapping:
+  email: email
+  name: name
+batch_size: 2
+${extra}`;
+}
+
+async function usersProject(mode: string, extra = ''): Promise<TestProject> {
+  const project = await createProject({
+    'hightouch-like.config.yaml': config,
+    'models/users.sql': 'select * from users',
+    'syncs/users.yaml': syncFile(mode, extra),
+  });
+  await project.warehouse(`
+    create table users (id integer, email varchar, name varchar, score integer);
+    insert into users values (1, 'a@x.io', 'Ann', 10), (2, 'b@x.io', 'Bob', 20), (3, 'c@x.io', 'Cy', 30)`);
+  return project;
+}
+
+/** Every operation the destination received, in order. */
+async function sent(project: TestProject): Promise<Array<{ op: string; key: string; fields: Record<string, unknown> }>> {
+  const text = await readFile(join(project.dir, 'out/users.jsonl'), 'utf8').catch(() => '');
+  return text.split('\n').filter(Boolean).map((line) => JSON.parse(line));
+}
+
+let project: TestProject;
+afterEach(async () => project?.remove());
+
+describe('primary-key diff', () => {
+  it('sends every row on the first run and nothing on an unchanged second run', async () => {
+    project = await usersProject('upsert');
+    const first = await project.cli(['run', 'users', '--json']);
+    expect(first.code, first.stderr).toBe(0);
+    const report = JSON.parse(first.stdout)[0];
+    expect(report).toMatchObject({ status: 'succeeded', sent: 3, succeeded: 3, failed: 0 });
+    expect(report.plan).toMatchObject({ added: 3, changed: 0, removed: 0, planned: 3 });
+    expect((await sent(project)).map((r) => r.key).sort()).toEqual(['1', '2', '3']);
+
+    const second = await project.cli(['run', 'users', '--json']);
+    expect(second.code).toBe(0);
+    expect(JSON.parse(second.stdout)[0]).toMatchObject({ sent: 0, plan: { unchanged: 3, planned: 0 } });
+    expect(await sent(project)).toHaveLength(3);
+  });
+
+  it('sends only rows whose mapped columns changed, and new rows', async () => {
+    project = await usersProject('upsert');
+    await project.cli(['run', 'users']);
+    await project.warehouse(`
+      update users set email = 'b2@x.io' where id = 2;
+      update users set score = 99 where id = 3;
+      insert into users values (4, 'd@x.io', 'Di', 40)`);
+    const plan = await project.cli(['plan', 'users', '--json']);
+    expect(plan.code).toBe(0);
+    expect(JSON.parse(plan.stdout)[0]).toMatchObject({ added: 1, changed: 1, unchanged: 2, planned: 2 });
+    expect(await sent(project)).toHaveLength(3);
+
+    const run = await project.cli(['run', 'users', '--json']);
+    expect(JSON.parse(run.stdout)[0]).toMatchObject({ sent: 2, succeeded: 2 });
+    const after = (await sent(project)).slice(3);
+    expect(after).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ op: 'upsert', key: '2', fields: { email: 'b2@x.io', name: 'Bob' } }),
+        expect.objectContaining({ op: 'upsert', key: '4', fields: { email: 'd@x.io', name: 'Di' } }),
+      ]),
+    );
+    expect(after).toHaveLength(2);
+  });
+
+  it('re-sends everything with --full-resync', async () => {
+    project = await usersProject('upsert');
+    await project.cli(['run', 'users']);
+    const run = await project.cli(['run', 'users', '--full-resync', '--json']);
+    expect(JSON.parse(run.stdout)[0]).toMatchObject({ sent: 3, succeeded: 3, plan: { changed: 3 } });
+    expect(await sent(project)).toHaveLength(6);
+  });
+
+  it('a mapping change re-sends every row with the new fields', async () => {
+    project = await usersProject('upsert');
+    await project.cli(['run', 'users']);
+    await project.write('syncs/users.yaml', syncFile('upsert').replace('  name: name', '  name: name\n  score: score'));
+    const run = await project.cli(['run', 'users', '--json']);
+    expect(JSON.parse(run.stdout)[0]).toMatchObject({ sent: 3 });
+    expect((await sent(project)).slice(3)[0].fields).toHaveProperty('score');
+  });
+});
+
+describe('modes', () => {
+  async function changeEverything() {
+    await project.cli(['run', 'users']);
+    await project.warehouse(`
+      update users set name = 'Ann2' where id = 1;
+      delete from users where id = 2;
+      insert into users values (5, 'e@x.io', 'Eve', 50)`);
+    const run = await project.cli(['run', 'users', '--json']);
+    expect(run.code, run.stderr).toBe(0);
+    return (await sent(project)).slice(3).map((r) => `${r.op}:${r.key}`).sort();
+  }
+
+  it('insert sends new keys only', async () => {
+    project = await usersProject('insert');
+    expect(await changeEverything()).toEqual(['insert:5']);
+  });
+
+  it('update sends changed and new keys as updates, never deletes', async () => {
+    project = await usersProject('update');
+    expect(await changeEverything()).toEqual(['update:1', 'update:5']);
+  });
+
+  it('upsert sends new and changed keys, never deletes', async () => {
+    project = await usersProject('upsert');
+    expect(await changeEverything()).toEqual(['upsert:1', 'upsert:5']);
+  });
+
+  it('mirror also deletes rows that left the model, and only rows it synced itself', async () => {
+    project = await usersProject('mirror');
+    expect(await changeEverything()).toEqual(['delete:2', 'upsert:1', 'upsert:5']);
+    // Key 2 is gone from the snapshot: deleting it again, or a key never synced, sends nothing.
+    const again = await project.cli(['run', 'users', '--json']);
+    expect(JSON.parse(again.stdout)[0]).toMatchObject({ sent: 0, plan: { removed: 0 } });
+  });
+});
+
+describe('invalid primary keys', () => {
+  it('sets aside null and duplicate keys, logs them with the key, sends the rest, exits 2', async () => {
+    project = await usersProject('upsert');
+    await project.warehouse(`insert into users values (null, 'n@x.io', 'Nul', 0), (3, 'dup@x.io', 'Dup', 0)`);
+    const run = await project.cli(['run', 'users', '--json']);
+    expect(run.code).toBe(2);
+    const report = JSON.parse(run.stdout)[0];
+    expect(report).toMatchObject({ status: 'completed_with_errors', sent: 2, succeeded: 2, invalid: 3 });
+    expect((await sent(project)).map((r) => r.key).sort()).toEqual(['1', '2']);
+    const invalid = logEvents(run.stderr).filter((e) => e.msg === 'invalid_row');
+    expect(invalid).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ primary_key: null, reason: 'null primary key' }),
+        expect.objectContaining({ primary_key: '3', reason: 'duplicate primary key' }),
+      ]),
+    );
+    const runs = await project.cli(['query', 'select rows_invalid, status from sync_runs', '--json']);
+    expect(JSON.parse(runs.stdout)).toEqual([{ rows_invalid: 3, status: 'completed_with_errors' }]);
+  });
+});
