@@ -1,8 +1,10 @@
 /** Every destination type the engine knows, by its `type:` name in the project file. */
 import type { DestinationConnector } from './destination.js';
 import { fileDestination } from './destinations/file/file-destination.js';
+import { httpDestination } from './destinations/http/http-destination.js';
+import { postgresDestination } from './destinations/postgres/postgres-destination.js';
 
-const connectors: DestinationConnector[] = [fileDestination];
+const connectors: DestinationConnector[] = [fileDestination, postgresDestination, httpDestination];
 
 const byType = new Map(connectors.map((c) => [c.type, c]));
 

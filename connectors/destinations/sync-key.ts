@@ -17,7 +17,8 @@ export function syncKey(target: WriteTarget): SyncKey | null {
   return null;
 }
 
-export function syncKeyProblems(target: WriteTarget): SyncProblem[] {
+/** `requireKey: false` for destinations that can fall back to the model's primary key (http sends it as `key`). */
+export function syncKeyProblems(target: WriteTarget, { requireKey = true } = {}): SyncProblem[] {
   const externalId = target.sync.settings.external_id;
   if (externalId !== undefined && (typeof externalId !== 'string' || externalId === '')) {
     return [{ field: 'external_id', message: 'must be the name of a mapped destination field' }];
@@ -30,7 +31,7 @@ export function syncKeyProblems(target: WriteTarget): SyncProblem[] {
       },
     ];
   }
-  if (!syncKey(target)) {
+  if (requireKey && !syncKey(target)) {
     return [
       {
         field: 'mapping',

@@ -46,7 +46,7 @@ export const httpDestination: DestinationConnector = {
     retry: { attempts: 5, base_delay_ms: 250, max_delay_ms: 30_000 },
   },
   validateSync(target) {
-    return syncKeyProblems(target);
+    return syncKeyProblems(target, { requireKey: false });
   },
   async check(target) {
     const { url, timeoutMs } = readHttpTarget(target);

@@ -52,7 +52,9 @@ export function readHttpTarget(target: WriteTarget): HttpTarget {
     }
     checked[header] = value;
   }
-  const secrets = [...Object.values(checked), parsed.password, parsed.username, ...parsed.searchParams.values()].filter(
+  // Each word of a header value too, so `Bearer <token>` is masked where a receiver echoes the token alone.
+  const headerWords = Object.values(checked).flatMap((v) => [v.trim(), ...v.split(/\s+/).filter((w) => w.length >= 8)]);
+  const secrets = [...headerWords, parsed.password, parsed.username, ...parsed.searchParams.values()].filter(
     (s) => s.length >= 4,
   );
   return {

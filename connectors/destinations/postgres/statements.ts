@@ -8,30 +8,30 @@ import { sql, type RawBuilder } from 'kysely';
 import type { PostgresTarget } from './settings.js';
 
 function parts(target: PostgresTarget) {
+  const table = sql.id(target.schema, target.table);
   return {
-    table: sql.id(target.schema, target.table),
+    table,
     key: sql.id(target.key.field),
     columns: sql.join(target.columns.map((c) => sql.id(c))),
-    fromBatch: (json: string) => sql`jsonb_populate_recordset(NULL::${sql.id(target.schema, target.table)}, ${json}::jsonb) AS v`,
+    selected: sql.join(target.columns.map((c) => sql.id('v', c))),
+    fromBatch: (json: string) => sql`jsonb_populate_recordset(NULL::${table}, ${json}::jsonb) AS v`,
     nonKey: target.columns.filter((c) => c !== target.key.field),
   };
 }
 
 /** INSERT … ON CONFLICT (key) DO UPDATE: modes upsert and mirror. */
 export function upsertStatement(target: PostgresTarget, json: string): RawBuilder<unknown> {
-  const { table, key, columns, fromBatch, nonKey } = parts(target);
+  const { table, key, columns, selected, fromBatch, nonKey } = parts(target);
   const action =
     nonKey.length === 0
       ? sql`DO NOTHING`
       : sql`DO UPDATE SET ${sql.join(nonKey.map((c) => sql`${sql.id(c)} = EXCLUDED.${sql.id(c)}`))}`;
-  const selected = sql.join(target.columns.map((c) => sql.id('v', c)));
   return sql`INSERT INTO ${table} (${columns}) SELECT ${selected} FROM ${fromBatch(json)} ON CONFLICT (${key}) ${action}`;
 }
 
 /** INSERT … ON CONFLICT (key) DO NOTHING: mode insert, where a key already present is a success. */
 export function insertStatement(target: PostgresTarget, json: string): RawBuilder<unknown> {
-  const { table, key, columns, fromBatch } = parts(target);
-  const selected = sql.join(target.columns.map((c) => sql.id('v', c)));
+  const { table, key, columns, selected, fromBatch } = parts(target);
   return sql`INSERT INTO ${table} (${columns}) SELECT ${selected} FROM ${fromBatch(json)} ON CONFLICT (${key}) DO NOTHING`;
 }
 

@@ -1,0 +1,140 @@
+/**
+ * In-run retries, batch splitting and the failed-row index, through the CLI against a real HTTP
+ * server on loopback that injects faults by count.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { startHttpSink, type HttpSink } from './support/http-sink.js';
+import { createProject, type TestProject } from './support/project.js';
+
+let project: TestProject;
+let sink: HttpSink;
+afterEach(async () => {
+  await project?.remove();
+  await sink?.close();
+});
+
+async function setup(options: { rows: number; batchSize: number; retry?: string; wholeBatch?: boolean; mode?: string }) {
+  sink = await startHttpSink({ wholeBatch: options.wholeBatch });
+  project = await createProject({
+    'hightouch-like.config.yaml': `
+warehouse: { type: duckdb, path: warehouse.duckdb }
+destinations:
+  api:
+    type: http
+    url: \${SINK_URL}
+    headers: { authorization: "Bearer \${SINK_TOKEN}" }
+    concurrency: 2
+`,
+    'models/users.sql': 'select * from users',
+    'syncs/users.yaml': `model: users
+destination: api
+primary_key: id
+mode: ${options.mode ?? 'upsert'}
+mapping: { email: email }
+batch_size: ${options.batchSize}
+retry: ${options.retry ?? '{ attempts: 3, base_delay_ms: 1, max_delay_ms: 5 }'}
+`,
+  });
+  await project.warehouse(`create table users as select range as id, 'u' || range || '@x.io' as email from range(1, ${options.rows + 1})`);
+}
+
+const env = () => ({ SINK_URL: sink.url, SINK_TOKEN: 's3cr3t-token-value' });
+const run = async (...args: string[]) => {
+  const result = await project.cli(['run', 'users', '--json', ...args], env());
+  if (process.env.DEBUG_CLI) console.log(result.stderr);
+  return { ...result, report: result.stdout ? JSON.parse(result.stdout)[0] : null };
+};
+const query = async (sqlText: string) => JSON.parse((await project.cli(['query', sqlText, '--json'], env())).stdout);
+
+describe('in-run retries', () => {
+  it('retries transient 5xx with backoff until the rows land', async () => {
+    await setup({ rows: 10, batchSize: 5 });
+    sink.failNext(2, 503);
+    const { code, report } = await run();
+    expect(code).toBe(0);
+    expect(report).toMatchObject({ status: 'succeeded', succeeded: 10, failed: 0, api_calls: 4 });
+    expect(sink.rows.size).toBe(10);
+  });
+
+  it('does not spend the attempt budget on 429 waits, and honours Retry-After', async () => {
+    await setup({ rows: 4, batchSize: 4, retry: '{ attempts: 1, base_delay_ms: 1, max_delay_ms: 5 }' });
+    sink.failNext(3, 429, 0);
+    const { code, report } = await run();
+    expect(code).toBe(0);
+    expect(report).toMatchObject({ succeeded: 4, api_calls: 4 });
+  });
+
+  it('gives up after the attempt budget and records the rows in the failed-row index', async () => {
+    await setup({ rows: 3, batchSize: 3, retry: '{ attempts: 2, base_delay_ms: 1, max_delay_ms: 5 }' });
+    sink.failNext(2, 503);
+    const { code, report } = await run();
+    expect(code).toBe(2);
+    expect(report).toMatchObject({ status: 'completed_with_errors', failed: 3, api_calls: 2 });
+    const failed = await query('select primary_key, error_class, error_code, attempts, status from failed_rows order by primary_key');
+    expect(failed).toEqual(['1', '2', '3'].map((k) => ({ primary_key: k, error_class: 'transient', error_code: 'HTTP_503', attempts: 2, status: 'retrying' })));
+  });
+
+  it('splits a rejected batch in halves so the good rows still land', async () => {
+    await setup({ rows: 8, batchSize: 8, wholeBatch: true });
+    sink.rejectKeys(['3']);
+    const { code, report } = await run();
+    expect(code).toBe(2);
+    // 8 → 4+4 → (2+2) → (1+1): one call for the whole, then 2, 2 and 2 to isolate the bad row.
+    expect(report).toMatchObject({ succeeded: 7, failed: 1, api_calls: 7 });
+    expect([...sink.rows.keys()].sort()).toEqual(['1', '2', '4', '5', '6', '7', '8']);
+    expect(await query('select primary_key, error_class from failed_rows')).toEqual([{ primary_key: '3', error_class: 'rejected' }]);
+  });
+
+  it('stops the run on an auth failure without touching the failed-row index', async () => {
+    await setup({ rows: 4, batchSize: 2 });
+    sink.failNext(10, 401);
+    const { code, report } = await run();
+    expect(code).toBe(1);
+    expect(report.status).toBe('failed');
+    expect(report.error).toContain('HTTP_401');
+    expect(await query('select count(*)::int as n from failed_rows')).toEqual([{ n: 0 }]);
+    const changelog = await query(`select distinct status from sync_changelog`);
+    expect(changelog).toEqual([{ status: 'aborted' }]);
+    // Secrets from ${ENV} never reach the state store.
+    const everything = JSON.stringify(await query('select * from sync_runs')) + JSON.stringify(await query('select * from sync_changelog'));
+    expect(everything).not.toContain('s3cr3t-token-value');
+  });
+});
+
+describe('failed-row index across runs', () => {
+  it('retries only the failed rows on the next run, with their latest values, then forgets them', async () => {
+    await setup({ rows: 6, batchSize: 6 });
+    sink.rejectKeys(['2', '5']);
+    expect((await run()).code).toBe(2);
+    expect(await query('select primary_key from failed_rows order by 1')).toEqual([{ primary_key: '2' }, { primary_key: '5' }]);
+
+    await project.warehouse(`update users set email = 'new2@x.io' where id = 2`);
+    sink.rejectKeys(['5']);
+    const before = sink.received.length;
+    const second = await run();
+    expect(second.code).toBe(2);
+    expect(second.report.plan).toMatchObject({ retrying: 2, planned: 2 });
+    const resent = sink.received.slice(before).flatMap((r) => r.rows.map((row) => row.key)).sort();
+    expect(resent).toEqual(['2', '5']);
+    expect(sink.rows.get('2')).toEqual({ email: 'new2@x.io' });
+    const still = await query('select primary_key, attempts from failed_rows');
+    expect(still).toEqual([{ primary_key: '5', attempts: 2 }]);
+
+    sink.rejectKeys([]);
+    const third = await run();
+    expect(third.code).toBe(0);
+    expect(await query('select count(*)::int as n from failed_rows')).toEqual([{ n: 0 }]);
+    expect(sink.rows.size).toBe(6);
+  });
+
+  it('drops a failed row from the index when it leaves the model', async () => {
+    await setup({ rows: 3, batchSize: 3 });
+    sink.rejectKeys(['2']);
+    await run();
+    await project.warehouse('delete from users where id = 2');
+    const next = await run();
+    expect(next.code).toBe(0);
+    expect(next.report.plan.planned).toBe(0);
+    expect(await query('select count(*)::int as n from failed_rows')).toEqual([{ n: 0 }]);
+  });
+});
