@@ -11,7 +11,7 @@ import { Piscina } from 'piscina';
 import type { DestinationConnector, Failure, RowOp, WriteTarget } from '../../connectors/destination.js';
 import type { RetryPolicy } from '../config/types.js';
 import type { StateStore } from '../db/state-store.js';
-import { readPlanPage, type PlannedRow } from '../plan/planner.js';
+import { markPending, readPlanPage, type PlannedRow } from '../plan/planner.js';
 import { commitBatches, type BatchOutcome } from '../state/commit-batch.js';
 import type { DeliveryResult } from './deliver-batch.js';
 import type { WriteTask } from './write-worker.js';
@@ -78,7 +78,11 @@ export async function executePlan(store: StateStore, s: ExecuteSettings): Promis
     s.onCommit?.(totals);
   });
 
-  const inFlight = new Set<Promise<void>>();
+  // Backpressure: at most `concurrency` batches on the wire, and at most as many again acknowledged
+  // but not yet committed. That bounds what a kill can force the next run to re-send.
+  const sending = new Set<Promise<unknown>>();
+  const unsettled = new Set<Promise<void>>();
+  const busy = () => sending.size >= s.concurrency || unsettled.size >= 2 * s.concurrency;
   let stopped = false;
   let crash: unknown = null;
   const stop = () => (stopped = true);
@@ -93,34 +97,38 @@ export async function executePlan(store: StateStore, s: ExecuteSettings): Promis
     };
     totals.sent += batch.length;
     totals.batches++;
-    const job = (pool.run(task) as Promise<DeliveryResult>)
+    const send = pool.run(task) as Promise<DeliveryResult>;
+    const job = send
+      .finally(() => sending.delete(send))
       .then((result) => {
         if (result.fatal) {
           totals.fatal ??= { ...result.fatal, message: s.redact(result.fatal.message) };
           stop();
         }
-        committer.add({ op: task.op, planned: batch, delivered: result.rows, apiCalls: result.apiCalls });
+        return committer.add({ op: task.op, planned: batch, delivered: result.rows, apiCalls: result.apiCalls });
       })
       .catch((error) => {
         crash ??= error;
         stop();
       })
-      .finally(() => inFlight.delete(job));
-    inFlight.add(job);
+      .finally(() => unsettled.delete(job));
+    sending.add(send);
+    unsettled.add(job);
   };
 
   try {
     const pageSize = Math.max(s.batchSize * s.concurrency * 4, 1000);
     for (let after = 0; after < s.planned && !stopped; after += pageSize) {
+      await markPending(store, s.target.sync.name, s.runId, after, pageSize);
       const page = await readPlanPage(store, after, pageSize);
       for (const batch of batchesOf(page, s.batchSize)) {
-        while (inFlight.size >= s.concurrency && !stopped) await Promise.race(inFlight);
+        while (busy() && !stopped) await Promise.race([...sending, ...unsettled]);
         if (stopped || committer.error) break;
         dispatch(batch);
       }
       if (committer.error) break;
     }
-    await Promise.all(inFlight);
+    await Promise.all(unsettled);
     await committer.flush();
   } finally {
     s.signal.removeEventListener('abort', stop);
@@ -134,28 +142,30 @@ export async function executePlan(store: StateStore, s: ExecuteSettings): Promis
 
 /** Serialises commits and folds batches that finish during a commit into the next one. */
 class GroupCommitter {
-  private pending: BatchOutcome[] = [];
+  private pending: Array<{ outcome: BatchOutcome; resolve: () => void }> = [];
   private running: Promise<void> | null = null;
   error: unknown = null;
 
   constructor(private readonly commit: (outcomes: BatchOutcome[]) => Promise<void>) {}
 
-  add(outcome: BatchOutcome) {
-    this.pending.push(outcome);
+  /** Resolves once the outcome is committed (or the committer has failed). */
+  add(outcome: BatchOutcome): Promise<void> {
+    const settled = new Promise<void>((resolve) => this.pending.push({ outcome, resolve }));
     this.running ??= this.drain();
+    return settled;
   }
 
   private async drain() {
-    try {
-      while (this.pending.length && !this.error) {
-        const take = this.pending.splice(0);
-        await this.commit(take);
+    while (this.pending.length) {
+      const take = this.pending.splice(0);
+      try {
+        if (!this.error) await this.commit(take.map((t) => t.outcome));
+      } catch (error) {
+        this.error = error;
       }
-    } catch (error) {
-      this.error = error;
-    } finally {
-      this.running = null;
+      take.forEach((t) => t.resolve());
     }
+    this.running = null;
   }
 
   async flush() {

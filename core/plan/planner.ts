@@ -85,7 +85,14 @@ export async function buildPlan(
       from ht_model
     ),
     s as (
-      select primary_key, row_hash, destination_id from sync_snapshots where sync_name = ${sql.lit(sync.name)}
+      select primary_key, row_hash, destination_id, 0 as maybe_sent
+      from sync_snapshots where sync_name = ${sql.lit(sync.name)}
+      union all
+      -- Sent by a run that was killed before the destination's answer was committed: the row may
+      -- exist there, so it can be "removed", but it was never acknowledged, so it is still "added".
+      select primary_key, null, null, 1
+      from sync_pending p where sync_name = ${sql.lit(sync.name)}
+        and not exists (select 1 from sync_snapshots x where x.sync_name = p.sync_name and x.primary_key = p.primary_key)
     ),
     joined as (
       select
@@ -94,7 +101,7 @@ export async function buildPlan(
           when m.present is null then 'removed'
           when m.pk is null then 'invalid_null'
           when m.copies > 1 then 'invalid_duplicate'
-          when s.primary_key is null then 'added'
+          when s.primary_key is null or s.maybe_sent = 1 then 'added'
           when ${sql.lit(options.fullResync)} or m.row_hash <> s.row_hash then 'changed'
           else 'unchanged'
         end as change,
@@ -176,6 +183,19 @@ export async function readPlanPage(store: StateStore, after: number, size: numbe
       where seq > ${after} and seq <= ${after + size} order by seq`.execute(db)
   ).rows;
   return rows.map((r) => ({ ...r, seq: Number(r.seq) }));
+}
+
+/**
+ * Records the sendable rows of `after < seq <= after + size` as pending before they are handed to
+ * workers: one set-based statement per page, so the cost does not grow with the number of batches.
+ */
+export async function markPending(store: StateStore, syncName: string, runId: string, after: number, size: number): Promise<void> {
+  const db = store.db as unknown as Kysely<any>;
+  await sql`
+    insert into sync_pending (sync_name, primary_key, run_id, "at")
+    select ${syncName}, pk, ${runId}, ${new Date().toISOString()} from ht_plan
+    where seq > ${after} and seq <= ${after + size} and op <> 'delete'
+    on conflict (sync_name, primary_key) do nothing`.execute(db);
 }
 
 /** Keys in the failed-row index that this run will not send: they left the model or are in sync again. */

@@ -62,6 +62,10 @@ export async function commitBatches(
         }
       }
       await removeFailures(trx, syncName, acked.map((a) => a.key));
+      // Acknowledged: the snapshot now knows these keys (or, for deletes, they are gone).
+      for (const part of chunks(acked.map((a) => a.key))) {
+        await trx.deleteFrom('sync_pending').where('sync_name', '=', syncName).where('primary_key', 'in', part).execute();
+      }
       await recordFailures(
         trx,
         syncName,

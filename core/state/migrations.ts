@@ -75,6 +75,21 @@ const migrations: Migration[] = [
       )`,
     ],
   },
+  {
+    version: 2,
+    name: 'pending sends',
+    statements: [
+      // Keys handed to the destination but not yet acknowledged in the snapshot. After a kill they
+      // may exist in the destination, so mirror mode must still delete them when they leave the model.
+      `create table if not exists sync_pending (
+        sync_name text not null,
+        primary_key text not null,
+        run_id text not null,
+        "at" timestamptz not null,
+        primary key (sync_name, primary_key)
+      )`,
+    ],
+  },
 ];
 
 export async function migrate(db: Kysely<StateTables>): Promise<void> {

@@ -64,6 +64,13 @@ export interface SyncSnapshotsTable {
   run_id: string;
 }
 
+export interface SyncPendingTable {
+  sync_name: string;
+  primary_key: string;
+  run_id: string;
+  at: Timestamp;
+}
+
 export interface SyncStateTable {
   sync_name: string;
   mapping_hash: string;
@@ -82,6 +89,7 @@ export interface StateTables {
   sync_changelog: SyncChangelogTable;
   sync_snapshots: SyncSnapshotsTable;
   sync_state: SyncStateTable;
+  sync_pending: SyncPendingTable;
   hightouch_like_migrations: MigrationsTable;
 }
 
