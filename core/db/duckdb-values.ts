@@ -10,7 +10,9 @@ export function toPlainValue(value: unknown): unknown {
     // Micros since the epoch, UTC for both types.
     return new Date(Number(value.micros / 1000n)).toISOString();
   }
-  if (value instanceof DuckDBDateValue || value instanceof DuckDBDecimalValue) return value.toString();
+  // Decimals become numbers, as DuckDB's own JSON functions render them.
+  if (value instanceof DuckDBDecimalValue) return Number(value.toString());
+  if (value instanceof DuckDBDateValue) return value.toString();
   if (typeof value === 'object') return String(value);
   return value;
 }

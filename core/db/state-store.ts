@@ -16,6 +16,7 @@ import { migrate } from '../state/migrations.js';
 import type { StateTables } from '../state/schema.js';
 import { redactUrl } from './redact.js';
 import { toPlainValue } from './duckdb-values.js';
+import { getTypeParser } from './pg-types.js';
 
 export interface StateStore {
   dialect: 'duckdb' | 'postgres';
@@ -118,7 +119,7 @@ function describeDuckDBOpenError(
 
 async function openPostgresState(project: ProjectConfig, url: string, options: OpenOptions): Promise<StateStore> {
   // One connection: temp tables made by the planner must be visible to every later query of the run.
-  const pool = new pg.Pool({ connectionString: url, max: 1, idleTimeoutMillis: 0, connectionTimeoutMillis: 10_000 });
+  const pool = new pg.Pool({ connectionString: url, max: 1, idleTimeoutMillis: 0, connectionTimeoutMillis: 10_000, types: { getTypeParser } });
   pool.on('error', () => {});
   try {
     const client = await pool.connect();

@@ -9,6 +9,7 @@ import { UserError, oneLine } from '../errors.js';
 import { toPlainValue } from './duckdb-values.js';
 import { redactUrl } from './redact.js';
 import { lineAt } from './sql-text.js';
+import { getTypeParser } from './pg-types.js';
 
 export interface Warehouse {
   readonly dialect: 'duckdb' | 'postgres';
@@ -49,7 +50,7 @@ export async function openWarehouse(project: ProjectConfig): Promise<Warehouse> 
     await connection.run(`set file_search_path = '${project.dir.replace(/'/g, "''")}'`);
     return new DuckDBWarehouse(connection, () => instance.closeSync());
   }
-  const client = new pg.Client({ connectionString: wh.url, connectionTimeoutMillis: 10_000 });
+  const client = new pg.Client({ connectionString: wh.url, connectionTimeoutMillis: 10_000, types: { getTypeParser } });
   client.on('error', () => {});
   try {
     await client.connect();

@@ -9,7 +9,7 @@
 import { fileURLToPath } from 'node:url';
 import { Piscina } from 'piscina';
 import type { DestinationConnector, Failure, RowOp, WriteTarget } from '../../connectors/destination.js';
-import type { RetryPolicy } from '../config/types.js';
+import type { RetryPolicy, SyncMode } from '../config/types.js';
 import type { StateStore } from '../db/state-store.js';
 import { markPending, readPlanPage, type PlannedRow } from '../plan/planner.js';
 import { commitBatches, type BatchOutcome } from '../state/commit-batch.js';
@@ -48,10 +48,18 @@ function workerFilename(): string {
   return here.replace(/([\\/])core[\\/]execute[\\/]executor\.ts$/, '$1dist$1core$1execute$1write-worker.js');
 }
 
-function* batchesOf(page: PlannedRow[], size: number): Generator<PlannedRow[]> {
+/**
+ * Under upsert and mirror an insert and an update are the same call, so they share batches;
+ * deletes always travel alone, and so do inserts and updates under the modes that tell them apart.
+ */
+function writeOp(mode: SyncMode, op: PlannedRow['op']): RowOp {
+  return op !== 'delete' && (mode === 'upsert' || mode === 'mirror') ? 'update' : op;
+}
+
+function* batchesOf(page: PlannedRow[], size: number, mode: SyncMode): Generator<PlannedRow[]> {
   let batch: PlannedRow[] = [];
   for (const row of page) {
-    if (batch.length && (batch.length >= size || batch[0].op !== row.op)) {
+    if (batch.length && (batch.length >= size || writeOp(mode, batch[0].op) !== writeOp(mode, row.op))) {
       yield batch;
       batch = [];
     }
@@ -91,7 +99,7 @@ export async function executePlan(store: StateStore, s: ExecuteSettings): Promis
   const dispatch = (batch: PlannedRow[]) => {
     const task: WriteTask = {
       target: s.target,
-      op: batch[0].op as RowOp,
+      op: writeOp(s.target.sync.mode, batch[0].op),
       rows: batch.map((r) => ({ key: r.pk, payload: r.payload, destinationId: r.destination_id })),
       retry: s.retry,
     };
@@ -121,7 +129,7 @@ export async function executePlan(store: StateStore, s: ExecuteSettings): Promis
     for (let after = 0; after < s.planned && !stopped; after += pageSize) {
       await markPending(store, s.target.sync.name, s.runId, after, pageSize);
       const page = await readPlanPage(store, after, pageSize);
-      for (const batch of batchesOf(page, s.batchSize)) {
+      for (const batch of batchesOf(page, s.batchSize, s.target.sync.mode)) {
         while (busy() && !stopped) await Promise.race([...sending, ...unsettled]);
         if (stopped || committer.error) break;
         dispatch(batch);

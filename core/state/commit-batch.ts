@@ -13,6 +13,7 @@ import type { StateTables } from './schema.js';
 import { recordFailures, removeFailures } from './failed-row-index.js';
 
 export interface BatchOutcome {
+  /** The write operation of the batch; each planned row keeps its own op for the logs. */
   op: PlannedRow['op'];
   planned: PlannedRow[];
   delivered: DeliveredRow[];
@@ -70,11 +71,15 @@ export async function commitBatches(
         trx,
         syncName,
         runId,
-        outcome.op,
         now,
-        failures.map((f) => ({ key: f.key, sends: f.sends, failure: { ...f.failure, message: redactText(f.failure.message) } })),
+        failures.map((f) => ({
+          key: f.key,
+          op: plannedByKey.get(f.key)!.op,
+          sends: f.sends,
+          failure: { ...f.failure, message: redactText(f.failure.message) },
+        })),
       );
-      await appendChangelog(trx, runId, syncName, outcome.op, now, outcome.delivered, redactText);
+      await appendChangelog(trx, runId, syncName, plannedByKey, now, outcome.delivered, redactText);
     }
     await addRunProgress(trx, runId, { succeeded, failed, apiCalls });
   });
@@ -106,7 +111,7 @@ async function appendChangelog(
   trx: Transaction<StateTables>,
   runId: string,
   syncName: string,
-  op: PlannedRow['op'],
+  planned: Map<string, PlannedRow>,
   now: string,
   delivered: DeliveredRow[],
   redactText: (text: string) => string,
@@ -121,7 +126,7 @@ async function appendChangelog(
             run_id: runId,
             sync_name: syncName,
             primary_key: d.key,
-            op,
+            op: planned.get(d.key)!.op,
             status: d.status,
             error_code: failure?.code ?? null,
             error_message: failure ? redactText(failure.message) : null,

@@ -22,9 +22,8 @@ export async function recordFailures(
   db: Db,
   syncName: string,
   runId: string,
-  op: string,
   now: string,
-  failures: Array<{ key: string; sends: number; failure: Failure }>,
+  failures: Array<{ key: string; op: string; sends: number; failure: Failure }>,
 ): Promise<void> {
   for (let i = 0; i < failures.length; i += 500) {
     const part = failures.slice(i, i + 500);
@@ -43,7 +42,7 @@ export async function recordFailures(
           next_retry_at: now,
           status: 'retrying' as const,
           run_id: runId,
-          op,
+          op: f.op,
         })),
       )
       .onConflict((oc) =>
