@@ -41,7 +41,6 @@ retry: ${options.retry ?? '{ attempts: 3, base_delay_ms: 1, max_delay_ms: 5 }'}
 const env = () => ({ SINK_URL: sink.url, SINK_TOKEN: 's3cr3t-token-value' });
 const run = async (...args: string[]) => {
   const result = await project.cli(['run', 'users', '--json', ...args], env());
-  if (process.env.DEBUG_CLI) console.log(result.stderr);
   return { ...result, report: result.stdout ? JSON.parse(result.stdout)[0] : null };
 };
 const query = async (sqlText: string) => JSON.parse((await project.cli(['query', sqlText, '--json'], env())).stdout);
@@ -88,7 +87,8 @@ describe('in-run retries', () => {
   it('stops the run on an auth failure without touching the failed-row index', async () => {
     await setup({ rows: 4, batchSize: 2 });
     sink.failNext(10, 401);
-    const { code, report } = await run();
+    const { code, report, stderr } = await run();
+    expect(stderr).not.toContain('s3cr3t-token-value');
     expect(code).toBe(1);
     expect(report.status).toBe('failed');
     expect(report.error).toContain('HTTP_401');
