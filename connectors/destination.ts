@@ -41,6 +41,16 @@ export interface Failure {
 /** The operation a batch performs. A batch carries one operation only. */
 export type RowOp = 'insert' | 'update' | 'delete';
 
+/** What the destination is asked to do with a batch: the sync mode decides for inserts and updates. */
+export type WriteOperation = 'upsert' | 'insert' | 'update' | 'delete';
+
+export function writeOperation(mode: SyncMode, op: RowOp): WriteOperation {
+  if (op === 'delete') return 'delete';
+  if (mode === 'insert') return 'insert';
+  if (mode === 'update') return 'update';
+  return 'upsert';
+}
+
 export interface OutboundRow {
   /** The model's primary key, as text. */
   key: string;

@@ -11,6 +11,7 @@ import {
   type OutboundRow,
   type RowOp,
   type WriteTarget,
+  writeOperation,
 } from '../../destination.js';
 import { csvLine } from './csv.js';
 import { classifyFileError } from './errors.js';
@@ -25,21 +26,14 @@ function outputFile(target: WriteTarget): { dir: string; file: string; format: F
   return { dir, file: join(dir, `${target.sync.name}.${format}`), format };
 }
 
-/** The operation recorded in the file: what a real destination would have been asked to do. */
-function operation(mode: WriteTarget['sync']['mode'], op: RowOp): string {
-  if (op === 'delete') return 'delete';
-  if (mode === 'insert') return 'insert';
-  if (mode === 'update') return 'update';
-  return 'upsert';
-}
-
 class FileClient implements DestinationClient {
   constructor(private readonly target: WriteTarget) {}
 
   async write(op: RowOp, rows: OutboundRow[]) {
     const { dir, file, format } = outputFile(this.target);
     const at = new Date().toISOString();
-    const operationName = operation(this.target.sync.mode, op);
+    // Recorded as what a real destination would have been asked to do.
+    const operationName = writeOperation(this.target.sync.mode, op);
     const fields = this.target.sync.fields;
     let text = '';
     for (const row of rows) {

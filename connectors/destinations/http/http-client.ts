@@ -8,22 +8,13 @@ import {
   type RowOp,
   type RowResult,
   type WriteOutcome,
+  writeOperation,
 } from '../../destination.js';
 import { rowKeyValue } from '../sync-key.js';
 import { httpFailure, redact, statusFailure } from './errors.js';
 import { parseRetryAfter } from './retry-after.js';
 import { rowResults, type SentRow } from './row-results.js';
 import type { HttpTarget } from './settings.js';
-
-export type HttpOperation = 'upsert' | 'insert' | 'update' | 'delete';
-
-/** What the receiver is asked to do: the sync mode decides for inserts and updates. */
-export function httpOperation(mode: SyncMode, op: RowOp): HttpOperation {
-  if (op === 'delete') return 'delete';
-  if (mode === 'insert') return 'insert';
-  if (mode === 'update') return 'update';
-  return 'upsert';
-}
 
 const EXCERPT_CHARS = 200;
 
@@ -52,7 +43,7 @@ export class HttpClient implements DestinationClient {
     }
     if (payloadRows.length === 0) return { results, apiCalls: 0 };
 
-    const body = JSON.stringify({ sync: this.syncName, operation: httpOperation(this.mode, op), rows: payloadRows });
+    const body = JSON.stringify({ sync: this.syncName, operation: writeOperation(this.mode, op), rows: payloadRows });
     let response: Response;
     let text: string;
     try {
