@@ -11,7 +11,7 @@ import { executePlan, type RunTotals } from './execute/executor.js';
 import { effectiveSettings, writeTarget } from './execute/target.js';
 import { buildPlan, dropSettledFailures, type Plan } from './plan/planner.js';
 import { preflight } from './plan/preflight.js';
-import { closeInterruptedRuns, closeRun, newRunId, openRun } from './state/run-log.js';
+import { closeInterruptedRuns, closeRun, newRunId, openRun, recordMapping } from './state/run-log.js';
 import type { RunStatus } from './state/schema.js';
 import { lockSync } from './sync-lock.js';
 
@@ -81,6 +81,7 @@ async function runOne(store: StateStore, project: ProjectConfig, sync: SyncConfi
     const runId = newRunId();
     await closeInterruptedRuns(store.db, sync.name);
     await openRun(store.db, runId, sync.name, plan.counts, !!options.fullResync);
+    await recordMapping(store.db, sync.name, plan.mappingHash);
     await dropSettledFailures(store, sync);
     events.log('run_started', { sync: sync.name, run_id: runId, ...plan.counts, batch_size: settings.batchSize, concurrency: settings.concurrency });
 

@@ -97,10 +97,14 @@ describe('primary-key diff', () => {
   it('a mapping change re-sends every row with the new fields', async () => {
     project = await usersProject('upsert');
     await project.cli(['run', 'users']);
+    const mappingHash = async () =>
+      JSON.parse((await project.cli(['query', 'select mapping_hash from sync_state', '--json'])).stdout)[0].mapping_hash;
+    const before = await mappingHash();
     await project.write('syncs/users.yaml', syncFile('upsert').replace('  name: name', '  name: name\n  score: score'));
     const run = await project.cli(['run', 'users', '--json']);
     expect(JSON.parse(run.stdout)[0]).toMatchObject({ sent: 3 });
     expect((await sent(project)).slice(3)[0].fields).toHaveProperty('score');
+    expect(await mappingHash()).not.toBe(before);
   });
 });
 

@@ -2,6 +2,7 @@
  * The `hightouch-like` command. Exit codes: 0 every row synced; 2 the run completed but some rows were
  * rejected or invalid; 1 the run could not complete or the input was invalid.
  */
+import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Command, CommanderError } from 'commander';
 import { loadProject } from '../config/load-project.js';
@@ -14,7 +15,6 @@ import { runSyncs, type SyncReport } from '../run-sync.js';
 import { syncStatuses } from '../status.js';
 import { createReporter, formatSummary } from './reporter.js';
 import { formatCsv, formatTable } from './table.js';
-import { existsSync } from 'node:fs';
 
 let secrets: string[] = [];
 /** Set by the command that ran; commander does not return an action's result. */

@@ -129,7 +129,7 @@ export async function buildPlan(
     order by seq nulls last
   `.execute(db);
 
-  const counts = await countPlan(db, sync);
+  const counts = await countPlan(db);
   const invalidSample = (
     await sql<{ pk: string | null; change: Change }>`
       select pk, change from ht_plan where change like 'invalid%' order by pk limit ${sql.lit(INVALID_SAMPLE)}`.execute(db)
@@ -140,7 +140,7 @@ export async function buildPlan(
   return { sync: sync.name, mode: sync.mode, fullResync: options.fullResync, counts, invalidSample, mappingHash: mappingHash(sync) };
 }
 
-async function countPlan(db: Kysely<any>, sync: SyncConfig): Promise<PlanCounts> {
+async function countPlan(db: Kysely<any>): Promise<PlanCounts> {
   const rows = (
     await sql<{ change: Change; op: string | null; retrying: boolean; n: number }>`
       select change, op, retrying, count(*) as n from ht_plan group by change, op, retrying`.execute(db)
@@ -161,7 +161,6 @@ async function countPlan(db: Kysely<any>, sync: SyncConfig): Promise<PlanCounts>
   }
   c.planned = c.to_insert + c.to_update + c.to_delete;
   c.unchanged = modelRows - c.invalid - c.added - c.changed;
-  void sync;
   return c;
 }
 

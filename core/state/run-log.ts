@@ -52,6 +52,15 @@ export async function openRun(
     .execute();
 }
 
+/** The mapping each sync last ran with: a later change to it is visible (and re-sends every row). */
+export async function recordMapping(db: Kysely<StateTables>, syncName: string, mappingHash: string): Promise<void> {
+  await db
+    .insertInto('sync_state')
+    .values({ sync_name: syncName, mapping_hash: mappingHash, updated_at: new Date().toISOString() })
+    .onConflict((oc) => oc.column('sync_name').doUpdateSet({ mapping_hash: sql`excluded.mapping_hash`, updated_at: sql`excluded.updated_at` }))
+    .execute();
+}
+
 export async function addRunProgress(
   db: Kysely<StateTables>,
   runId: string,
