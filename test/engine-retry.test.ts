@@ -99,6 +99,17 @@ describe('in-run retries', () => {
     const everything = JSON.stringify(await query('select * from sync_runs')) + JSON.stringify(await query('select * from sync_changelog'));
     expect(everything).not.toContain('s3cr3t-token-value');
   });
+  it('stops the run when the destination is down for several batches in a row', async () => {
+    await setup({ rows: 40, batchSize: 2, retry: '{ attempts: 2, base_delay_ms: 1, max_delay_ms: 2 }' });
+    sink.failNext(1000, 503);
+    const { code, report } = await run();
+    expect(code).toBe(1);
+    expect(report.status).toBe('failed');
+    expect(report.error).toMatch(/DESTINATION_UNAVAILABLE: \d+ batches in a row failed after every retry; last: HTTP_503/);
+    // Concurrency 2 lets at most one more batch finish after the third failure.
+    expect(report.failed).toBeLessThanOrEqual(8);
+    expect(sink.received.length).toBeLessThan(20);
+  });
 });
 
 describe('failed-row index across runs', () => {

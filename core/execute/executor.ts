@@ -41,6 +41,21 @@ export interface RunTotals {
   cancelled: boolean;
 }
 
+/**
+ * A destination that is down fails every batch transiently even after retries. Past this many such
+ * batches in a row the run stops instead of filling the failed-row index with every remaining row.
+ */
+const OUTAGE_BATCHES = 3;
+
+/** The transient failure shared by every row of a batch, if the whole batch failed that way. */
+function outageOf(result: DeliveryResult): Failure | null {
+  const first = result.rows[0];
+  if (!first || first.status !== 'failed') return null;
+  const transient = (r: DeliveryResult['rows'][number]) =>
+    r.status === 'failed' && (r.failure.errorClass === 'transient' || r.failure.errorClass === 'rate_limited');
+  return result.rows.every(transient) ? first.failure : null;
+}
+
 /** Vitest runs the TypeScript sources; worker threads always load the compiled module. */
 function workerFilename(): string {
   const here = fileURLToPath(import.meta.url);
@@ -92,6 +107,7 @@ export async function executePlan(store: StateStore, s: ExecuteSettings): Promis
   const unsettled = new Set<Promise<void>>();
   const busy = () => sending.size >= s.concurrency || unsettled.size >= 2 * s.concurrency;
   let stopped = false;
+  let failingBatches = 0;
   let crash: unknown = null;
   const stop = () => (stopped = true);
   s.signal.addEventListener('abort', stop);
@@ -111,6 +127,17 @@ export async function executePlan(store: StateStore, s: ExecuteSettings): Promis
       .then((result) => {
         if (result.fatal) {
           totals.fatal ??= { ...result.fatal, message: s.redact(result.fatal.message) };
+          stop();
+        }
+        const outage = outageOf(result);
+        failingBatches = outage ? failingBatches + 1 : 0;
+        if (outage && failingBatches >= OUTAGE_BATCHES) {
+          totals.fatal ??= {
+            errorClass: 'fatal',
+            code: 'DESTINATION_UNAVAILABLE',
+            message: s.redact(`${failingBatches} batches in a row failed after every retry; last: ${outage.code}: ${outage.message}`),
+            remediation: 'check that the destination is up; the failed rows are retried by the next run.',
+          };
           stop();
         }
         return committer.add({ op: task.op, planned: batch, delivered: result.rows, apiCalls: result.apiCalls });
