@@ -103,7 +103,7 @@ export async function executePlan(store: StateStore, s: ExecuteSettings): Promis
 
   // Backpressure: at most `concurrency` batches on the wire, and at most as many again acknowledged
   // but not yet committed. That bounds what a kill can force the next run to re-send.
-  const sending = new Set<Promise<unknown>>();
+  const sending = new Set<Promise<void>>();
   const unsettled = new Set<Promise<void>>();
   const busy = () => sending.size >= s.concurrency || unsettled.size >= 2 * s.concurrency;
   let stopped = false;
@@ -121,9 +121,9 @@ export async function executePlan(store: StateStore, s: ExecuteSettings): Promis
     };
     totals.sent += batch.length;
     totals.batches++;
-    const send = pool.run(task) as Promise<DeliveryResult>;
-    const job = send
-      .finally(() => sending.delete(send))
+    // The outcome is judged before the send leaves `sending`: the dispatch loop wakes on that, and
+    // must already see a stop (fatal, outage) so that it sends no further batch.
+    const send: Promise<DeliveryResult> = (pool.run(task) as Promise<DeliveryResult>)
       .then((result) => {
         if (result.fatal) {
           totals.fatal ??= { ...result.fatal, message: s.redact(result.fatal.message) };
@@ -140,14 +140,18 @@ export async function executePlan(store: StateStore, s: ExecuteSettings): Promis
           };
           stop();
         }
-        return committer.add({ op: task.op, planned: batch, delivered: result.rows, apiCalls: result.apiCalls });
-      })
+        return result;
+      });
+    // Settles (never rejects, so the dispatch loop's race cannot throw) once the outcome is judged.
+    const onWire: Promise<void> = send.then(() => {}, () => {}).finally(() => sending.delete(onWire));
+    const job = send
+      .then((result) => committer.add({ op: task.op, planned: batch, delivered: result.rows, apiCalls: result.apiCalls }))
       .catch((error) => {
         crash ??= error;
         stop();
       })
       .finally(() => unsettled.delete(job));
-    sending.add(send);
+    sending.add(onWire);
     unsettled.add(job);
   };
 
