@@ -89,7 +89,7 @@ export async function executePlan(store: StateStore, s: ExecuteSettings): Promis
 
   const pool = new Piscina({ filename: workerFilename(), minThreads: s.concurrency, maxThreads: s.concurrency, idleTimeout: 60_000 });
   const committer = new GroupCommitter(async (outcomes) => {
-    await commitBatches(store.db, s.runId, s.target.sync.name, outcomes, s.redact);
+    await commitBatches(store, s.runId, s.target.sync.name, outcomes, s.redact);
     for (const o of outcomes) {
       for (const d of o.delivered) {
         if (d.status === 'succeeded') totals.succeeded++;

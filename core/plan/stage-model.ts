@@ -11,6 +11,20 @@ import { modelSqlError, openWarehouse } from '../db/warehouse.js';
 
 const STREAM_CHUNK = 2000;
 
+/**
+ * DuckDB: the payload of a row of `alias` as JSON text, keyed by destination field in mapping order.
+ * Exported so the benchmark seeds snapshots with exactly the engine's definition.
+ */
+export function duckdbPayloadSql(mapping: Record<string, string>, alias = 'm'): string {
+  const fields = Object.entries(mapping);
+  return `cast(json_object(${fields.map(([f, c]) => `${quoteLiteral(f)}, ${alias}.${quoteIdent(c)}`).join(', ')}) as varchar)`;
+}
+
+/** The row hash stored in the snapshot: md5 of the payload text (the same in DuckDB and PostgreSQL). */
+export function rowHashSql(payload: string): string {
+  return `md5(${payload})`;
+}
+
 export async function stageModel(store: StateStore, project: ProjectConfig, sync: SyncConfig, model: ModelConfig) {
   const db = store.db as unknown as Kysely<any>;
   await sql`drop table if exists ht_model`.execute(db);
@@ -18,7 +32,7 @@ export async function stageModel(store: StateStore, project: ProjectConfig, sync
   const fields = Object.entries(sync.mapping);
 
   if (store.dialect === 'duckdb' && store.attachedWarehouse) {
-    const payload = `cast(json_object(${fields.map(([f, c]) => `${quoteLiteral(f)}, m.${quoteIdent(c)}`).join(', ')}) as varchar)`;
+    const payload = duckdbPayloadSql(sync.mapping);
     await sql.raw('use warehouse').execute(db);
     try {
       await sql.raw(`create temp table ht_model as select ${pk} as pk, ${payload} as payload from (${model.sql}\n) as m`).execute(db);

@@ -3,14 +3,20 @@
  * takes the acknowledged rows, the changelog records every attempted row, the failed-row index drops
  * the rows that succeeded and records those that failed, and the run's counters move.
  * A row's snapshot entry changes only here, only after the destination said yes.
+ *
+ * The executor hands over every batch that finished during the previous commit (group commit). Each
+ * statement here covers the whole group: its rows travel as one JSON text that the database unpacks
+ * into a derived table, so a commit is a handful of statements whatever its number of rows. On DuckDB
+ * the whole transaction goes to the database as one text (one round trip instead of a prepare, bind
+ * and run per statement). Keys the plan saw as new get a plain insert into the snapshot, without the
+ * conflict check; should one exist after all, the commit is redone with upserts only.
  */
-import { sql, type Kysely, type Transaction } from 'kysely';
+import { sql } from 'kysely';
 import type { Failure } from '../../connectors/destination.js';
 import type { DeliveredRow } from '../execute/deliver-batch.js';
 import type { PlannedRow } from '../plan/planner.js';
-import { addRunProgress } from './run-log.js';
-import type { StateTables } from './schema.js';
-import { recordFailures, removeFailures } from './failed-row-index.js';
+import type { StateStore } from '../db/state-store.js';
+import { FAILURE_COLUMNS, failureRows, literal, recordFailuresSql, removeFailuresSql, type FailureRow } from './failed-row-index.js';
 
 export interface BatchOutcome {
   /** The write operation of the batch; each planned row keeps its own op for the logs. */
@@ -20,120 +26,126 @@ export interface BatchOutcome {
   apiCalls: number;
 }
 
-/** Rows per statement: keeps parameter counts far below both databases' limits. */
-const CHUNK = 500;
+type Dialect = StateStore['dialect'];
 
-function chunks<T>(items: T[], size = CHUNK): T[][] {
-  const out: T[][] = [];
-  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
-  return out;
+/** A derived table of text columns `cols` from a JSON array of objects, inlined as a literal. */
+function jsonRows(dialect: Dialect, rows: Array<Record<string, string | null>>, cols: string[]): string {
+  const json = literal(JSON.stringify(rows));
+  if (dialect === 'postgres') return `(select * from json_to_recordset(${json}::json) as r(${cols.map((c) => `${c} text`).join(', ')}))`;
+  return `(select unnest(from_json(${json}, '[{${cols.map((c) => `"${c}":"VARCHAR"`).join(',')}}]'), recursive := true))`;
+}
+
+/** A derived table of one text column `k` from a list of strings. */
+function jsonKeys(dialect: Dialect, keys: string[]): string {
+  const json = literal(JSON.stringify(keys));
+  if (dialect === 'postgres') return `(select json_array_elements_text(${json}::json) as k)`;
+  return `(select unnest(from_json(${json}, '["VARCHAR"]')) as k)`;
+}
+
+/**
+ * `<column> is one of keys`, as a semi-join: on DuckDB this beats an IN list of literals, point deletes
+ * and list_contains on a 10M-row snapshot (none of them use the index).
+ */
+function keyIn(dialect: Dialect, column: string, keys: string[]): string {
+  return `${column} in (select k from ${jsonKeys(dialect, keys)} as x)`;
 }
 
 export async function commitBatches(
-  db: Kysely<StateTables>,
+  store: StateStore,
   runId: string,
   syncName: string,
   outcomes: BatchOutcome[],
   redactText: (text: string) => string,
 ): Promise<void> {
   const now = new Date().toISOString();
-  await db.transaction().execute(async (trx) => {
-    let succeeded = 0;
-    let failed = 0;
-    let apiCalls = 0;
-    for (const outcome of outcomes) {
-      apiCalls += outcome.apiCalls;
-      const plannedByKey = new Map(outcome.planned.map((p) => [p.pk, p]));
-      const acked = outcome.delivered.filter((d) => d.status === 'succeeded');
-      const failures = outcome.delivered.filter((d): d is Extract<DeliveredRow, { status: 'failed' }> => d.status === 'failed');
-      succeeded += acked.length;
-      failed += failures.length;
+  const { db, dialect } = store;
 
-      if (outcome.op === 'delete') {
-        for (const part of chunks(acked.map((a) => a.key))) {
-          await trx.deleteFrom('sync_snapshots').where('sync_name', '=', syncName).where('primary_key', 'in', part).execute();
-        }
-      } else {
-        for (const part of chunks(acked)) {
-          await upsertSnapshot(trx, syncName, runId, now, part.map((a) => ({
-            key: a.key,
-            hash: plannedByKey.get(a.key)!.row_hash!,
-            destinationId: a.status === 'succeeded' ? a.destinationId : null,
-          })));
-        }
+  let succeeded = 0;
+  let failed = 0;
+  let apiCalls = 0;
+  const inserts: Array<Record<string, string | null>> = [];
+  const upserts: Array<Record<string, string | null>> = [];
+  const deletes: string[] = [];
+  const acked: string[] = [];
+  const unfail: string[] = [];
+  const failures: FailureRow[] = [];
+  const changelog: Array<Record<string, string | null>> = [];
+
+  for (const outcome of outcomes) {
+    apiCalls += outcome.apiCalls;
+    const plannedByKey = new Map(outcome.planned.map((p) => [p.pk, p]));
+    for (const d of outcome.delivered) {
+      const planned = plannedByKey.get(d.key)!;
+      const failure: Failure | undefined = d.status === 'succeeded' ? undefined : d.failure;
+      changelog.push({ k: d.key, o: planned.op, s: d.status, c: failure?.code ?? null, m: failure ? redactText(failure.message) : null });
+      if (d.status === 'succeeded') {
+        succeeded++;
+        acked.push(d.key);
+        // Only a row the plan found in the failed-row index can be there: a row is sent once per run.
+        if (planned.retrying !== false) unfail.push(d.key);
+        if (outcome.op === 'delete') deletes.push(d.key);
+        else (planned.change === 'added' ? inserts : upserts).push({ k: d.key, h: planned.row_hash!, d: d.destinationId });
+      } else if (d.status === 'failed') {
+        failed++;
+        failures.push({ key: d.key, op: planned.op, sends: d.sends, failure: { ...d.failure, message: redactText(d.failure.message) } });
       }
-      await removeFailures(trx, syncName, acked.map((a) => a.key));
-      // Acknowledged: the snapshot now knows these keys (or, for deletes, they are gone).
-      for (const part of chunks(acked.map((a) => a.key))) {
-        await trx.deleteFrom('sync_pending').where('sync_name', '=', syncName).where('primary_key', 'in', part).execute();
-      }
-      await recordFailures(
-        trx,
-        syncName,
-        runId,
-        now,
-        failures.map((f) => ({
-          key: f.key,
-          op: plannedByKey.get(f.key)!.op,
-          sends: f.sends,
-          failure: { ...f.failure, message: redactText(f.failure.message) },
-        })),
-      );
-      await appendChangelog(trx, runId, syncName, plannedByKey, now, outcome.delivered, redactText);
     }
-    await addRunProgress(trx, runId, { succeeded, failed, apiCalls });
-  });
-}
+  }
 
-async function upsertSnapshot(
-  trx: Transaction<StateTables>,
-  syncName: string,
-  runId: string,
-  now: string,
-  rows: Array<{ key: string; hash: string; destinationId: string | null }>,
-) {
-  if (!rows.length) return;
-  await trx
-    .insertInto('sync_snapshots')
-    .values(rows.map((r) => ({ sync_name: syncName, primary_key: r.key, row_hash: r.hash, destination_id: r.destinationId, synced_at: now, run_id: runId })))
-    .onConflict((oc) =>
-      oc.columns(['sync_name', 'primary_key']).doUpdateSet({
-        row_hash: sql`excluded.row_hash`,
-        destination_id: sql`excluded.destination_id`,
-        synced_at: sql`excluded.synced_at`,
-        run_id: sql`excluded.run_id`,
-      }),
-    )
-    .execute();
-}
+  const sync = literal(syncName);
+  const run = literal(runId);
+  const at = `cast(${literal(now)} as timestamptz)`;
+  const snapshot = (rows: Array<Record<string, string | null>>, upsert: boolean) =>
+    `insert into sync_snapshots (sync_name, primary_key, row_hash, destination_id, synced_at, run_id)
+      select ${sync}, r.k, r.h, r.d, ${at}, ${run} from ${jsonRows(dialect, rows, ['k', 'h', 'd'])} as r` +
+    (upsert
+      ? ` on conflict (sync_name, primary_key) do update set row_hash = excluded.row_hash,
+          destination_id = excluded.destination_id, synced_at = excluded.synced_at, run_id = excluded.run_id`
+      : '');
 
-async function appendChangelog(
-  trx: Transaction<StateTables>,
-  runId: string,
-  syncName: string,
-  planned: Map<string, PlannedRow>,
-  now: string,
-  delivered: DeliveredRow[],
-  redactText: (text: string) => string,
-) {
-  for (const part of chunks(delivered)) {
-    await trx
-      .insertInto('sync_changelog')
-      .values(
-        part.map((d) => {
-          const failure: Failure | undefined = d.status === 'succeeded' ? undefined : d.failure;
-          return {
-            run_id: runId,
-            sync_name: syncName,
-            primary_key: d.key,
-            op: planned.get(d.key)!.op,
-            status: d.status,
-            error_code: failure?.code ?? null,
-            error_message: failure ? redactText(failure.message) : null,
-            at: now,
-          };
-        }),
-      )
-      .execute();
+  const statements = (plainInserts: boolean): string[] => {
+    const out: string[] = [];
+    if (plainInserts && inserts.length) out.push(snapshot(inserts, false));
+    const upserted = plainInserts ? upserts : [...inserts, ...upserts];
+    if (upserted.length) out.push(snapshot(upserted, true));
+    if (deletes.length) {
+      out.push(`delete from sync_snapshots where sync_name = ${sync} and ${keyIn(dialect, 'primary_key', deletes)}`);
+    }
+    if (unfail.length) out.push(removeFailuresSql(syncName, keyIn(dialect, 'primary_key', unfail)));
+    // Acknowledged: the snapshot now knows these keys (or, for deletes, they are gone).
+    if (acked.length) out.push(`delete from sync_pending where sync_name = ${sync} and ${keyIn(dialect, 'primary_key', acked)}`);
+    if (failures.length) out.push(recordFailuresSql(syncName, runId, now, jsonRows(dialect, failureRows(failures), FAILURE_COLUMNS)));
+    if (changelog.length) {
+      out.push(`insert into sync_changelog (run_id, sync_name, primary_key, op, status, error_code, error_message, "at")
+        select ${run}, ${sync}, r.k, r.o, r.s, r.c, r.m, ${at} from ${jsonRows(dialect, changelog, ['k', 'o', 's', 'c', 'm'])} as r`);
+    }
+    // The run's counters (as `addRunProgress` in run-log.ts), in the same transaction.
+    out.push(`update sync_runs set rows_succeeded = rows_succeeded + ${succeeded}, rows_failed = rows_failed + ${failed},
+        api_calls = api_calls + ${apiCalls} where run_id = ${run}`);
+    return out;
+  };
+
+  const commit = async (plainInserts: boolean) => {
+    if (dialect === 'postgres') {
+      await db.transaction().execute(async (trx) => {
+        for (const statement of statements(plainInserts)) await sql.raw(statement).execute(trx);
+      });
+      return;
+    }
+    try {
+      await sql.raw(`begin transaction;\n${statements(plainInserts).join(';\n')};\ncommit`).execute(db);
+    } catch (error) {
+      await sql.raw('rollback').execute(db).catch(() => {});
+      throw error;
+    }
+  };
+
+  if (!inserts.length) return commit(false);
+  try {
+    await commit(true);
+  } catch {
+    // A key planned as new already has a snapshot entry (it should not happen: one run per sync at a
+    // time); the transaction rolled back, so redo it with conflict handling on every row.
+    await commit(false);
   }
 }

@@ -1,63 +1,59 @@
 /**
  * The failed-row index: one row per sync and primary key still failing. It holds policy and the last
  * error only; the row's values are always re-read from the model, never replayed from here.
+ *
+ * The statements are built as SQL text over a derived table of rows (see `commit-batch.ts`), so the
+ * per-batch commit can send them together with its other statements.
  */
-import { sql, type Kysely, type Transaction } from 'kysely';
 import type { Failure } from '../../connectors/destination.js';
-import type { StateTables } from './schema.js';
 
-type Db = Kysely<StateTables> | Transaction<StateTables>;
+/** A literal of SQL text (standard strings: only the quote needs doubling). */
+export const literal = (text: string) => `'${text.replace(/'/g, "''")}'`;
 
-export async function removeFailures(db: Db, syncName: string, keys: string[]): Promise<void> {
-  for (let i = 0; i < keys.length; i += 500) {
-    await db.deleteFrom('failed_rows').where('sync_name', '=', syncName).where('primary_key', 'in', keys.slice(i, i + 500)).execute();
-  }
+/** Drops keys from the index; `keyIn` is a condition on `primary_key` naming them. */
+export function removeFailuresSql(syncName: string, keyIn: string): string {
+  return `delete from failed_rows where sync_name = ${literal(syncName)} and ${keyIn}`;
+}
+
+export interface FailureRow {
+  key: string;
+  op: string;
+  sends: number;
+  failure: Failure;
+}
+
+/** The columns `recordFailuresSql` reads from its derived table, all text. */
+export const FAILURE_COLUMNS = ['k', 'o', 'n', 'e', 'c', 'm'];
+
+export function failureRows(failures: FailureRow[]): Array<Record<string, string | null>> {
+  return failures.map((f) => ({
+    k: f.key,
+    o: f.op,
+    n: String(Math.max(1, f.sends)),
+    e: f.failure.errorClass,
+    c: f.failure.code,
+    m: f.failure.message,
+  }));
 }
 
 /**
- * Upserts failures; attempts accumulate across runs. A failed row is due again on the next run, so
- * `next_retry_at` is the failure time itself.
+ * Upserts failures from `rows` (a derived table of FAILURE_COLUMNS); attempts accumulate across runs.
+ * A failed row is due again on the next run, so `next_retry_at` is the failure time itself.
  */
-export async function recordFailures(
-  db: Db,
-  syncName: string,
-  runId: string,
-  now: string,
-  failures: Array<{ key: string; op: string; sends: number; failure: Failure }>,
-): Promise<void> {
-  for (let i = 0; i < failures.length; i += 500) {
-    const part = failures.slice(i, i + 500);
-    await db
-      .insertInto('failed_rows')
-      .values(
-        part.map((f) => ({
-          sync_name: syncName,
-          primary_key: f.key,
-          error_class: f.failure.errorClass,
-          error_code: f.failure.code,
-          error_message: f.failure.message,
-          attempts: Math.max(1, f.sends),
-          first_failed_at: now,
-          last_failed_at: now,
-          next_retry_at: now,
-          status: 'retrying' as const,
-          run_id: runId,
-          op: f.op,
-        })),
-      )
-      .onConflict((oc) =>
-        oc.columns(['sync_name', 'primary_key']).doUpdateSet({
-          error_class: sql`excluded.error_class`,
-          error_code: sql`excluded.error_code`,
-          error_message: sql`excluded.error_message`,
-          attempts: sql`failed_rows.attempts + excluded.attempts`,
-          last_failed_at: sql`excluded.last_failed_at`,
-          next_retry_at: sql`excluded.next_retry_at`,
-          status: sql`excluded.status`,
-          run_id: sql`excluded.run_id`,
-          op: sql`excluded.op`,
-        }),
-      )
-      .execute();
-  }
+export function recordFailuresSql(syncName: string, runId: string, now: string, rows: string): string {
+  const at = `cast(${literal(now)} as timestamptz)`;
+  return `insert into failed_rows (sync_name, primary_key, error_class, error_code, error_message, attempts,
+      first_failed_at, last_failed_at, next_retry_at, status, run_id, op)
+    select ${literal(syncName)}, r.k, r.e, r.c, r.m, cast(r.n as integer), ${at}, ${at}, ${at}, 'retrying', ${literal(runId)}, r.o
+    from ${rows} as r
+    on conflict (sync_name, primary_key) do update set
+      error_class = excluded.error_class,
+      error_code = excluded.error_code,
+      error_message = excluded.error_message,
+      attempts = failed_rows.attempts + excluded.attempts,
+      last_failed_at = excluded.last_failed_at,
+      next_retry_at = excluded.next_retry_at,
+      status = excluded.status,
+      run_id = excluded.run_id,
+      op = excluded.op`;
 }
