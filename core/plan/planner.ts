@@ -9,6 +9,7 @@ import type { ProjectConfig, SyncConfig, SyncMode } from '../config/types.js';
 import type { StateStore } from '../db/state-store.js';
 import { quoteIdent, quoteLiteral } from '../db/sql-text.js';
 import { modelSqlError } from '../db/warehouse.js';
+import { foldSnapshotLog } from '../state/snapshot-log.js';
 import { duckdbPayloadSql, rowHashSql, stageModel } from './stage-model.js';
 
 export type Change = 'added' | 'changed' | 'removed' | 'invalid_null' | 'invalid_duplicate';
@@ -78,6 +79,8 @@ export async function buildPlan(
   options: { fullResync: boolean },
 ): Promise<Plan> {
   const db = store.db as unknown as Kysely<any>;
+  // What a killed run acknowledged is still in the log: the plan must see it in the snapshot.
+  await foldSnapshotLog(store, sync.name);
   await sql`drop table if exists ht_plan`.execute(db);
   let modelRows: number | null = null;
   if (store.dialect === 'duckdb') {
@@ -318,8 +321,6 @@ export interface PlannedRow {
   payload: string | null;
   row_hash: string | null;
   destination_id: string | null;
-  /** What the plan found: `added` rows have no snapshot entry yet. Absent means unknown. */
-  change?: Change;
   /** In the failed-row index when planned. Absent means unknown. */
   retrying?: boolean;
 }
@@ -329,7 +330,7 @@ export async function readPlanPage(store: StateStore, after: number, size: numbe
   const db = store.db as unknown as Kysely<any>;
   const rows = (
     await sql<PlannedRow>`
-      select seq, pk, op, payload, row_hash, destination_id, change, retrying from ht_plan
+      select seq, pk, op, payload, row_hash, destination_id, retrying from ht_plan
       where seq > ${after} and seq <= ${after + size} order by seq`.execute(db)
   ).rows;
   return rows.map((r) => ({ ...r, seq: Number(r.seq), retrying: r.retrying === true || String(r.retrying) === 'true' }));

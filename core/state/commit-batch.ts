@@ -1,21 +1,19 @@
 /**
  * The per-batch commit, the heart of "acknowledged means synced": in one transaction, the snapshot
- * takes the acknowledged rows, the changelog records every attempted row, the failed-row index drops
- * the rows that succeeded and records those that failed, and the run's counters move.
- * A row's snapshot entry changes only here, only after the destination said yes.
+ * log takes the acknowledged rows, the changelog records every attempted row, the failed-row index
+ * drops the rows that succeeded and records those that failed, and the run's counters move.
+ * A row's snapshot entry changes only through here, only after the destination said yes.
  *
  * The executor hands over every batch that finished during the previous commit (group commit). Each
  * statement here covers the whole group: its rows travel as one JSON text that the database unpacks
- * into a derived table, so a commit is a handful of statements whatever its number of rows. On DuckDB
- * the whole transaction goes to the database as one text (one round trip instead of a prepare, bind
- * and run per statement). Keys the plan saw as new get a plain insert into the snapshot, without the
- * conflict check; should one exist after all, the commit is redone with upserts only.
+ * into a derived table, so a commit is a handful of statements whatever its number of rows, and each
+ * costs the size of the group, not of the snapshot (see snapshot-log.ts).
  */
-import { sql } from 'kysely';
 import type { Failure } from '../../connectors/destination.js';
 import type { DeliveredRow } from '../execute/deliver-batch.js';
 import type { PlannedRow } from '../plan/planner.js';
 import type { StateStore } from '../db/state-store.js';
+import { transact } from './transact.js';
 import { FAILURE_COLUMNS, failureRows, literal, recordFailuresSql, removeFailuresSql, type FailureRow } from './failed-row-index.js';
 
 export interface BatchOutcome {
@@ -63,9 +61,7 @@ export async function commitBatches(
   let succeeded = 0;
   let failed = 0;
   let apiCalls = 0;
-  const inserts: Array<Record<string, string | null>> = [];
-  const upserts: Array<Record<string, string | null>> = [];
-  const deletes: string[] = [];
+  const logged: Array<Record<string, string | null>> = [];
   const acked: string[] = [];
   const unfail: string[] = [];
   const failures: FailureRow[] = [];
@@ -83,8 +79,8 @@ export async function commitBatches(
         acked.push(d.key);
         // Only a row the plan found in the failed-row index can be there: a row is sent once per run.
         if (planned.retrying !== false) unfail.push(d.key);
-        if (outcome.op === 'delete') deletes.push(d.key);
-        else (planned.change === 'added' ? inserts : upserts).push({ k: d.key, h: planned.row_hash!, d: d.destinationId });
+        // A delete is logged with no hash: folding the log removes the key from the snapshot.
+        logged.push(outcome.op === 'delete' ? { k: d.key, h: null, d: null } : { k: d.key, h: planned.row_hash!, d: d.destinationId });
       } else if (d.status === 'failed') {
         failed++;
         failures.push({ key: d.key, op: planned.op, sends: d.sends, failure: { ...d.failure, message: redactText(d.failure.message) } });
@@ -95,57 +91,22 @@ export async function commitBatches(
   const sync = literal(syncName);
   const run = literal(runId);
   const at = `cast(${literal(now)} as timestamptz)`;
-  const snapshot = (rows: Array<Record<string, string | null>>, upsert: boolean) =>
-    `insert into sync_snapshots (sync_name, primary_key, row_hash, destination_id, synced_at, run_id)
-      select ${sync}, r.k, r.h, r.d, ${at}, ${run} from ${jsonRows(dialect, rows, ['k', 'h', 'd'])} as r` +
-    (upsert
-      ? ` on conflict (sync_name, primary_key) do update set row_hash = excluded.row_hash,
-          destination_id = excluded.destination_id, synced_at = excluded.synced_at, run_id = excluded.run_id`
-      : '');
-
-  const statements = (plainInserts: boolean): string[] => {
-    const out: string[] = [];
-    if (plainInserts && inserts.length) out.push(snapshot(inserts, false));
-    const upserted = plainInserts ? upserts : [...inserts, ...upserts];
-    if (upserted.length) out.push(snapshot(upserted, true));
-    if (deletes.length) {
-      out.push(`delete from sync_snapshots where sync_name = ${sync} and ${keyIn(dialect, 'primary_key', deletes)}`);
-    }
-    if (unfail.length) out.push(removeFailuresSql(syncName, keyIn(dialect, 'primary_key', unfail)));
-    // Acknowledged: the snapshot now knows these keys (or, for deletes, they are gone).
-    if (acked.length) out.push(`delete from sync_pending where sync_name = ${sync} and ${keyIn(dialect, 'primary_key', acked)}`);
-    if (failures.length) out.push(recordFailuresSql(syncName, runId, now, jsonRows(dialect, failureRows(failures), FAILURE_COLUMNS)));
-    if (changelog.length) {
-      out.push(`insert into sync_changelog (run_id, sync_name, primary_key, op, status, error_code, error_message, "at")
-        select ${run}, ${sync}, r.k, r.o, r.s, r.c, r.m, ${at} from ${jsonRows(dialect, changelog, ['k', 'o', 's', 'c', 'm'])} as r`);
-    }
-    // The run's counters (as `addRunProgress` in run-log.ts), in the same transaction.
-    out.push(`update sync_runs set rows_succeeded = rows_succeeded + ${succeeded}, rows_failed = rows_failed + ${failed},
-        api_calls = api_calls + ${apiCalls} where run_id = ${run}`);
-    return out;
-  };
-
-  const commit = async (plainInserts: boolean) => {
-    if (dialect === 'postgres') {
-      await db.transaction().execute(async (trx) => {
-        for (const statement of statements(plainInserts)) await sql.raw(statement).execute(trx);
-      });
-      return;
-    }
-    try {
-      await sql.raw(`begin transaction;\n${statements(plainInserts).join(';\n')};\ncommit`).execute(db);
-    } catch (error) {
-      await sql.raw('rollback').execute(db).catch(() => {});
-      throw error;
-    }
-  };
-
-  if (!inserts.length) return commit(false);
-  try {
-    await commit(true);
-  } catch {
-    // A key planned as new already has a snapshot entry (it should not happen: one run per sync at a
-    // time); the transaction rolled back, so redo it with conflict handling on every row.
-    await commit(false);
+  const statements: string[] = [];
+  if (logged.length) {
+    statements.push(`insert into sync_snapshot_log (sync_name, primary_key, row_hash, destination_id, synced_at, run_id)
+      select ${sync}, r.k, r.h, r.d, ${at}, ${run} from ${jsonRows(dialect, logged, ['k', 'h', 'd'])} as r`);
   }
+  if (unfail.length) statements.push(removeFailuresSql(syncName, keyIn(dialect, 'primary_key', unfail)));
+  // Acknowledged: the snapshot log now knows these keys (or, for deletes, that they are gone).
+  if (acked.length) statements.push(`delete from sync_pending where sync_name = ${sync} and ${keyIn(dialect, 'primary_key', acked)}`);
+  if (failures.length) statements.push(recordFailuresSql(syncName, runId, now, jsonRows(dialect, failureRows(failures), FAILURE_COLUMNS)));
+  if (changelog.length) {
+    statements.push(`insert into sync_changelog (run_id, sync_name, primary_key, op, status, error_code, error_message, "at")
+      select ${run}, ${sync}, r.k, r.o, r.s, r.c, r.m, ${at} from ${jsonRows(dialect, changelog, ['k', 'o', 's', 'c', 'm'])} as r`);
+  }
+  // The run's counters (as `addRunProgress` in run-log.ts), in the same transaction.
+  statements.push(`update sync_runs set rows_succeeded = rows_succeeded + ${succeeded}, rows_failed = rows_failed + ${failed},
+      api_calls = api_calls + ${apiCalls} where run_id = ${run}`);
+  await transact(store, statements);
 }
+

@@ -90,6 +90,22 @@ const migrations: Migration[] = [
       )`,
     ],
   },
+  {
+    version: 3,
+    name: 'snapshot log',
+    statements: [
+      // What each commit acknowledged, appended; folded into sync_snapshots once per run (snapshot-log.ts).
+      // A null row_hash records a delete.
+      `create table if not exists sync_snapshot_log (
+        sync_name text not null,
+        primary_key text not null,
+        row_hash text,
+        destination_id text,
+        synced_at timestamptz not null,
+        run_id text not null
+      )`,
+    ],
+  },
 ];
 
 export async function migrate(db: Kysely<StateTables>): Promise<void> {

@@ -64,6 +64,16 @@ export interface SyncSnapshotsTable {
   run_id: string;
 }
 
+/** Acknowledged rows not yet folded into `sync_snapshots`; `row_hash` null records a delete. */
+export interface SyncSnapshotLogTable {
+  sync_name: string;
+  primary_key: string;
+  row_hash: string | null;
+  destination_id: string | null;
+  synced_at: Timestamp;
+  run_id: string;
+}
+
 export interface SyncPendingTable {
   sync_name: string;
   primary_key: string;
@@ -88,6 +98,7 @@ export interface StateTables {
   failed_rows: FailedRowsTable;
   sync_changelog: SyncChangelogTable;
   sync_snapshots: SyncSnapshotsTable;
+  sync_snapshot_log: SyncSnapshotLogTable;
   sync_state: SyncStateTable;
   sync_pending: SyncPendingTable;
   hightouch_like_migrations: MigrationsTable;
