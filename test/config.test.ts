@@ -270,9 +270,9 @@ describe('loadProject: errors name file, line and field', () => {
   });
 
   it('unknown destination type lists the registered types', async () => {
-    const dir = await project({ 'hightouch-like.config.yaml': 'destinations:\n  out:\n    type: salesforce\n' });
+    const dir = await project({ 'hightouch-like.config.yaml': 'destinations:\n  out:\n    type: mailchimp\n' });
     const line = await failure(dir);
-    expect(line).toContain('hightouch-like.config.yaml:3: destinations.out.type: unknown destination type "salesforce".');
+    expect(line).toContain('hightouch-like.config.yaml:3: destinations.out.type: unknown destination type "mailchimp".');
     expect(line).toContain(`use one of: ${connectorTypes().join(', ')}.`);
   });
 

@@ -1,0 +1,179 @@
+/**
+ * Writes batches of at most 200 rows through jsforce's sObject Collections calls, one Connection per
+ * worker thread:
+ * - upsert, mirror: `upsert(records, external_id)` → PATCH /composite/sobjects/{object}/{external_id}
+ * - insert: `create(records)` → POST /composite/sobjects
+ * - update: rows with a stored Salesforce Id are updated by it; the others are first looked up by
+ *   external_id (one SOQL query), and a value matching no record fails as SF_NO_MATCH.
+ *   Then `update(records)` → PATCH /composite/sobjects
+ * - delete: `destroy(ids)` → DELETE /composite/sobjects?ids=… with the Id stored at acknowledgement;
+ *   a record already deleted counts as deleted.
+ * Every call uses allOrNone=false, so one bad record fails alone and the rest land.
+ */
+import type { Connection } from 'jsforce';
+import {
+  DestinationError,
+  type DestinationClient,
+  type OutboundRow,
+  type RowOp,
+  type RowResult,
+  type WriteOutcome,
+} from '../../destination.js';
+import { metered, openConnection, type CallMeter } from './connection.js';
+import { classifyRequestError, recordFailure, sfFailure, type SaveErrorLike } from './errors.js';
+import type { SalesforceTarget } from './settings.js';
+
+interface SaveResultLike {
+  id?: string | null;
+  success?: boolean;
+  errors?: SaveErrorLike[];
+}
+
+type SfRecord = Record<string, unknown>;
+
+function blank(value: unknown): boolean {
+  return value === null || value === undefined || value === '';
+}
+
+/** jsforce refuses a falsy external id ("External ID is not found in record"); 0 is a real value. */
+function keyValue(value: unknown): unknown {
+  return value === 0 || value === false ? String(value) : value;
+}
+
+export class SalesforceClient implements DestinationClient {
+  private constructor(
+    private readonly target: SalesforceTarget,
+    private readonly conn: Connection,
+  ) {}
+
+  static async open(target: SalesforceTarget): Promise<SalesforceClient> {
+    return new SalesforceClient(target, await openConnection(target, { transportRetries: false }));
+  }
+
+  async write(op: RowOp, rows: OutboundRow[]): Promise<WriteOutcome> {
+    const meter: CallMeter = { calls: 0 };
+    const results: RowResult[] = [];
+    try {
+      await metered(meter, async () => {
+        if (op === 'delete') await this.destroy(rows, results);
+        else if (this.target.mode === 'insert') await this.create(rows, results);
+        else if (this.target.mode === 'update') await this.update(rows, results);
+        else await this.upsert(rows, results);
+      });
+    } catch (error) {
+      const failure = classifyRequestError(error, meter.lastStatus, `${op} ${this.target.object}`, this.secrets());
+      // A missing field fails every record alike: answering per row spares the core halving the batch to one-row calls.
+      if (failure.errorClass === 'schema_drift') {
+        const answered = new Set(results.map((r) => r.key));
+        for (const row of rows) if (!answered.has(row.key)) results.push({ key: row.key, ok: false, failure });
+        return { results, apiCalls: meter.calls };
+      }
+      throw new DestinationError(failure, meter.calls);
+    }
+    return { results, apiCalls: meter.calls };
+  }
+
+  private secrets(): string[] {
+    // A refreshed token is not in the environment, so the core's masking does not know it.
+    const current = this.conn.accessToken;
+    return current ? [...this.target.secrets, current] : this.target.secrets;
+  }
+
+  private collect(sent: OutboundRow[], answers: SaveResultLike[], results: RowResult[], okCodes: string[] = []): void {
+    sent.forEach((row, index) => {
+      const answer = answers[index];
+      // A row left without a result is retried by the core as transient.
+      if (!answer) return;
+      const code = answer.errors?.[0]?.statusCode ?? answer.errors?.[0]?.errorCode;
+      if (answer.success || (typeof code === 'string' && okCodes.includes(code))) {
+        results.push({ key: row.key, ok: true, destinationId: answer.id ?? row.destinationId });
+      } else {
+        results.push({ key: row.key, ok: false, failure: recordFailure(answer.errors, this.secrets()) });
+      }
+    });
+  }
+
+  /** Rows whose external_id value is blank fail here; the others are returned with their value. */
+  private keyed(rows: OutboundRow[], results: RowResult[]): Array<{ row: OutboundRow; value: unknown }> {
+    const field = this.target.externalId!;
+    const keyed: Array<{ row: OutboundRow; value: unknown }> = [];
+    for (const row of rows) {
+      const value = row.fields[field];
+      if (blank(value)) {
+        results.push({ key: row.key, ok: false, failure: sfFailure('SF_NO_EXTERNAL_ID', `row ${row.key} has no value for ${field}`) });
+      } else {
+        keyed.push({ row, value: keyValue(value) });
+      }
+    }
+    return keyed;
+  }
+
+  private async upsert(rows: OutboundRow[], results: RowResult[]): Promise<void> {
+    const field = this.target.externalId!;
+    const keyed = this.keyed(rows, results);
+    if (keyed.length === 0) return;
+    const records = keyed.map(({ row, value }) => ({ ...row.fields, [field]: value }));
+    const answers = await this.conn.sobject(this.target.object).upsert(records, field, { allOrNone: false });
+    this.collect(
+      keyed.map((k) => k.row),
+      answers as SaveResultLike[],
+      results,
+    );
+  }
+
+  private async create(rows: OutboundRow[], results: RowResult[]): Promise<void> {
+    if (rows.length === 0) return;
+    const answers = await this.conn.sobject(this.target.object).create(rows.map((row) => ({ ...row.fields })), { allOrNone: false });
+    this.collect(rows, answers as SaveResultLike[], results);
+  }
+
+  private async update(rows: OutboundRow[], results: RowResult[]): Promise<void> {
+    const field = this.target.externalId!;
+    const ids = new Map<string, string>();
+    for (const row of rows) if (row.destinationId) ids.set(row.key, row.destinationId);
+    const unknown = this.keyed(
+      rows.filter((row) => !ids.has(row.key)),
+      results,
+    );
+    if (unknown.length > 0) {
+      const values = [...new Set(unknown.map((k) => String(k.value)))];
+      const found = (await this.conn.sobject(this.target.object).find({ [field]: { $in: values } }, ['Id', field])) as SfRecord[];
+      // External ids match case-insensitively in Salesforce unless the field is marked case-sensitive.
+      const idByValue = new Map(found.map((record) => [String(record[field]).toLowerCase(), String(record.Id)]));
+      for (const { row, value } of unknown) {
+        const id = idByValue.get(String(value).toLowerCase());
+        if (id) ids.set(row.key, id);
+        else {
+          const message = `no ${this.target.object} has ${field} = ${String(value)}`;
+          results.push({ key: row.key, ok: false, failure: sfFailure('SF_NO_MATCH', message) });
+        }
+      }
+    }
+    const sent = rows.filter((row) => ids.has(row.key));
+    if (sent.length === 0) return;
+    const records = sent.map((row) => ({ ...row.fields, Id: ids.get(row.key)! }));
+    const answers = (await this.conn.sobject(this.target.object).update(records, { allOrNone: false })) as SaveResultLike[];
+    this.collect(
+      sent,
+      answers.map((answer, index) => ({ ...answer, id: answer.id ?? records[index].Id })),
+      results,
+    );
+  }
+
+  private async destroy(rows: OutboundRow[], results: RowResult[]): Promise<void> {
+    const sent: OutboundRow[] = [];
+    for (const row of rows) {
+      if (row.destinationId) sent.push(row);
+      else results.push({ key: row.key, ok: false, failure: sfFailure('SF_NO_ID', `row ${row.key} has no Salesforce Id`) });
+    }
+    if (sent.length === 0) return;
+    const answers = await this.conn.sobject(this.target.object).destroy(
+      sent.map((row) => row.destinationId!),
+      { allOrNone: false },
+    );
+    // Deleting what is already gone is what mirror mode wants.
+    this.collect(sent, answers as SaveResultLike[], results, ['ENTITY_IS_DELETED']);
+  }
+
+  async close(): Promise<void> {}
+}

@@ -1,0 +1,76 @@
+/**
+ * `salesforce`: writes a sync into one sObject through the REST sObject Collections API (jsforce),
+ * at most 200 records per call. Records are matched on `external_id`, a mapped field marked External
+ * ID in Salesforce; the Salesforce Id of each acknowledged row is kept as its destination id, which
+ * mirror-mode deletes and update mode use.
+ */
+import type { DestinationConnector } from '../../destination.js';
+import { syncKeyProblems } from '../sync-key.js';
+import { checkObject } from './check-object.js';
+import { openConnection } from './connection.js';
+import { SalesforceClient } from './salesforce-client.js';
+import { DEFAULT_API_VERSION, DEFAULT_LOGIN_URL, readSalesforceTarget } from './settings.js';
+
+/** sObject Collections refuse more than 200 records per call (EXCEEDED_ID_LIMIT). */
+const COLLECTION_LIMIT = 200;
+
+export const salesforceDestination: DestinationConnector = {
+  type: 'salesforce',
+  settingsSchema: {
+    properties: {
+      instance_url: { type: 'string', minLength: 1, description: "The org's URL, e.g. https://acme.my.salesforce.com." },
+      access_token: { type: 'string', minLength: 1, description: 'OAuth access token, given as ${SF_ACCESS_TOKEN}.' },
+      refresh_token: {
+        type: 'string',
+        minLength: 1,
+        description: 'OAuth refresh token (${SF_REFRESH_TOKEN}); with client_id, an expired access token is refreshed once and the call replayed.',
+      },
+      client_id: { type: 'string', minLength: 1, description: "The connected app's consumer key, needed with refresh_token." },
+      client_secret: { type: 'string', minLength: 1, description: "The connected app's consumer secret, if it requires one." },
+      login_url: { type: 'string', minLength: 1, description: `Where tokens are refreshed. Default: ${DEFAULT_LOGIN_URL}` },
+      api_version: {
+        type: ['string', 'number'],
+        description: `REST API version, at least 46.0. Default: ${DEFAULT_API_VERSION}`,
+      },
+    },
+    required: ['instance_url', 'access_token'],
+  },
+  syncSchema: {
+    properties: {
+      object: { type: 'string', minLength: 1, description: 'salesforce: the sObject written, e.g. Contact or Invoice__c.' },
+      external_id: {
+        type: 'string',
+        minLength: 1,
+        description: 'Mapped field rows are matched on (salesforce: an External ID field, required except in insert mode).',
+      },
+    },
+    required: ['object'],
+  },
+  defaults: {
+    batchSize: COLLECTION_LIMIT,
+    maxBatchSize: COLLECTION_LIMIT,
+    concurrency: 8,
+    retry: { attempts: 5, base_delay_ms: 250, max_delay_ms: 30_000 },
+  },
+  validateSync(target) {
+    const problems = syncKeyProblems(target, { requireKey: false });
+    if (problems.length > 0) return problems;
+    const externalId = target.sync.settings.external_id;
+    if (target.sync.mode !== 'insert' && externalId === undefined) {
+      return [
+        {
+          field: 'external_id',
+          message: `is required in ${target.sync.mode} mode; set it to the mapped field that is an External ID in Salesforce, e.g. external_id: External_Id__c`,
+        },
+      ];
+    }
+    return [];
+  },
+  async check(target) {
+    const settings = readSalesforceTarget(target);
+    await checkObject(await openConnection(settings, { transportRetries: true }), settings);
+  },
+  async connect(target) {
+    return SalesforceClient.open(readSalesforceTarget(target));
+  },
+};

@@ -1,0 +1,94 @@
+/** Reads a `salesforce` write target into the typed values the client and `check` use. */
+import type { SyncMode } from '../../../core/config/types.js';
+import { DestinationError, type WriteTarget } from '../../destination.js';
+import { sfFailure } from './errors.js';
+
+export const DEFAULT_API_VERSION = '62.0';
+export const DEFAULT_LOGIN_URL = 'https://login.salesforce.com';
+/** Upserts through sObject Collections (PATCH /composite/sobjects/{T}/{field}) exist from v46.0. */
+const MIN_API_VERSION = 46;
+
+export interface SalesforceOAuth {
+  refreshToken: string;
+  clientId: string;
+  clientSecret?: string;
+  loginUrl: string;
+}
+
+export interface SalesforceTarget {
+  instanceUrl: string;
+  accessToken: string;
+  /** Set when the access token can be refreshed; jsforce then refreshes on a 401 and replays the call once. */
+  oauth: SalesforceOAuth | null;
+  apiVersion: string;
+  /** The sObject written, e.g. Contact. */
+  object: string;
+  /** The External ID field upserts match on; null only in insert mode without one. */
+  externalId: string | null;
+  mode: SyncMode;
+  /** Mapped destination fields, in mapping order. */
+  fields: string[];
+  /** Tokens and the client secret, masked out of every message. */
+  secrets: string[];
+}
+
+function invalid(message: string): DestinationError {
+  return new DestinationError(sfFailure('SF_CONFIG', message), 0);
+}
+
+function text(value: unknown): string | undefined {
+  return typeof value === 'string' && value !== '' ? value : undefined;
+}
+
+/** `62.0` is read by YAML as the number 62, so numbers are accepted and written back with one decimal. */
+export function apiVersionOf(value: unknown): string | undefined {
+  if (value === undefined) return DEFAULT_API_VERSION;
+  const version = typeof value === 'number' ? value.toFixed(1) : value;
+  if (typeof version !== 'string' || !/^\d{2,3}\.0$/.test(version) || Number(version) < MIN_API_VERSION) return undefined;
+  return version;
+}
+
+export function readSalesforceTarget(target: WriteTarget): SalesforceTarget {
+  const settings = target.destination.settings;
+  const name = target.destination.name;
+  const instanceUrl = text(settings.instance_url);
+  if (!instanceUrl || !/^https?:\/\/[^/]+/.test(instanceUrl)) {
+    throw invalid(`destination ${name}: instance_url must be the org's https:// URL, e.g. https://acme.my.salesforce.com`);
+  }
+  // jsforce refuses Lightning UI hosts: the API lives on the my.salesforce.com host.
+  if (/\.lightning\.force\.com/.test(instanceUrl)) {
+    throw invalid(`destination ${name}: instance_url must be the API host (…my.salesforce.com), not the Lightning one (…lightning.force.com)`);
+  }
+  const accessToken = text(settings.access_token);
+  if (!accessToken) throw invalid(`destination ${name}: access_token is required (give it as \${SF_ACCESS_TOKEN})`);
+  const apiVersion = apiVersionOf(settings.api_version);
+  if (!apiVersion) throw invalid(`destination ${name}: api_version must look like "${DEFAULT_API_VERSION}" and be at least ${MIN_API_VERSION}.0`);
+
+  const refreshToken = text(settings.refresh_token);
+  const clientId = text(settings.client_id);
+  if ((refreshToken === undefined) !== (clientId === undefined)) {
+    throw invalid(`destination ${name}: refresh_token and client_id go together; set both to refresh expired tokens, or neither`);
+  }
+  const clientSecret = text(settings.client_secret);
+  const loginUrl = text(settings.login_url) ?? DEFAULT_LOGIN_URL;
+  const oauth = refreshToken && clientId ? { refreshToken, clientId, clientSecret, loginUrl: loginUrl.replace(/\/+$/, '') } : null;
+
+  const object = text(target.sync.settings.object);
+  if (!object) throw invalid(`sync ${target.sync.name}: object is required, e.g. object: Contact`);
+  const externalId = text(target.sync.settings.external_id) ?? null;
+  if (!externalId && target.sync.mode !== 'insert') {
+    throw invalid(`sync ${target.sync.name}: external_id is required in ${target.sync.mode} mode`);
+  }
+
+  return {
+    instanceUrl: instanceUrl.replace(/\/+$/, ''),
+    accessToken,
+    oauth,
+    apiVersion,
+    object,
+    externalId,
+    mode: target.sync.mode,
+    fields: [...target.sync.fields],
+    secrets: [accessToken, refreshToken, clientSecret].filter((s): s is string => s !== undefined && s.length >= 4),
+  };
+}

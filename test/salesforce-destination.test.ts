@@ -1,0 +1,346 @@
+/**
+ * The salesforce destination through the real CLI and real jsforce, against the loopback Salesforce
+ * emulator: Ids kept as destination ids, incremental and mirror runs, the error catalogue's classes
+ * as the engine acts on them, token refresh, and the 200-record collection cap.
+ */
+import { join } from 'node:path';
+import { DuckDBInstance } from '@duckdb/node-api';
+import { afterEach, describe, expect, it } from 'vitest';
+import { DestinationError, type DestinationClient, type OutboundRow, type WriteTarget } from '../connectors/destination.js';
+import { salesforceDestination } from '../connectors/destinations/salesforce/salesforce-destination.js';
+import { createProject, type TestProject } from './support/project.js';
+import { startSalesforceEmulator, type SalesforceEmulator } from './support/salesforce-emulator.js';
+
+const TOKEN = 'sf-access-7f3e9a1c5b2d4e6f';
+const REFRESH = 'sf-refresh-0a9b8c7d6e5f';
+const SECRET = 'sf-client-secret-11223344';
+
+let project: TestProject | undefined;
+let sf: SalesforceEmulator | undefined;
+const clients: DestinationClient[] = [];
+afterEach(async () => {
+  await Promise.all(clients.splice(0).map((c) => c.close()));
+  await project?.remove();
+  await sf?.close();
+  project = undefined;
+  sf = undefined;
+});
+
+interface Setup {
+  rows: number;
+  mode?: string;
+  /** Configure refresh_token + client_id (default true). */
+  refresh?: boolean;
+  sync?: string;
+  retry?: string;
+}
+
+const syncFile = (mode: string, retry: string) => `model: contacts
+destination: crm
+primary_key: id
+mode: ${mode}
+object: Contact
+external_id: External_Id__c
+mapping:
+  External_Id__c: ext
+  LastName: last_name
+  Email: email
+retry: ${retry}
+`;
+
+async function setup(options: Setup): Promise<{ sf: SalesforceEmulator; project: TestProject }> {
+  const emulator = await startSalesforceEmulator({ accessToken: TOKEN, refreshToken: REFRESH, clientId: 'htl-test', clientSecret: SECRET });
+  sf = emulator;
+  const oauth = options.refresh === false ? '' : '    refresh_token: ${SF_REFRESH}\n    client_id: htl-test\n    client_secret: ${SF_SECRET}\n    login_url: ${SF_URL}\n';
+  project = await createProject({
+    'hightouch-like.config.yaml': `warehouse: { type: duckdb, path: warehouse.duckdb }
+destinations:
+  crm:
+    type: salesforce
+    instance_url: \${SF_URL}
+    access_token: \${SF_TOKEN}
+${oauth}    api_version: 62.0
+    concurrency: 2
+`,
+    'models/contacts.sql': 'select * from contacts',
+    'syncs/contacts.yaml': options.sync ?? syncFile(options.mode ?? 'upsert', options.retry ?? '{ attempts: 4, base_delay_ms: 1, max_delay_ms: 5 }'),
+  });
+  await project.warehouse(
+    `create table contacts as select range as id, 'C-' || range as ext, 'Last' || range as last_name, 'c' || range || '@x.io' as email from range(1, ${options.rows + 1})`,
+  );
+  return { sf: emulator, project };
+}
+
+const env = () => ({ SF_URL: sf!.url, SF_TOKEN: TOKEN, SF_REFRESH: REFRESH, SF_SECRET: SECRET });
+
+async function run(...args: string[]) {
+  const result = await project!.cli(['run', 'contacts', '--json', ...args], env());
+  return { ...result, report: result.stdout ? JSON.parse(result.stdout)[0] : null };
+}
+
+/** Reads the state store directly (the CLI has exited, so its file lock is free). */
+async function state(sqlText: string): Promise<Record<string, unknown>[]> {
+  const instance = await DuckDBInstance.create(join(project!.dir, '.hightouch-like/state.duckdb'), { access_mode: 'READ_ONLY' });
+  const connection = await instance.connect();
+  try {
+    return (await connection.runAndReadAll(sqlText)).getRowObjectsJS() as Record<string, unknown>[];
+  } finally {
+    connection.closeSync();
+    instance.closeSync();
+  }
+}
+
+const contact = (ext: string) => sf!.org.records('Contact').get(sf!.org.idBy('Contact', 'External_Id__c', ext)!);
+
+describe('salesforce destination: runs through the CLI', () => {
+  it('creates records and keeps their Ids, retries a locked record alone, then sends only changes and deletes by Id', async () => {
+    await setup({ rows: 5, mode: 'mirror' });
+    sf!.org.addRule({ field: 'LastName', value: 'Last3', statusCode: 'UNABLE_TO_LOCK_ROW', message: 'unable to obtain exclusive access to this record', times: 2 });
+    const first = await run();
+    expect(first.code, first.stderr).toBe(0);
+    // The whole batch, then the locked record alone, twice.
+    expect(first.report).toMatchObject({ status: 'succeeded', succeeded: 5, failed: 0, api_calls: 3 });
+    expect(sf!.writes.map((w) => [w.route, w.object, w.records, w.status])).toEqual([
+      ['upsert', 'Contact', 5, 200],
+      ['upsert', 'Contact', 1, 200],
+      ['upsert', 'Contact', 1, 200],
+    ]);
+    expect(contact('C-3')).toMatchObject({ LastName: 'Last3', Email: 'c3@x.io' });
+    const snapshots = await state('select primary_key, destination_id from sync_snapshots order by primary_key');
+    expect(snapshots).toHaveLength(5);
+    for (const { primary_key, destination_id } of snapshots) {
+      expect(destination_id).toMatch(/^003[0-9A-Za-z]{15}$/);
+      expect(destination_id).toBe(sf!.org.idBy('Contact', 'External_Id__c', `C-${String(primary_key)}`));
+    }
+
+    const gone = sf!.org.idBy('Contact', 'External_Id__c', 'C-2')!;
+    // C-4 was deleted in Salesforce by hand: deleting it again counts as done.
+    sf!.org.destroy([sf!.org.idBy('Contact', 'External_Id__c', 'C-4')!], false);
+    await project!.warehouse(`update contacts set email = 'new1@x.io' where id = 1; delete from contacts where id in (2, 4)`);
+    // jsforce would re-send a failed DELETE itself for up to ~15 s, uncounted; the engine's retry does it instead.
+    sf!.failNext('delete', 1, 503, [{ message: 'Server Unavailable', errorCode: 'SERVER_UNAVAILABLE' }]);
+    sf!.resetStats();
+    const second = await run();
+    expect(second.code, second.stderr).toBe(0);
+    expect(second.report.plan).toMatchObject({ changed: 1, removed: 2, planned: 3 });
+    expect(second.report).toMatchObject({ succeeded: 3, failed: 0, api_calls: 3 });
+    expect(sf!.writes.map((w) => [w.route, w.records, w.status]).sort()).toEqual([
+      ['delete', 2, 200],
+      ['delete', 2, 503],
+      ['upsert', 1, 200],
+    ]);
+    expect(contact('C-1')).toMatchObject({ Email: 'new1@x.io' });
+    expect(sf!.org.records('Contact').has(gone)).toBe(false);
+    expect(sf!.org.records('Contact').size).toBe(3);
+    expect(await state('select primary_key from sync_snapshots order by 1')).toEqual([{ primary_key: '1' }, { primary_key: '3' }, { primary_key: '5' }]);
+  });
+
+  it('records refused records in failed_rows with their code, and retries them next run with the latest values', async () => {
+    await setup({ rows: 5 });
+    await project!.warehouse(`update contacts set email = 'not-an-email' where id = 2; update contacts set last_name = null where id = 4`);
+    const first = await run();
+    expect(first.code).toBe(2);
+    // Refused per record in one call: no batch splitting.
+    expect(first.report).toMatchObject({ status: 'completed_with_errors', succeeded: 3, failed: 2, api_calls: 1 });
+    expect(await state('select primary_key, error_class, error_code, attempts from failed_rows order by 1')).toEqual([
+      { primary_key: '2', error_class: 'rejected', error_code: 'SF_INVALID_EMAIL_ADDRESS', attempts: 1 },
+      { primary_key: '4', error_class: 'rejected', error_code: 'SF_REQUIRED_FIELD_MISSING', attempts: 1 },
+    ]);
+
+    await project!.warehouse(`update contacts set email = 'fixed2@x.io' where id = 2`);
+    const second = await run();
+    expect(second.code).toBe(2);
+    expect(second.report.plan).toMatchObject({ retrying: 2, planned: 2 });
+    expect(sf!.writes[1].records).toBe(2);
+    expect(contact('C-2')).toMatchObject({ Email: 'fixed2@x.io' });
+    expect(await state('select primary_key, attempts from failed_rows')).toEqual([{ primary_key: '4', attempts: 2 }]);
+  });
+
+  it('refreshes an expired token once and replays the call', async () => {
+    await setup({ rows: 3 });
+    // Expires after the CLI's own describe, so the write call is the one refused.
+    sf!.beforeNextWrite(() => sf!.expireToken());
+    const { code, report } = await run();
+    expect(code).toBe(0);
+    // 401, the refresh grant, the replay.
+    expect(report).toMatchObject({ succeeded: 3, api_calls: 3 });
+    expect(sf!.stats.refreshes).toBe(1);
+    expect(sf!.writes.map((w) => w.status)).toEqual([401, 200]);
+    expect(sf!.org.records('Contact').size).toBe(3);
+  });
+
+  it('stops the run on an expired token it cannot refresh, without leaking the token', async () => {
+    await setup({ rows: 4, refresh: false });
+    sf!.beforeNextWrite(() => sf!.expireToken());
+    const { code, report, stderr, stdout } = await run();
+    expect(code).toBe(1);
+    expect(report.status).toBe('failed');
+    expect(report.error).toContain('SF_INVALID_SESSION_ID');
+    expect(stdout + stderr).not.toContain(TOKEN);
+    expect(await state('select count(*)::int as n from failed_rows')).toEqual([{ n: 0 }]);
+    expect(await state('select distinct status from sync_changelog')).toEqual([{ status: 'aborted' }]);
+    expect(JSON.stringify(await state('select run_id, status, error from sync_runs'))).not.toContain(TOKEN);
+  });
+
+  it('a mapped field deleted after the check is schema drift for every row, answered in one call', async () => {
+    await setup({ rows: 4 });
+    sf!.beforeNextWrite(() => sf!.org.setFieldState('Contact', 'Email', 'deleted'));
+    const { code, report } = await run();
+    expect(code).toBe(2);
+    expect(report).toMatchObject({ failed: 4, api_calls: 1 });
+    expect(sf!.writes.map((w) => w.status)).toEqual([400]);
+    expect(await state('select distinct error_class, error_code from failed_rows')).toEqual([
+      { error_class: 'schema_drift', error_code: 'SF_INVALID_FIELD' },
+    ]);
+  });
+
+  it('update mode updates existing records only: looked up by external_id first, by the stored Id after', async () => {
+    await setup({ rows: 3, mode: 'update' });
+    sf!.org.upsert('Contact', 'External_Id__c', [{ External_Id__c: 'C-1', LastName: 'Old1' }, { External_Id__c: 'C-2', LastName: 'Old2' }], false);
+    const first = await run();
+    expect(first.code).toBe(2);
+    // One SOQL lookup, one update call.
+    expect(first.report).toMatchObject({ succeeded: 2, failed: 1, api_calls: 2 });
+    expect(contact('C-1')).toMatchObject({ LastName: 'Last1', Email: 'c1@x.io' });
+    expect(sf!.org.records('Contact').size).toBe(2);
+    expect(await state('select primary_key, error_code from failed_rows')).toEqual([{ primary_key: '3', error_code: 'SF_NO_MATCH' }]);
+
+    await project!.warehouse(`update contacts set last_name = 'New1' where id = 1`);
+    const second = await run();
+    // Row 1 by its stored Id (no lookup); row 3 looked up again, still missing.
+    expect(second.report).toMatchObject({ succeeded: 1, failed: 1, api_calls: 2 });
+    expect(sf!.writes.map((w) => [w.route, w.records])).toEqual([
+      ['update', 2],
+      ['update', 1],
+    ]);
+    expect(contact('C-1')).toMatchObject({ LastName: 'New1' });
+  });
+
+  it('never sends more than 200 records in a call', async () => {
+    await setup({ rows: 450 });
+    const { code, report } = await run();
+    expect(code).toBe(0);
+    expect(report).toMatchObject({ succeeded: 450, api_calls: 3 });
+    expect(sf!.stats.maxRecordsPerCall).toBe(200);
+    expect(sf!.org.records('Contact').size).toBe(450);
+  });
+
+  it('reports bad sync settings as one line with file, line and fix', async () => {
+    await setup({ rows: 1 });
+    const expectError = async (pattern: RegExp) => {
+      const result = await project!.cli(['validate'], env());
+      expect(result.code).toBe(1);
+      const lines = result.stderr.trim().split('\n');
+      expect(lines, result.stderr).toHaveLength(1);
+      expect(lines[0]).toMatch(pattern);
+    };
+    const good = syncFile('upsert', '{ attempts: 2 }');
+
+    await project!.write('syncs/contacts.yaml', good.replace('object: Contact', 'object: Contcat'));
+    await expectError(/^error: hightouch-like\.config\.yaml:3: destinations\.crm: .*Salesforce has no object "Contcat".*Fix `object` in the sync/);
+
+    await project!.write('syncs/contacts.yaml', good.replace('external_id: External_Id__c', 'external_id: Ext__c'));
+    await expectError(/^error: syncs\/contacts\.yaml:6: external_id: "Ext__c" is not a mapped destination field/);
+
+    await project!.write('syncs/contacts.yaml', good.replace('external_id: External_Id__c\n', ''));
+    await expectError(/^error: syncs\/contacts\.yaml:\d+: external_id: is required in upsert mode/);
+
+    await project!.write('syncs/contacts.yaml', good.replace('external_id: External_Id__c', 'external_id: LastName'));
+    await expectError(/destinations\.crm: .*external_id "LastName" is not an External ID field of Contact/);
+
+    await project!.write('syncs/contacts.yaml', good + 'batch_size: 201\n');
+    await expectError(/^error: syncs\/contacts\.yaml:12: batch_size: must be at most 200 for a salesforce destination/);
+  });
+});
+
+/** The connector in-process against the emulator: each catalogue class as jsforce meets it. */
+describe('salesforce destination: the error catalogue over the wire', () => {
+  const FIELDS = ['External_Id__c', 'LastName', 'Email'];
+
+  async function start() {
+    sf = await startSalesforceEmulator({ accessToken: TOKEN, refreshToken: REFRESH, clientId: 'htl-test', clientSecret: SECRET });
+    return sf;
+  }
+
+  function target(settings: Record<string, unknown> = {}, sync: Partial<WriteTarget['sync']> = {}): WriteTarget {
+    return {
+      destination: { name: 'crm', type: 'salesforce', settings: { instance_url: sf!.url, access_token: TOKEN, ...settings } },
+      sync: { name: 'contacts', mode: 'upsert', keyField: null, fields: FIELDS, settings: { object: 'Contact', external_id: 'External_Id__c' }, ...sync },
+    };
+  }
+
+  async function connect(t: WriteTarget = target()): Promise<DestinationClient> {
+    const client = await salesforceDestination.connect(t);
+    clients.push(client);
+    return client;
+  }
+
+  const rows = (n: number): OutboundRow[] =>
+    Array.from({ length: n }, (_, i) => ({ key: String(i), fields: { External_Id__c: `E${i}`, LastName: `L${i}`, Email: `e${i}@x.io` }, destinationId: null }));
+
+  async function failure(promise: Promise<unknown>) {
+    const error = await promise.then(() => null, (e: unknown) => e);
+    expect(error).toBeInstanceOf(DestinationError);
+    return (error as DestinationError).failure;
+  }
+
+  it('more than 200 records: EXCEEDED_ID_LIMIT, rejected (so the core halves the batch)', async () => {
+    await start();
+    const client = await connect();
+    expect(await failure(client.write('insert', rows(201)))).toMatchObject({ errorClass: 'rejected', code: 'SF_EXCEEDED_ID_LIMIT' });
+    expect(sf!.org.records('Contact').size).toBe(0);
+  });
+
+  it('request limits: ConcurrentPerOrgLongTxn is rate_limited, the daily TotalRequests quota is fatal', async () => {
+    await start();
+    const client = await connect();
+    sf!.failNext('upsert', 1, 403, [{ message: 'ConcurrentPerOrgLongTxn Limit exceeded.', errorCode: 'REQUEST_LIMIT_EXCEEDED' }]);
+    expect(await failure(client.write('insert', rows(2)))).toMatchObject({ errorClass: 'rate_limited', code: 'SF_CONCURRENT_REQUEST_LIMIT' });
+    sf!.exhaustApiLimit();
+    const daily = await failure(client.write('insert', rows(2)));
+    expect(daily).toMatchObject({ errorClass: 'fatal', code: 'SF_DAILY_REQUEST_LIMIT' });
+    expect(daily.message).toContain('TotalRequests Limit exceeded.');
+  });
+
+  it('a read-only field fails each record as schema drift; 5xx and dropped connections are transient', async () => {
+    await start();
+    const client = await connect();
+    sf!.org.setFieldState('Contact', 'Email', 'readOnly');
+    const outcome = await client.write('insert', rows(2));
+    expect(outcome.apiCalls).toBe(1);
+    expect(outcome.results.map((r) => (r.ok ? 'ok' : [r.failure.errorClass, r.failure.code]))).toEqual([
+      ['schema_drift', 'SF_INVALID_FIELD_FOR_INSERT_UPDATE'],
+      ['schema_drift', 'SF_INVALID_FIELD_FOR_INSERT_UPDATE'],
+    ]);
+    sf!.failNext('upsert', 1, 502, undefined);
+    expect(await failure(client.write('insert', rows(1)))).toMatchObject({ errorClass: 'transient' });
+    await sf!.close();
+    expect(await failure(client.write('insert', rows(1)))).toMatchObject({ errorClass: 'transient', code: 'SF_NETWORK' });
+    sf = undefined;
+  });
+
+  it('check: bad token, refused refresh, unknown field and unknown object, with no secret in the message', async () => {
+    await start();
+    sf!.expireToken();
+    const expired = await failure(salesforceDestination.check(target()));
+    expect(expired).toMatchObject({ errorClass: 'auth', code: 'SF_INVALID_SESSION_ID' });
+    expect(expired.message).not.toContain(TOKEN);
+
+    const oauth = { refresh_token: 'sf-refresh-revoked', client_id: 'htl-test', client_secret: SECRET, login_url: sf!.url };
+    const refused = await failure(salesforceDestination.check(target(oauth)));
+    expect(refused).toMatchObject({ errorClass: 'auth', code: 'SF_REFRESH_FAILED' });
+    expect(refused.message).toContain('expired access/refresh token');
+    expect(refused.message).not.toContain('sf-refresh-revoked');
+    expect(refused.message).not.toContain(SECRET);
+
+    const good = { ...oauth, refresh_token: REFRESH };
+    await salesforceDestination.check(target(good));
+    expect(await failure(salesforceDestination.check(target(good, { fields: [...FIELDS, 'Emial'] })))).toMatchObject({
+      code: 'SF_UNKNOWN_FIELD',
+      message: 'Contact has no field "Emial" (or it is hidden from the integration user)',
+    });
+    expect(await failure(salesforceDestination.check(target(good, { fields: ['External_Id__c', 'Name'] })))).toMatchObject({
+      code: 'SF_FIELD_NOT_WRITABLE',
+    });
+  });
+});
