@@ -62,7 +62,6 @@ export async function commitBatches(
   let failed = 0;
   let apiCalls = 0;
   const logged: Array<Record<string, string | null>> = [];
-  const acked: string[] = [];
   const unfail: string[] = [];
   const failures: FailureRow[] = [];
   const changelog: Array<Record<string, string | null>> = [];
@@ -76,7 +75,6 @@ export async function commitBatches(
       changelog.push({ k: d.key, o: planned.op, s: d.status, c: failure?.code ?? null, m: failure ? redactText(failure.message) : null });
       if (d.status === 'succeeded') {
         succeeded++;
-        acked.push(d.key);
         // Only a row the plan found in the failed-row index can be there: a row is sent once per run.
         if (planned.retrying !== false) unfail.push(d.key);
         // A delete is logged with no hash: folding the log removes the key from the snapshot.
@@ -97,8 +95,6 @@ export async function commitBatches(
       select ${sync}, r.k, r.h, r.d, ${at}, ${run} from ${jsonRows(dialect, logged, ['k', 'h', 'd'])} as r`);
   }
   if (unfail.length) statements.push(removeFailuresSql(syncName, keyIn(dialect, 'primary_key', unfail)));
-  // Acknowledged: the snapshot log now knows these keys (or, for deletes, that they are gone).
-  if (acked.length) statements.push(`delete from sync_pending where sync_name = ${sync} and ${keyIn(dialect, 'primary_key', acked)}`);
   if (failures.length) statements.push(recordFailuresSql(syncName, runId, now, jsonRows(dialect, failureRows(failures), FAILURE_COLUMNS)));
   if (changelog.length) {
     statements.push(`insert into sync_changelog (run_id, sync_name, primary_key, op, status, error_code, error_message, "at")

@@ -2,7 +2,8 @@
  * The snapshot is written in two steps. Each batch commit appends what the destination acknowledged
  * to `sync_snapshot_log`, which costs the size of the batch. Folding moves the log into
  * `sync_snapshots` in one transaction, once per run: after the run, and before the next plan (which
- * picks up what a killed run acknowledged). Why: an upsert into a keyed table costs a scan of that
+ * picks up what a killed run acknowledged). Folding also clears the keys' `sync_pending` marks: once
+ * in the snapshot they are acknowledged, no longer "maybe sent". Why: an upsert into a keyed table costs a scan of that
  * table on DuckDB (its ART index serves no join), about 80 ms per commit at 1M snapshot rows and ten
  * times that at 10M; the fold pays that scan once per run instead of once per commit.
  */
@@ -30,6 +31,8 @@ export async function foldSnapshotLog(store: StateStore, syncName: string): Prom
       select ${sync}, f.primary_key, f.row_hash, f.destination_id, f.synced_at, f.run_id from ${latest} as f
       where f.row_hash is not null
         and not exists (select 1 from sync_snapshots s where s.sync_name = ${sync} and s.primary_key = f.primary_key)`,
+    `delete from sync_pending where sync_name = ${sync}
+      and primary_key in (select primary_key from sync_snapshot_log where sync_name = ${sync})`,
     `delete from sync_snapshot_log where sync_name = ${sync}`,
   ]);
 }
