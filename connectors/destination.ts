@@ -99,6 +99,11 @@ export interface WriteTarget {
     /** Destination-specific keys of the sync file (`table`, `external_id`, …). */
     settings: Record<string, unknown>;
   };
+  /**
+   * Write calls a client may be given at once: a worker thread runs its share of the sync's
+   * concurrency on one client. Absent means one.
+   */
+  callsPerClient?: number;
 }
 
 export interface DestinationClient {

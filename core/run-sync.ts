@@ -83,7 +83,7 @@ async function runOne(store: StateStore, project: ProjectConfig, sync: SyncConfi
     await openRun(store.db, runId, sync.name, plan.counts, !!options.fullResync);
     await recordMapping(store.db, sync.name, plan.mappingHash);
     await dropSettledFailures(store, sync);
-    events.log('run_started', { sync: sync.name, run_id: runId, ...plan.counts, batch_size: settings.batchSize, concurrency: settings.concurrency });
+    events.log('run_started', { sync: sync.name, run_id: runId, ...plan.counts, batch_size: settings.batchSize, concurrency: settings.concurrency, workers: settings.workers });
 
     let totals: RunTotals;
     try {
@@ -93,6 +93,7 @@ async function runOne(store: StateStore, project: ProjectConfig, sync: SyncConfi
         connector,
         batchSize: settings.batchSize,
         concurrency: settings.concurrency,
+        workers: settings.workers,
         retry: settings.retry,
         planned: plan.counts.planned,
         redact: mask,

@@ -62,6 +62,7 @@ function destination(name: string, raw: Record<string, unknown>): DestinationCon
   const config: DestinationConfig = { name, type: connector.type, settings };
   if (raw.batch_size !== undefined) config.batch_size = raw.batch_size as number;
   if (raw.concurrency !== undefined) config.concurrency = raw.concurrency as number;
+  if (raw.workers !== undefined) config.workers = raw.workers as number;
   if (raw.retry !== undefined) config.retry = { ...(raw.retry as Partial<RetryPolicy>) };
   return config;
 }

@@ -18,10 +18,15 @@ const DRAFT_07 = 'http://json-schema.org/draft-07/schema#';
 export const SYNC_MODES = ['insert', 'update', 'upsert', 'mirror'] as const;
 
 /** Keys of `destinations.<name>` that the engine reads; everything else is connector settings. */
-export const DESTINATION_ENGINE_KEYS = ['type', 'batch_size', 'concurrency', 'retry'] as const;
+export const DESTINATION_ENGINE_KEYS = ['type', 'batch_size', 'concurrency', 'workers', 'retry'] as const;
 
 const batchSize = { type: 'integer', minimum: 1, description: 'Rows per write call.' };
 const concurrency = { type: 'integer', minimum: 1, description: 'Write calls in flight at once.' };
+const workers = {
+  type: 'integer',
+  minimum: 1,
+  description: 'Worker threads the write calls are spread over. Default: concurrency, at most one per CPU core.',
+};
 const retry = {
   type: 'object',
   additionalProperties: false,
@@ -86,6 +91,7 @@ function destinationProperties(connector: DestinationConnector): Record<string, 
     ...properties,
     batch_size: { ...batchSize, maximum: connector.defaults.maxBatchSize },
     concurrency,
+    workers,
     retry,
   };
 }
@@ -145,6 +151,7 @@ function syncBaseProperties(): Record<string, Schema> {
     },
     batch_size: batchSize,
     concurrency,
+    workers,
     retry,
     schedule: { type: 'string', description: 'When to run, e.g. a cron expression.' },
     description: { type: 'string' },

@@ -20,6 +20,7 @@ interface RawSync {
   mapping: Record<string, string>;
   batch_size?: number;
   concurrency?: number;
+  workers?: number;
   retry?: Partial<RetryPolicy>;
   schedule?: string;
   [key: string]: unknown;
@@ -119,6 +120,7 @@ export async function loadSync(
   };
   if (raw.batch_size !== undefined) sync.batch_size = raw.batch_size;
   if (raw.concurrency !== undefined) sync.concurrency = raw.concurrency;
+  if (raw.workers !== undefined) sync.workers = raw.workers;
   if (raw.retry !== undefined) sync.retry = { ...raw.retry };
   if (raw.schedule !== undefined) sync.schedule = raw.schedule;
 

@@ -20,6 +20,7 @@ export interface DestinationConfig {
   settings: Record<string, unknown>;
   batch_size?: number;
   concurrency?: number;
+  workers?: number;
   retry?: Partial<RetryPolicy>;
 }
 
@@ -43,6 +44,7 @@ export interface SyncConfig {
   mapping: Record<string, string>;
   batch_size?: number;
   concurrency?: number;
+  workers?: number;
   retry?: Partial<RetryPolicy>;
   schedule?: string;
   /** Destination-specific keys of the sync file (`table`, `object`, `external_id`, …). */

@@ -23,6 +23,7 @@ export interface ExecuteSettings {
   connector: DestinationConnector;
   batchSize: number;
   concurrency: number;
+  workers: number;
   retry: RetryPolicy;
   planned: number;
   redact: (text: string) => string;
@@ -57,6 +58,9 @@ function outageOf(result: DeliveryResult): Failure | null {
   return result.rows.every(transient) ? first.failure : null;
 }
 
+/** Write calls each worker thread runs at once: the concurrency spread over the threads. */
+export const tasksPerWorker = (s: { concurrency: number; workers: number }) => Math.ceil(s.concurrency / s.workers);
+
 /** Vitest runs the TypeScript sources; worker threads always load the compiled module. */
 function workerFilename(): string {
   const here = fileURLToPath(import.meta.url);
@@ -88,7 +92,13 @@ export async function executePlan(store: StateStore, s: ExecuteSettings): Promis
   const totals: RunTotals = { sent: 0, succeeded: 0, failed: 0, aborted: 0, apiCalls: 0, batches: 0, fatal: null, cancelled: false };
   if (s.planned === 0) return totals;
 
-  const pool = new Piscina({ filename: workerFilename(), minThreads: s.concurrency, maxThreads: s.concurrency, idleTimeout: 60_000 });
+  const pool = new Piscina({
+    filename: workerFilename(),
+    minThreads: s.workers,
+    maxThreads: s.workers,
+    concurrentTasksPerWorker: tasksPerWorker(s),
+    idleTimeout: 60_000,
+  });
   const committer = new GroupCommitter(async (outcomes) => {
     await commitBatches(store, s.runId, s.target.sync.name, outcomes, s.redact);
     for (const o of outcomes) {
@@ -113,9 +123,10 @@ export async function executePlan(store: StateStore, s: ExecuteSettings): Promis
   const stop = () => (stopped = true);
   s.signal.addEventListener('abort', stop);
 
+  const target = { ...s.target, callsPerClient: tasksPerWorker(s) };
   const dispatch = (batch: PlannedRow[]) => {
     const task: WriteTask = {
-      target: s.target,
+      target,
       op: writeOp(s.target.sync.mode, batch[0].op),
       rows: batch.map((r) => ({ key: r.pk, payload: r.payload, destinationId: r.destination_id })),
       retry: s.retry,
@@ -157,7 +168,9 @@ export async function executePlan(store: StateStore, s: ExecuteSettings): Promis
   };
 
   try {
-    const pageSize = Math.max(s.batchSize * s.concurrency * 4, 1000);
+    // Each page costs two statements over the plan table (mark pending, read) whatever its size; pages
+    // of at least 10,000 rows keep that under a few percent of the run. Memory: a page of 2.5 kB rows is 25 MB.
+    const pageSize = Math.max(s.batchSize * s.concurrency * 4, 10_000);
     for (let after = 0; after < s.planned && !stopped; after += pageSize) {
       await markPending(store, s.target.sync.name, s.runId, after, pageSize);
       const page = await readPlanPage(store, after, pageSize);

@@ -35,6 +35,8 @@ export interface HttpSink {
   /** The applied state: upserts set, inserts set when absent, updates set when present, deletes remove. */
   rows: Map<string, Record<string, unknown>>;
   latencyMs: number;
+  /** The most requests this sink has held unanswered at once. */
+  maxInFlight: number;
   /** Answer the next `count` requests with `status` (and `Retry-After: <seconds>`), applying nothing. */
   failNext(count: number, status: number, retryAfterSeconds?: number): void;
   /** Refuse rows with these keys from now on; an empty set refuses none. */
@@ -59,7 +61,11 @@ export async function startHttpSink(options: SinkOptions = {}): Promise<HttpSink
   const faults: Fault[] = [];
   let rejected = new Set<string>();
 
+  let inFlight = 0;
   const server = createServer((req, res) => {
+    inFlight++;
+    sink.maxInFlight = Math.max(sink.maxInFlight, inFlight);
+    res.on('close', () => inFlight--);
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.on('end', () => {
@@ -126,6 +132,7 @@ export async function startHttpSink(options: SinkOptions = {}): Promise<HttpSink
     received: [],
     rows: new Map(),
     latencyMs: options.latencyMs ?? 0,
+    maxInFlight: 0,
     failNext(count, status, retryAfterSeconds) {
       for (let i = 0; i < count; i++) faults.push({ status, retryAfterSeconds });
     },

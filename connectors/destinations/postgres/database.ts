@@ -1,11 +1,11 @@
-/** Opens the kysely handle a postgres client writes through: one connection, since each worker holds one client. */
+/** Opens the kysely handle a postgres client writes through: as many connections as the calls it is given at once. */
 import { Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
 
-export function openDatabase(url: string, connectTimeoutMs: number): Kysely<any> {
+export function openDatabase(url: string, connectTimeoutMs: number, connections = 1): Kysely<any> {
   const pool = new pg.Pool({
     connectionString: url,
-    max: 1,
+    max: connections,
     connectionTimeoutMillis: connectTimeoutMs,
     keepAlive: true,
     application_name: 'hightouch-like',

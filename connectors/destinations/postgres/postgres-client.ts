@@ -35,8 +35,9 @@ export class PostgresClient implements DestinationClient {
   constructor(
     private readonly target: PostgresTarget,
     private readonly mode: SyncMode,
+    connections: number,
   ) {
-    this.db = openDatabase(target.url, CONNECT_TIMEOUT_MS);
+    this.db = openDatabase(target.url, CONNECT_TIMEOUT_MS, connections);
   }
 
   async write(op: RowOp, rows: OutboundRow[]): Promise<WriteOutcome> {

@@ -57,6 +57,6 @@ export const postgresDestination: DestinationConnector = {
     }
   },
   async connect(target) {
-    return new PostgresClient(readPostgresTarget(target), target.sync.mode);
+    return new PostgresClient(readPostgresTarget(target), target.sync.mode, target.callsPerClient ?? 1);
   },
 };
