@@ -346,7 +346,7 @@ export async function markPending(store: StateStore, syncName: string, runId: st
     insert into sync_pending (sync_name, primary_key, run_id, "at")
     select ${syncName}, pk, ${runId}, ${new Date().toISOString()} from ht_plan
     where seq > ${after} and seq <= ${after + size} and op <> 'delete'
-    on conflict (sync_name, primary_key) do nothing`.execute(db);
+      and not exists (select 1 from sync_pending x where x.sync_name = ${syncName} and x.primary_key = ht_plan.pk)`.execute(db);
 }
 
 /** Keys in the failed-row index that this run will not send: they left the model or are in sync again. */

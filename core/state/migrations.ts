@@ -106,6 +106,23 @@ const migrations: Migration[] = [
       )`,
     ],
   },
+  {
+    version: 4,
+    name: 'pending sends without a key index',
+    statements: [
+      // DuckDB removes rows from an ART index one by one: clearing 100k pending keys took 5.5 s and
+      // its commit 4 s more, against 0.07 s without the index. markPending keeps the keys unique.
+      `create table sync_pending_unindexed (
+        sync_name text not null,
+        primary_key text not null,
+        run_id text not null,
+        "at" timestamptz not null
+      )`,
+      `insert into sync_pending_unindexed select sync_name, primary_key, run_id, "at" from sync_pending`,
+      `drop table sync_pending`,
+      `alter table sync_pending_unindexed rename to sync_pending`,
+    ],
+  },
 ];
 
 export async function migrate(db: Kysely<StateTables>): Promise<void> {
