@@ -1,7 +1,9 @@
 /** `status`: per sync, its last run, how many rows the destination holds, how many are failing. */
 import { existsSync } from 'node:fs';
 import type { ProjectConfig } from './config/types.js';
+import { sql } from 'kysely';
 import { openStateStore } from './db/state-store.js';
+import { currentSnapshotSql } from './state/snapshot-log.js';
 
 export interface SyncStatus {
   sync: string;
@@ -49,10 +51,10 @@ export async function syncStatuses(project: ProjectConfig): Promise<SyncStatus[]
         row.last_finished_at = last.finished_at;
         row.last_error = last.error;
       }
-      const count = (table: 'sync_snapshots' | 'failed_rows') =>
-        store.db.selectFrom(table).select((eb) => eb.fn.countAll().as('n')).where('sync_name', '=', row.sync).executeTakeFirstOrThrow();
-      row.synced_rows = Number((await count('sync_snapshots')).n);
-      row.failed_rows = Number((await count('failed_rows')).n);
+      const synced = await sql.raw<{ n: number }>(`select count(*) as n from ${currentSnapshotSql(row.sync)} c`).execute(store.db);
+      row.synced_rows = Number(synced.rows[0].n);
+      const failed = await store.db.selectFrom('failed_rows').select((eb) => eb.fn.countAll().as('n')).where('sync_name', '=', row.sync).executeTakeFirstOrThrow();
+      row.failed_rows = Number(failed.n);
     }
   } finally {
     await store.close();

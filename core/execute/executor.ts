@@ -13,7 +13,7 @@ import type { RetryPolicy, SyncMode } from '../config/types.js';
 import type { StateStore } from '../db/state-store.js';
 import { markPending, readPlanPage, type PlannedRow } from '../plan/planner.js';
 import { commitBatches, type BatchOutcome } from '../state/commit-batch.js';
-import { foldSnapshotLog } from '../state/snapshot-log.js';
+import { settleSnapshotLog } from '../state/snapshot-log.js';
 import type { DeliveryResult } from './deliver-batch.js';
 import type { WriteTask } from './write-worker.js';
 
@@ -183,7 +183,7 @@ export async function executePlan(store: StateStore, s: ExecuteSettings): Promis
     }
     await Promise.all(unsettled);
     await committer.flush();
-    if (!committer.error) await foldSnapshotLog(store, s.target.sync.name);
+    if (!committer.error) await settleSnapshotLog(store, s.target.sync.name);
   } finally {
     s.signal.removeEventListener('abort', stop);
     await pool.destroy();

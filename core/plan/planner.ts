@@ -9,7 +9,7 @@ import type { ProjectConfig, SyncConfig, SyncMode } from '../config/types.js';
 import type { StateStore } from '../db/state-store.js';
 import { quoteIdent, quoteLiteral } from '../db/sql-text.js';
 import { modelSqlError } from '../db/warehouse.js';
-import { foldSnapshotLog } from '../state/snapshot-log.js';
+import { currentSnapshotSql, settleSnapshotLog } from '../state/snapshot-log.js';
 import { duckdbPayloadSql, rowHashSql, stageModel } from './stage-model.js';
 
 export type Change = 'added' | 'changed' | 'removed' | 'invalid_null' | 'invalid_duplicate';
@@ -80,7 +80,7 @@ export async function buildPlan(
 ): Promise<Plan> {
   const db = store.db as unknown as Kysely<any>;
   // What a killed run acknowledged is still in the log: the plan must see it in the snapshot.
-  await foldSnapshotLog(store, sync.name);
+  await settleSnapshotLog(store, sync.name);
   await sql`drop table if exists ht_plan`.execute(db);
   let modelRows: number | null = null;
   if (store.dialect === 'duckdb') {
@@ -143,27 +143,27 @@ function planTail(sync: SyncConfig, ctes: string) {
 /** The snapshot plus keys a killed run may have sent (pending, never acknowledged), as `s`. */
 function snapshotSide(sync: SyncConfig, columns: 'full' | 'diff' | 'ids', catalog = '') {
   const name = quoteLiteral(sync.name);
-  const t = (table: string) => `${catalog}${table}`;
+  const snapshot = currentSnapshotSql(sync.name, catalog);
   // Sent by a run that was killed before the destination's answer was committed: the row may
   // exist there, so it can be "removed", but it was never acknowledged, so it is still "added".
-  const pendingOnly = `from ${t('sync_pending')} p where sync_name = ${name}
-        and not exists (select 1 from ${t('sync_snapshots')} x where x.sync_name = p.sync_name and x.primary_key = p.primary_key)`;
+  const pendingOnly = `from ${catalog}sync_pending p left join ${snapshot} x on x.primary_key = p.primary_key
+        where p.sync_name = ${name} and x.primary_key is null`;
   if (columns === 'full') {
-    return `select primary_key, row_hash, destination_id, 0 as maybe_sent from ${t('sync_snapshots')} where sync_name = ${name}
+    return `select primary_key, row_hash, destination_id, 0 as maybe_sent from ${snapshot} c
       union all
-      select primary_key, null, null, 1 ${pendingOnly}`;
+      select p.primary_key, null, null, 1 ${pendingOnly}`;
   }
   if (columns === 'ids') {
-    return `select destination_id from ${t('sync_snapshots')} where sync_name = ${name}
+    return `select destination_id from ${snapshot} c
       union all
       select null ${pendingOnly}`;
   }
   // Only what the full outer join needs, so its hash table stays small: the key and a 64-bit hash of
   // the stored row hash, compared with the same hash of the model row's (a false "unchanged" needs a
   // 64-bit collision between a row's old and new md5). Pending-only keys have no hash.
-  return `select primary_key, hash(row_hash) as h from ${t('sync_snapshots')} where sync_name = ${name}
+  return `select primary_key, hash(row_hash) as h from ${snapshot} c
       union all
-      select primary_key, null ${pendingOnly}`;
+      select p.primary_key, null ${pendingOnly}`;
 }
 
 /** The general strategy: the model staged as `ht_model(pk, payload)`, then one statement. */
@@ -266,7 +266,7 @@ async function planDirect(store: StateStore, project: ProjectConfig, sync: SyncC
   const ids =
     Number(side.ids) === 0
       ? 'null'
-      : `(select x.destination_id from sync_snapshots x where x.sync_name = ${quoteLiteral(sync.name)} and x.primary_key = d.pk)`;
+      : `(select x.destination_id from ${currentSnapshotSql(sync.name)} x where x.primary_key = d.pk)`;
 
   const ctes = `
     d as (select change, pk, payload from ht_diff where change <> 4),

@@ -14,7 +14,8 @@ import type { DeliveredRow } from '../execute/deliver-batch.js';
 import type { PlannedRow } from '../plan/planner.js';
 import type { StateStore } from '../db/state-store.js';
 import { transact } from './transact.js';
-import { FAILURE_COLUMNS, failureRows, literal, recordFailuresSql, removeFailuresSql, type FailureRow } from './failed-row-index.js';
+import { quoteLiteral as literal } from '../db/sql-text.js';
+import { FAILURE_COLUMNS, failureRows, recordFailuresSql, removeFailuresSql, type FailureRow } from './failed-row-index.js';
 
 export interface BatchOutcome {
   /** The write operation of the batch; each planned row keeps its own op for the logs. */

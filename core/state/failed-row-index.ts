@@ -6,9 +6,8 @@
  * per-batch commit can send them together with its other statements.
  */
 import type { Failure } from '../../connectors/destination.js';
+import { quoteLiteral as literal } from '../db/sql-text.js';
 
-/** A literal of SQL text (standard strings: only the quote needs doubling). */
-export const literal = (text: string) => `'${text.replace(/'/g, "''")}'`;
 
 /** Drops keys from the index; `keyIn` is a condition on `primary_key` naming them. */
 export function removeFailuresSql(syncName: string, keyIn: string): string {
