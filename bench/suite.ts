@@ -5,7 +5,7 @@
  */
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { expectedCounts, writeSyncFile, type BenchProject, type Diff } from './lib/dataset.js';
+import { expectedCounts, restoreState, writeSyncFile, type BenchProject, type Diff } from './lib/dataset.js';
 import {
   cli,
   measureRun,
@@ -50,6 +50,8 @@ const planVsRaw: Benchmark = {
       const figures: SizeFigures = { rows, raw: [], rawStatementMs: [], plan: [], run: [], countsOk: true };
       for (let i = 0; i < ctx.runs; i++) {
         ctx.log(`  ${rowsLabel(rows)} rows, run ${i + 1}/${ctx.runs}`);
+        // The previous iteration's run moved the snapshot on: plan against the seeded state again.
+        await restoreState(project);
         const raw = await ctx.measure(ctx.script('raw-plan'), [project.statePath, project.warehousePath, 'narrow']);
         if (raw.code !== 0) throw new Error(`raw plan failed: ${raw.stderr}`);
         const rawCounts = JSON.parse(raw.stdout) as { ms: number; added: number; changed: number; removed: number };
@@ -60,7 +62,10 @@ const planVsRaw: Benchmark = {
         const counts = (JSON.parse(plan.stdout) as Array<Record<string, number>>)[0];
         figures.plan.push(plan);
         for (const c of [rawCounts, counts]) {
-          if (c.added !== expected.added || c.changed !== expected.changed || c.removed !== expected.removed) figures.countsOk = false;
+          if (c.added !== expected.added || c.changed !== expected.changed || c.removed !== expected.removed) {
+            figures.countsOk = false;
+            ctx.log(`  counts differ: expected ${JSON.stringify(expected)}, got ${JSON.stringify(c)}`);
+          }
         }
         figures.run.push(await measureRun(ctx, project));
       }
