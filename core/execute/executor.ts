@@ -59,7 +59,7 @@ function outageOf(result: DeliveryResult): Failure | null {
 }
 
 /** Write calls each worker thread runs at once: the concurrency spread over the threads. */
-export const tasksPerWorker = (s: { concurrency: number; workers: number }) => Math.ceil(s.concurrency / s.workers);
+const tasksPerWorker = (s: { concurrency: number; workers: number }) => Math.ceil(s.concurrency / s.workers);
 
 /** Vitest runs the TypeScript sources; worker threads always load the compiled module. */
 function workerFilename(): string {
