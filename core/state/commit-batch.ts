@@ -41,10 +41,7 @@ function jsonKeys(dialect: Dialect, keys: string[]): string {
   return `(select unnest(from_json(${json}, '["VARCHAR"]')) as k)`;
 }
 
-/**
- * `<column> is one of keys`, as a semi-join: on DuckDB this beats an IN list of literals, point deletes
- * and list_contains on a 10M-row snapshot (none of them use the index).
- */
+/** `<column> is one of keys`, as a semi-join on the keys unpacked from one JSON literal. */
 function keyIn(dialect: Dialect, column: string, keys: string[]): string {
   return `${column} in (select k from ${jsonKeys(dialect, keys)} as x)`;
 }
@@ -101,7 +98,7 @@ export async function commitBatches(
     statements.push(`insert into sync_changelog (run_id, sync_name, primary_key, op, status, error_code, error_message, "at")
       select ${run}, ${sync}, r.k, r.o, r.s, r.c, r.m, ${at} from ${jsonRows(dialect, changelog, ['k', 'o', 's', 'c', 'm'])} as r`);
   }
-  // The run's counters (as `addRunProgress` in run-log.ts), in the same transaction.
+  // The run's counters, in the same transaction as the rows they count.
   statements.push(`update sync_runs set rows_succeeded = rows_succeeded + ${succeeded}, rows_failed = rows_failed + ${failed},
       api_calls = api_calls + ${apiCalls} where run_id = ${run}`);
   await transact(store, statements);

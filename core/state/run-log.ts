@@ -61,22 +61,6 @@ export async function recordMapping(db: Kysely<StateTables>, syncName: string, m
     .execute();
 }
 
-export async function addRunProgress(
-  db: Kysely<StateTables>,
-  runId: string,
-  delta: { succeeded: number; failed: number; apiCalls: number },
-): Promise<void> {
-  await db
-    .updateTable('sync_runs')
-    .set({
-      rows_succeeded: sql`rows_succeeded + ${delta.succeeded}`,
-      rows_failed: sql`rows_failed + ${delta.failed}`,
-      api_calls: sql`api_calls + ${delta.apiCalls}`,
-    })
-    .where('run_id', '=', runId)
-    .execute();
-}
-
 export async function closeRun(db: Kysely<StateTables>, runId: string, status: RunStatus, error: string | null): Promise<void> {
   await db
     .updateTable('sync_runs')
