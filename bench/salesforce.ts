@@ -2,6 +2,7 @@
  * Benchmark 3b: write throughput to the Salesforce emulator over sObject Collections, against the raw
  * limit (the same PATCH bodies, pre-built, same calls in flight) and the naive jsforce loop.
  */
+import { salesforceEnv } from '../test/support/salesforce/fixture.js';
 import { BENCH_SF_TOKEN } from './lib/dataset.js';
 import { startSink } from './lib/sink-process.js';
 import { table } from './lib/report.js';
@@ -21,7 +22,7 @@ export const salesforceWrites: Benchmark = {
   title: 'write throughput to the Salesforce emulator',
   async run(ctx) {
     const emulator = await startSink('salesforce-emulator.js', ['narrow']);
-    const env = { BENCH_SF_URL: emulator.url.replace(/\/$/, ''), BENCH_SF_TOKEN };
+    const env = salesforceEnv(emulator.url, { accessToken: BENCH_SF_TOKEN }, 'BENCH_SF');
     const body: Array<Array<string | number>> = [];
     try {
       for (const c of writeCases(ctx)) {

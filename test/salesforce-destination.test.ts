@@ -9,14 +9,16 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { DestinationError, type DestinationClient, type OutboundRow, type WriteTarget } from '../connectors/destination.js';
 import { salesforceDestination } from '../connectors/destinations/salesforce/salesforce-destination.js';
 import { createProject, type TestProject } from './support/project.js';
-import { startSalesforceEmulator, type SalesforceEmulator } from './support/salesforce-emulator.js';
+import { startSalesforceFixture, type SalesforceFixture } from './support/salesforce/fixture.js';
 
 const TOKEN = 'sf-access-7f3e9a1c5b2d4e6f';
 const REFRESH = 'sf-refresh-0a9b8c7d6e5f';
 const SECRET = 'sf-client-secret-11223344';
+/** The emulator accepts these; `sf.env()` hands them to the project as SF_URL, SF_TOKEN, SF_REFRESH, SF_SECRET. */
+const CREDENTIALS = { accessToken: TOKEN, refreshToken: REFRESH, clientId: 'htl-test', clientSecret: SECRET };
 
 let project: TestProject | undefined;
-let sf: SalesforceEmulator | undefined;
+let sf: SalesforceFixture | undefined;
 const clients: DestinationClient[] = [];
 afterEach(async () => {
   await Promise.all(clients.splice(0).map((c) => c.close()));
@@ -48,8 +50,8 @@ mapping:
 retry: ${retry}
 `;
 
-async function setup(options: Setup): Promise<{ sf: SalesforceEmulator; project: TestProject }> {
-  const emulator = await startSalesforceEmulator({ accessToken: TOKEN, refreshToken: REFRESH, clientId: 'htl-test', clientSecret: SECRET });
+async function setup(options: Setup): Promise<{ sf: SalesforceFixture; project: TestProject }> {
+  const emulator = await startSalesforceFixture(CREDENTIALS);
   sf = emulator;
   const oauth = options.refresh === false ? '' : '    refresh_token: ${SF_REFRESH}\n    client_id: htl-test\n    client_secret: ${SF_SECRET}\n    login_url: ${SF_URL}\n';
   project = await createProject({
@@ -71,7 +73,7 @@ ${oauth}    api_version: 62.0
   return { sf: emulator, project };
 }
 
-const env = () => ({ SF_URL: sf!.url, SF_TOKEN: TOKEN, SF_REFRESH: REFRESH, SF_SECRET: SECRET });
+const env = () => sf!.env();
 
 async function run(...args: string[]) {
   const result = await project!.cli(['run', 'contacts', '--json', ...args], env());
@@ -258,7 +260,7 @@ describe('salesforce destination: the error catalogue over the wire', () => {
   const FIELDS = ['External_Id__c', 'LastName', 'Email'];
 
   async function start() {
-    sf = await startSalesforceEmulator({ accessToken: TOKEN, refreshToken: REFRESH, clientId: 'htl-test', clientSecret: SECRET });
+    sf = await startSalesforceFixture(CREDENTIALS);
     return sf;
   }
 

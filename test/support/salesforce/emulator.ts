@@ -1,0 +1,218 @@
+/**
+ * A loopback Salesforce for tests and benchmarks: a real node:http server speaking the REST wire
+ * protocol jsforce expects (facts and sources: WIRE.md). Every request under `/services/data/vNN.N`
+ * goes through the same gate, in this order: an injected fault, the bearer token (401), the daily
+ * API quota (403); then it counts against the quota and its route answers, with `Sforce-Limit-Info`.
+ */
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { RequestError, errorBody, NOT_FOUND_MESSAGE } from './errors.js';
+import { FaultQueue } from './faults.js';
+import { readBody, sendJson } from './http.js';
+import { SalesforceOrg } from './org/org.js';
+import type { ObjectSpec } from './org/schema.js';
+import { DATA_PATH, TOKEN_PATH, findDataRoute } from './router.js';
+import { limitInfoHeader, quotaExceeded } from './routes/limits.js';
+import { answerTokenRequest, sessionInvalid } from './routes/oauth.js';
+import type { DataCall, Reply, Route } from './routes/route.js';
+
+export type { FieldSpec, FieldState, ObjectSpec } from './org/schema.js';
+export type { RecordRule } from './org/record-rules.js';
+export type { Route } from './routes/route.js';
+export { SalesforceOrg } from './org/org.js';
+export { MAX_RECORDS_PER_CALL } from './routes/collections.js';
+
+export interface SalesforceEmulatorOptions {
+  objects?: ObjectSpec[];
+  /** The token valid at start. Default: `emulator-access-token`. */
+  accessToken?: string;
+  /** Refresh grants must carry these; without `refreshToken` every refresh is refused. */
+  refreshToken?: string;
+  clientId?: string;
+  clientSecret?: string;
+  /** DailyApiRequests Max. Default: 15000. */
+  apiLimit?: number;
+  /** Delay before answering each write call; can be changed later through `latencyMs`. */
+  latencyMs?: number;
+  host?: string;
+  port?: number;
+}
+
+export const DEFAULT_ACCESS_TOKEN = 'emulator-access-token';
+
+export interface WriteCall {
+  route: Route;
+  method: string;
+  object: string | null;
+  records: number;
+  status: number;
+}
+
+export interface EmulatorStats {
+  /** Every HTTP request received, token requests included. */
+  requests: number;
+  /** Write calls (create, update, upsert, delete), faulted ones included. */
+  writeCalls: number;
+  /** Records (or ids) carried by those calls. */
+  writeRecords: number;
+  /** Largest record count any write call carried. */
+  maxRecordsPerCall: number;
+  refreshes: number;
+  /** Requests answered 401 INVALID_SESSION_ID. */
+  unauthorized: number;
+}
+
+export interface SalesforceEmulator {
+  url: string;
+  port: number;
+  org: SalesforceOrg;
+  latencyMs: number;
+  stats: EmulatorStats;
+  /** One entry per write call, in arrival order (small: no record contents). */
+  writes: WriteCall[];
+  /** API calls counted against the daily limit, as in `Sforce-Limit-Info`. */
+  apiUsed: number;
+  apiLimit: number;
+  /** The bearer tokens accepted now. */
+  validTokens: Set<string>;
+  /** Answer the next `count` requests of `route` with `status` and `body` (JSON), touching nothing. */
+  failNext(route: Route, count: number, status: number, body?: unknown, headers?: Record<string, string>): void;
+  /** Every current token stops working (401 INVALID_SESSION_ID) until a refresh grant mints a new one. */
+  expireToken(): void;
+  /** Every data call answers 403 REQUEST_LIMIT_EXCEEDED (TotalRequests) while set. */
+  exhaustApiLimit(exhausted?: boolean): void;
+  /**
+   * Runs `change` just before the next write call is handled: a schema or org change that lands
+   * between a client's describe and its writes (a field deleted, the API quota used up).
+   */
+  beforeNextWrite(change: () => void): void;
+  resetStats(): void;
+  close(): Promise<void>;
+}
+
+const freshStats = (): EmulatorStats => ({
+  requests: 0,
+  writeCalls: 0,
+  writeRecords: 0,
+  maxRecordsPerCall: 0,
+  refreshes: 0,
+  unauthorized: 0,
+});
+
+export async function startSalesforceEmulator(options: SalesforceEmulatorOptions = {}): Promise<SalesforceEmulator> {
+  const accessToken = options.accessToken ?? DEFAULT_ACCESS_TOKEN;
+  const org = new SalesforceOrg(options.objects);
+  const faults = new FaultQueue();
+  let pendingChanges: Array<() => void> = [];
+  let tokenSerial = 0;
+  let exhausted = false;
+
+  const handleToken = async (req: IncomingMessage, res: ServerResponse) => {
+    const form = new URLSearchParams(await readBody(req));
+    const fault = faults.take('token');
+    if (fault) return sendJson(res, fault.status, fault.body, fault.headers);
+    const reply = answerTokenRequest(req.method ?? '', form, options, emulator.url, () => {
+      const token = `${accessToken}-refreshed-${++tokenSerial}`;
+      emulator.validTokens.add(token);
+      emulator.stats.refreshes++;
+      return token;
+    });
+    sendJson(res, reply.status, reply.body);
+  };
+
+  const handleData = async (req: IncomingMessage, res: ServerResponse, version: string, path: string, query: URLSearchParams) => {
+    const method = req.method ?? 'GET';
+    const body = await readBody(req);
+    const found = findDataRoute(method, path);
+    const call: DataCall | undefined = found?.route.open({ version, params: found.params, query, body });
+    const writeRecords = call?.writeRecords;
+    if (writeRecords !== undefined) {
+      const changes = pendingChanges;
+      pendingChanges = [];
+      for (const change of changes) change();
+      emulator.stats.writeCalls++;
+      emulator.stats.writeRecords += writeRecords;
+      emulator.stats.maxRecordsPerCall = Math.max(emulator.stats.maxRecordsPerCall, writeRecords);
+    }
+    const reply = ({ status, body }: Reply, headers: Record<string, string> = {}) => {
+      if (writeRecords !== undefined) {
+        emulator.writes.push({ route: found!.route.route, method, object: call!.object, records: writeRecords, status });
+      }
+      const delayMs = writeRecords !== undefined ? emulator.latencyMs : 0;
+      sendJson(res, status, body, { ...limitInfoHeader(emulator.apiUsed, emulator.apiLimit), ...headers }, delayMs);
+    };
+
+    const fault = faults.take(found?.route.route ?? 'any');
+    if (fault) return reply(fault, fault.headers);
+
+    const token = /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1];
+    if (!token || !emulator.validTokens.has(token)) {
+      emulator.stats.unauthorized++;
+      return reply(sessionInvalid);
+    }
+    if (exhausted || emulator.apiUsed >= emulator.apiLimit) return reply(quotaExceeded);
+    emulator.apiUsed++;
+
+    if (!call) return reply({ status: 404, body: errorBody('NOT_FOUND', NOT_FOUND_MESSAGE) });
+    try {
+      return reply(call.answer({ org, apiUsed: emulator.apiUsed, apiLimit: emulator.apiLimit }));
+    } catch (error) {
+      if (error instanceof RequestError) return reply({ status: error.status, body: errorBody(error.errorCode, error.message) });
+      throw error;
+    }
+  };
+
+  const server = createServer((req, res) => {
+    emulator.stats.requests++;
+    const url = new URL(req.url ?? '/', 'http://emulator');
+    const data = DATA_PATH.exec(url.pathname);
+    const handled =
+      url.pathname === TOKEN_PATH
+        ? handleToken(req, res)
+        : data
+          ? handleData(req, res, data[1], data[2] ?? '/', url.searchParams)
+          : Promise.resolve(sendJson(res, 404, errorBody('NOT_FOUND', NOT_FOUND_MESSAGE)));
+    handled.catch((error: unknown) => {
+      sendJson(res, 500, errorBody('UNKNOWN_EXCEPTION', `emulator bug: ${(error as Error).message}`));
+    });
+  });
+  server.keepAliveTimeout = 5_000;
+
+  await new Promise<void>((resolve) => server.listen(options.port ?? 0, options.host ?? '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+
+  const emulator: SalesforceEmulator = {
+    url: `http://${options.host ?? '127.0.0.1'}:${port}`,
+    port,
+    org,
+    latencyMs: options.latencyMs ?? 0,
+    stats: freshStats(),
+    writes: [],
+    apiUsed: 0,
+    apiLimit: options.apiLimit ?? 15_000,
+    validTokens: new Set([accessToken]),
+    failNext(route, count, status, body = errorBody('UNKNOWN_EXCEPTION', `injected ${status}`), headers = {}) {
+      faults.add({ route, remaining: count, status, body, headers });
+    },
+    expireToken() {
+      emulator.validTokens.clear();
+    },
+    exhaustApiLimit(value = true) {
+      exhausted = value;
+    },
+    beforeNextWrite(change) {
+      pendingChanges.push(change);
+    },
+    resetStats() {
+      emulator.stats = freshStats();
+      emulator.writes = [];
+    },
+    close() {
+      return new Promise<void>((resolve, reject) => {
+        server.close((error) => (error ? reject(error) : resolve()));
+        server.closeAllConnections();
+      });
+    },
+  };
+  return emulator;
+}

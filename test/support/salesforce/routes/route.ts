@@ -1,0 +1,47 @@
+/**
+ * The contract between the router and a route module: a request under `/services/data/vNN.N` opens a
+ * call; the emulator then applies faults, the session check and the API quota, and only then asks
+ * the call for its answer.
+ */
+import type { SalesforceOrg } from '../org/org.js';
+
+/** Names faults are injected by; `any` matches every route, unknown paths included. */
+export type Route = 'token' | 'describeGlobal' | 'describe' | 'limits' | 'query' | 'create' | 'update' | 'upsert' | 'delete' | 'any';
+
+export interface DataRequest {
+  /** The API version from the path, e.g. `62.0`. */
+  version: string;
+  /** The path's captures, e.g. the object and key field of an upsert. */
+  params: string[];
+  query: URLSearchParams;
+  body: string;
+}
+
+export interface Reply {
+  status: number;
+  body: unknown;
+}
+
+/** What a route may read when it answers: the org, and the API usage `/limits` reports. */
+export interface DataContext {
+  org: SalesforceOrg;
+  apiUsed: number;
+  apiLimit: number;
+}
+
+export interface DataCall {
+  /** The sObject named in the path, if any (kept in the write log). */
+  object: string | null;
+  /** Records (or ids) a write call carries; absent for reads. Write calls are counted, logged and delayed. */
+  writeRecords?: number;
+  /** May throw RequestError, answered as `[{message, errorCode}]`. */
+  answer(context: DataContext): Reply;
+}
+
+export interface DataRoute {
+  route: Exclude<Route, 'token' | 'any'>;
+  method: string;
+  /** Matched against the path after `/services/data/vNN.N`. */
+  path: RegExp;
+  open(request: DataRequest): DataCall;
+}
