@@ -100,6 +100,11 @@ export interface WriteTarget {
     settings: Record<string, unknown>;
   };
   /**
+   * Values from the environment (the core masks them too): a connector masks them before it cuts a
+   * message, since the core cannot mask a secret a cut has halved.
+   */
+  secrets?: string[];
+  /**
    * Write calls a client may be given at once: a worker thread runs its share of the sync's
    * concurrency on one client. Absent means one.
    */

@@ -5,7 +5,7 @@
 import type { DestinationConnector, Failure } from '../connectors/destination.js';
 import { getConnector } from '../connectors/registry.js';
 import type { ProjectConfig, SyncConfig } from './config/types.js';
-import { redact } from './db/redact.js';
+import { redact } from '../shared/redact.js';
 import { openStateStore, type StateStore } from './db/state-store.js';
 import { executePlan, type RunTotals } from './execute/executor.js';
 import { effectiveSettings, writeTarget } from './execute/target.js';

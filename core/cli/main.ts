@@ -7,8 +7,8 @@ import { resolve } from 'node:path';
 import { Command, CommanderError } from 'commander';
 import { loadProject } from '../config/load-project.js';
 import type { ProjectConfig, SyncConfig } from '../config/types.js';
-import { redact } from '../db/redact.js';
 import { openStateStore } from '../db/state-store.js';
+import { maskable, redact } from '../../shared/redact.js';
 import { UserError, oneLine } from '../errors.js';
 import { preflight } from '../plan/preflight.js';
 import { runSyncs, type SyncReport } from '../run-sync.js';
@@ -16,7 +16,8 @@ import { syncStatuses } from '../status.js';
 import { createReporter, formatSummary } from './reporter.js';
 import { formatCsv, formatTable } from './table.js';
 
-let secrets: string[] = [];
+/** Environment values read so far, filled while the project loads: an error thrown half-way is masked too. */
+const secrets = new Set<string>();
 /** Set by the command that ran; commander does not return an action's result. */
 let exitCode = 0;
 
@@ -28,9 +29,7 @@ function act<A extends unknown[]>(fn: (...args: A) => Promise<number>) {
 }
 
 async function project(options: { project?: string }): Promise<ProjectConfig> {
-  const loaded = await loadProject(resolve(options.project ?? process.cwd()));
-  secrets = loaded.secrets;
-  return loaded;
+  return loadProject(resolve(options.project ?? process.cwd()), process.env, secrets);
 }
 
 function pickSyncs(p: ProjectConfig, names: string[], all: boolean): SyncConfig[] {
@@ -172,12 +171,12 @@ export async function main(argv: string[]): Promise<number> {
   } catch (error) {
     if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : 1;
     if (error instanceof UserError) {
-      process.stderr.write(`error: ${redact(error.format(), secrets)}\n`);
+      process.stderr.write(`error: ${redact(error.format(), maskable(secrets))}\n`);
       return 1;
     }
-    const message = redact(oneLine((error as Error)?.message ?? String(error)), secrets);
+    const message = redact(oneLine((error as Error)?.message ?? String(error)), maskable(secrets));
     process.stderr.write(`error: ${message}\n`);
-    if (process.env.HIGHTOUCH_LIKE_DEBUG) process.stderr.write(`${(error as Error)?.stack}\n`);
+    if (process.env.HIGHTOUCH_LIKE_DEBUG) process.stderr.write(`${redact(String((error as Error)?.stack), maskable(secrets))}\n`);
     return 1;
   }
   return code;

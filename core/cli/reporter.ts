@@ -9,7 +9,14 @@ import type { RunEvents, SyncReport } from '../run-sync.js';
 
 export function createReporter(options: { interactive: boolean; mask: (text: string) => string }): RunEvents & { stop(): void } {
   const logger = pino({ base: null, timestamp: stdTimeFunctions.isoTime }, destination({ fd: 2, sync: true }));
-  const clean = (fields: Record<string, unknown>) => JSON.parse(options.mask(JSON.stringify(fields))) as Record<string, unknown>;
+  // Each string is masked before pino escapes it: a secret holding `"` is found raw, not as `\"`.
+  const maskDeep = (value: unknown): unknown => {
+    if (typeof value === 'string') return options.mask(value);
+    if (Array.isArray(value)) return value.map(maskDeep);
+    if (value !== null && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, maskDeep(v)]));
+    return value;
+  };
+  const clean = (fields: Record<string, unknown>) => maskDeep(fields) as Record<string, unknown>;
   if (!options.interactive) {
     return {
       log: (event, fields) => logger.info(clean(fields), event),

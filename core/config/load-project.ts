@@ -5,19 +5,23 @@
  */
 import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
+import { maskable } from '../../shared/redact.js';
 import { UserError } from '../errors.js';
 import type { ProjectConfig } from './types.js';
 import { loadModels } from './models.js';
 import { loadProjectFile } from './project-file.js';
 import { loadSyncs } from './syncs.js';
 
-export async function loadProject(dir: string, env: NodeJS.ProcessEnv = process.env): Promise<ProjectConfig> {
+/**
+ * @param secrets collects the values read from the environment as they are read, so that a caller can
+ *   mask them out of an error thrown before the project is loaded whole.
+ */
+export async function loadProject(dir: string, env: NodeJS.ProcessEnv = process.env, secrets = new Set<string>()): Promise<ProjectConfig> {
   const root = resolve(dir);
   const info = await stat(root).catch(() => undefined);
   if (!info?.isDirectory()) {
     throw new UserError(`project directory ${root} not found.`, { hint: 'pass the folder holding hightouch-like.config.yaml.' });
   }
-  const secrets = new Set<string>();
   const project = await loadProjectFile(root, env, secrets);
   const models = await loadModels(root, env, secrets);
   const syncs = await loadSyncs(root, env, secrets, models, project.destinations, project.file);
@@ -30,6 +34,6 @@ export async function loadProject(dir: string, env: NodeJS.ProcessEnv = process.
     models,
     syncs,
     lines: project.lines,
-    secrets: [...secrets],
+    secrets: maskable(secrets),
   };
 }

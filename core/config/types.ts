@@ -64,6 +64,6 @@ export interface ProjectConfig {
   syncs: Record<string, SyncConfig>;
   /** Line of each key of the project file (`warehouse`, `state.url`, `destinations.crm.url`), for messages. */
   lines?: Record<string, number>;
-  /** Every value substituted from the environment, so logs and errors can mask them. */
+  /** Every value substituted from the environment (of at least `MIN_SECRET_CHARS`), so logs, errors and state can mask them. */
   secrets: string[];
 }

@@ -1,5 +1,6 @@
 /** Validates a parsed file against a JSON Schema and turns the first violation into a one-line UserError. */
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import { clip, maskable } from '../../shared/redact.js';
 import { UserError } from '../errors.js';
 import { unknownKeyHint } from './did-you-mean.js';
 import { dottedPath, type YamlSource } from './yaml-source.js';
@@ -67,11 +68,10 @@ function typeOf(value: unknown): string {
   return 'a string';
 }
 
-/** A value for a message; values that came from the environment are masked. */
+/** A value for a message, at most 60 characters; values from the environment are masked, also inside a longer value. */
 function show(value: unknown, secrets: ReadonlySet<string>): string {
   if (typeof value === 'string' && secrets.has(value)) return '(value from the environment)';
-  const text = JSON.stringify(value) ?? String(value);
-  return text.length > 60 ? `${text.slice(0, 57)}...` : text;
+  return clip(JSON.stringify(value) ?? String(value), 60, maskable(secrets), '...');
 }
 
 function toUserError(error: ErrorObject, source: YamlSource, options: ValidateOptions): UserError {

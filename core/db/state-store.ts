@@ -14,7 +14,7 @@ import { UserError, oneLine } from '../errors.js';
 import { DuckDBDialect } from './duckdb-dialect.js';
 import { migrate } from '../state/migrations.js';
 import type { StateTables } from '../state/schema.js';
-import { redactUrl } from './redact.js';
+import { redactUrl } from '../../shared/redact.js';
 import { toPlainValue } from './duckdb-values.js';
 import { getTypeParser } from './pg-types.js';
 

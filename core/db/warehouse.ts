@@ -7,7 +7,7 @@ import pg from 'pg';
 import type { ModelConfig, ProjectConfig } from '../config/types.js';
 import { UserError, oneLine } from '../errors.js';
 import { toPlainValue } from './duckdb-values.js';
-import { redactUrl } from './redact.js';
+import { redactUrl } from '../../shared/redact.js';
 import { lineAt } from './sql-text.js';
 import { getTypeParser } from './pg-types.js';
 

@@ -16,6 +16,7 @@ export function writeTarget(project: ProjectConfig, sync: SyncConfig): WriteTarg
       fields: Object.keys(sync.mapping),
       settings: sync.settings,
     },
+    secrets: project.secrets,
   };
 }
 

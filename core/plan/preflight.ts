@@ -5,7 +5,7 @@
 import { DestinationError } from '../../connectors/destination.js';
 import { getConnector } from '../../connectors/registry.js';
 import type { ProjectConfig, SyncConfig } from '../config/types.js';
-import { redact } from '../db/redact.js';
+import { redact } from '../../shared/redact.js';
 import { openWarehouse } from '../db/warehouse.js';
 import { UserError } from '../errors.js';
 import { writeTarget } from '../execute/target.js';

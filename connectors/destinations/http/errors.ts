@@ -55,10 +55,3 @@ export function rowFailure(code: string | undefined, message: string): Failure {
   const remediation = ownCodes.HTTP_ROW_REJECTED.remediation;
   return { errorClass: 'rejected', code: code ?? 'HTTP_ROW_REJECTED', message, remediation };
 }
-
-/** Masks secrets (header values, URL credentials) out of text that may echo them. */
-export function redact(text: string, secrets: string[]): string {
-  let out = text;
-  for (const secret of secrets) if (secret) out = out.split(secret).join('***');
-  return out;
-}

@@ -1,5 +1,6 @@
 /** POSTs each batch as one JSON request and reads the answer into per-row results or a whole-call failure. */
 import { oneLine } from '../../../core/errors.js';
+import { clip, redact } from '../../../shared/redact.js';
 import type { SyncMode } from '../../../core/config/types.js';
 import {
   DestinationError,
@@ -11,7 +12,7 @@ import {
   writeOperation,
 } from '../../destination.js';
 import { rowKeyValue } from '../sync-key.js';
-import { httpFailure, redact, statusFailure } from './errors.js';
+import { httpFailure, statusFailure } from './errors.js';
 import { parseRetryAfter } from './retry-after.js';
 import { rowResults, type SentRow } from './row-results.js';
 import type { HttpTarget } from './settings.js';
@@ -64,7 +65,8 @@ export class HttpClient implements DestinationClient {
       const remember = key?.external === true && op !== 'delete';
       return { results: [...results, ...rowResults(sent, text, remember, secrets)], apiCalls: 1 };
     }
-    const excerpt = oneLine(text).slice(0, EXCERPT_CHARS);
+    // Masked before the cut: a token cut in two is no longer found whole.
+    const excerpt = clip(oneLine(text), EXCERPT_CHARS, secrets);
     const message = redact(
       `POST ${endpoint} answered ${response.status}${response.statusText ? ` ${response.statusText}` : ''}${excerpt ? `: ${excerpt}` : ''}`,
       secrets,

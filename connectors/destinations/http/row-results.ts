@@ -3,7 +3,8 @@
  * A body without a `results` array acknowledges every row; so does a row the array leaves out.
  */
 import type { RowResult } from '../../destination.js';
-import { redact, rowFailure } from './errors.js';
+import { redact } from '../../../shared/redact.js';
+import { rowFailure } from './errors.js';
 
 export interface SentRow {
   /** The model key the core knows the row by. */
@@ -46,7 +47,8 @@ export function rowResults(sent: SentRow[], body: string, rememberSentKey: boole
     const result = byKey.get(sentKey);
     if (result?.ok === false) {
       const error = typeof result.error === 'string' && result.error !== '' ? result.error : 'rejected by the receiver';
-      const code = typeof result.code === 'string' && result.code !== '' ? result.code : undefined;
+      // The receiver's own code is stored as error_code: it may echo a token as well as the message may.
+      const code = typeof result.code === 'string' && result.code !== '' ? redact(result.code, secrets) : undefined;
       return { key: rowKey, ok: false, failure: rowFailure(code, redact(error, secrets)) };
     }
     const id = typeof result?.id === 'string' || typeof result?.id === 'number' ? String(result.id) : undefined;

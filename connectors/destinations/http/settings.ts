@@ -13,7 +13,7 @@ export interface HttpTarget {
   timeoutMs: number;
   /** Null only for a sync `validateSync` refused; rows then go out under their primary key. */
   key: SyncKey | null;
-  /** Header values (tokens) and URL credentials, masked out of every message. */
+  /** Header values (tokens), URL credentials and the core's environment values, masked out of every message. */
   secrets: string[];
 }
 
@@ -54,9 +54,8 @@ export function readHttpTarget(target: WriteTarget): HttpTarget {
   }
   // Each word of a header value too, so `Bearer <token>` is masked where a receiver echoes the token alone.
   const headerWords = Object.values(checked).flatMap((v) => [v.trim(), ...v.split(/\s+/).filter((w) => w.length >= 8)]);
-  const secrets = [...headerWords, parsed.password, parsed.username, ...parsed.searchParams.values()].filter(
-    (s) => s.length >= 4,
-  );
+  const own = [...headerWords, parsed.password, parsed.username, ...parsed.searchParams.values()].filter((s) => s.length >= 4);
+  const secrets = [...new Set([...own, ...(target.secrets ?? [])])];
   return {
     url: parsed,
     endpoint: `${parsed.origin}${parsed.pathname}`,

@@ -7,6 +7,7 @@
  * `PG_MISSING_COLUMN`), so a missing one mid-run means the table changed under the sync.
  */
 import { oneLine } from '../../../core/errors.js';
+import { redact } from '../../../shared/redact.js';
 import type { Failure, FailureClass } from '../../destination.js';
 
 interface Entry {
@@ -98,12 +99,6 @@ function errorCode(error: ErrorLike): string | undefined {
     }
   }
   return undefined;
-}
-
-function redact(text: string, secrets: string[]): string {
-  let out = text;
-  for (const secret of secrets) if (secret) out = out.split(secret).join('***');
-  return out;
 }
 
 /** Classifies anything `pg` or kysely threw. `secrets` are masked out of the message. */

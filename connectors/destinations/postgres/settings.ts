@@ -11,7 +11,7 @@ export interface PostgresTarget {
   columns: string[];
   /** `"schema"."table"`, for messages. */
   label: string;
-  /** Values that must never appear in a message: the URL's password. */
+  /** Values that must never appear in a message: the URL's password (of any length) and the core's environment values. */
   secrets: string[];
 }
 
@@ -50,7 +50,8 @@ export function readPostgresTarget(target: WriteTarget): PostgresTarget {
     );
   }
   const columns = target.sync.fields.includes(key.field) ? [...target.sync.fields] : [key.field, ...target.sync.fields];
-  return { url, schema, table, key, columns, label: `"${schema}"."${table}"`, secrets: passwordForms(parsed) };
+  const secrets = [...new Set([...passwordForms(parsed), ...(target.secrets ?? [])])];
+  return { url, schema, table, key, columns, label: `"${schema}"."${table}"`, secrets };
 }
 
 function passwordForms(url: URL): string[] {

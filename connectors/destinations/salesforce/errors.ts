@@ -8,6 +8,7 @@
  * every further call would fail too; the run stops and the next one sends the rows).
  */
 import { oneLine } from '../../../core/errors.js';
+import { clip } from '../../../shared/redact.js';
 import type { Failure, FailureClass } from '../../destination.js';
 
 interface Entry {
@@ -81,12 +82,6 @@ const ownCodes: Record<string, Entry> = {
 
 const MESSAGE_CHARS = 400;
 
-export function redact(text: string, secrets: string[]): string {
-  let out = text;
-  for (const secret of secrets) if (secret) out = out.split(secret).join('***');
-  return out;
-}
-
 /** The failure for one of the connector's own codes, or for an `SF_<code>` of the catalogue. */
 export function sfFailure(code: string, message: string): Failure {
   const bare = code.replace(/^SF_/, '');
@@ -112,7 +107,7 @@ export function recordFailure(errors: SaveErrorLike[] | undefined, secrets: stri
     })
     .join('; ');
   const known = recordCodes[statusCode] ?? entry('rejected', 'Salesforce refused this record; fix the values the message names.');
-  const message = redact(oneLine(text || 'refused without a reason'), secrets).slice(0, MESSAGE_CHARS);
+  const message = clip(oneLine(text || 'refused without a reason'), MESSAGE_CHARS, secrets);
   return { errorClass: known.errorClass, code: `SF_${statusCode}`, message, remediation: known.remediation };
 }
 
@@ -140,7 +135,7 @@ export function classifyRequestError(error: unknown, status: number | undefined,
     if (typeof first.errorCode === 'string') errorCode = first.errorCode;
     if (typeof first.message === 'string') text = first.message;
   }
-  const describe = (code: string) => redact(oneLine(`${context}: ${code}${status ? ` (HTTP ${status})` : ''}: ${text}`), secrets).slice(0, MESSAGE_CHARS);
+  const describe = (code: string) => clip(oneLine(`${context}: ${code}${status ? ` (HTTP ${status})` : ''}: ${text}`), MESSAGE_CHARS, secrets);
 
   if (/^Unable to refresh session/.test(text)) return sfFailure('SF_REFRESH_FAILED', describe('refresh failed'));
   if (errorCode === 'REQUEST_LIMIT_EXCEEDED') {

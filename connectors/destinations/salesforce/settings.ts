@@ -89,6 +89,11 @@ export function readSalesforceTarget(target: WriteTarget): SalesforceTarget {
     externalId,
     mode: target.sync.mode,
     fields: [...target.sync.fields],
-    secrets: [accessToken, refreshToken, clientSecret].filter((s): s is string => s !== undefined && s.length >= 4),
+    secrets: [
+      ...new Set([
+        ...[accessToken, refreshToken, clientSecret].filter((s): s is string => s !== undefined && s.length >= 4),
+        ...(target.secrets ?? []),
+      ]),
+    ],
   };
 }
