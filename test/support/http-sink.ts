@@ -25,6 +25,8 @@ export interface SinkOptions {
   latencyMs?: number;
   /** Give every accepted row an id `sink-<key>` in the results body. */
   assignIds?: boolean;
+  /** Give every accepted row the id this returns (when `assignIds` is not set). */
+  idFor?: (key: string) => string;
   /** The per-row error text for a refused key (default `row <key> refused by the sink`). */
   rejectMessage?: (key: string) => string;
   /** Answer this status to the first request carrying a given operation and set of keys; a resend is served. */
@@ -133,6 +135,7 @@ export async function startHttpSink(options: SinkOptions = {}): Promise<HttpSink
         if (request.operation === 'delete') sink.rows.delete(row.key);
         else if (request.operation !== 'insert' || !exists) sink.rows.set(row.key, row.fields);
         if (options.assignIds) results.push({ key: row.key, ok: true, id: `sink-${row.key}` });
+        else if (options.idFor) results.push({ key: row.key, ok: true, id: options.idFor(row.key) });
       }
       answer(200, results.length > 0 ? { results } : { ok: true });
     });
