@@ -6,12 +6,15 @@ import type { DestinationConnector, Failure } from '../connectors/destination.js
 import { getConnector } from '../connectors/registry.js';
 import type { ProjectConfig, SyncConfig } from './config/types.js';
 import { redact } from '../shared/redact.js';
+import { oneLine } from './errors.js';
 import { openStateStore, type StateStore } from './db/state-store.js';
 import { executePlan, type RunTotals } from './execute/executor.js';
 import { effectiveSettings, writeTarget } from './execute/target.js';
 import { buildPlan, dropSettledFailures, type Plan } from './plan/planner.js';
 import { preflight } from './plan/preflight.js';
 import { closeInterruptedRuns, closeRun, newRunId, openRun, recordMapping } from './state/run-log.js';
+import { storableText } from './state/sanitize-text.js';
+import { watchStateSession } from './state/state-session.js';
 import type { RunStatus } from './state/schema.js';
 import { lockSync } from './sync-lock.js';
 
@@ -63,7 +66,9 @@ async function runOne(store: StateStore, project: ProjectConfig, sync: SyncConfi
   const settings = effectiveSettings(project, sync, connector);
   const mask = (text: string) => redact(text, project.secrets);
   const unlock = await lockSync(store, sync.name, sync.file);
+  let failed = false;
   try {
+    const stateSession = await watchStateSession(store);
     const plan = await buildPlan(store, project, sync, { fullResync: !!options.fullResync });
     for (const row of plan.invalidSample) events.log('invalid_row', { sync: sync.name, primary_key: row.key, reason: row.reason });
     if (plan.counts.invalid > plan.invalidSample.length) {
@@ -81,12 +86,16 @@ async function runOne(store: StateStore, project: ProjectConfig, sync: SyncConfi
     const runId = newRunId();
     await closeInterruptedRuns(store.db, sync.name);
     await openRun(store.db, runId, sync.name, plan.counts, !!options.fullResync);
-    await recordMapping(store.db, sync.name, plan.mappingHash);
-    await dropSettledFailures(store, sync);
-    events.log('run_started', { sync: sync.name, run_id: runId, ...plan.counts, batch_size: settings.batchSize, concurrency: settings.concurrency, workers: settings.workers });
-
+    // From here on the run has a `sync_runs` row: any failure, the state store's own included, closes it
+    // as failed. If the state store's connection was lost, the pool opens a new one to record that; if
+    // even that fails, the next run's closeInterruptedRuns marks the run failed (`interrupted…`).
     let totals: RunTotals;
+    let closed: { status: RunStatus; error: string | null };
     try {
+      await recordMapping(store.db, sync.name, plan.mappingHash);
+      await dropSettledFailures(store, sync);
+      events.log('run_started', { sync: sync.name, run_id: runId, ...plan.counts, batch_size: settings.batchSize, concurrency: settings.concurrency, workers: settings.workers });
+
       totals = await executePlan(store, {
         runId,
         target: writeTarget(project, sync),
@@ -97,18 +106,22 @@ async function runOne(store: StateStore, project: ProjectConfig, sync: SyncConfi
         retry: settings.retry,
         planned: plan.counts.planned,
         redact: mask,
+        stateSession,
         signal: options.signal ?? new AbortController().signal,
         onCommit: (t) => events.progress?.(sync.name, plan.counts.planned, t),
       });
+      closed = outcome(totals, plan.counts.invalid);
+      await closeRun(store.db, runId, closed.status, closed.error);
     } catch (error) {
-      const message = mask((error as Error).message ?? String(error));
+      failed = true;
+      const explained = await stateSession.explain(error);
+      const message = storableText(mask(oneLine((explained as Error)?.message ?? String(explained))));
       await closeRun(store.db, runId, 'failed', message).catch(() => {});
       events.log('run_failed', { sync: sync.name, run_id: runId, error: message });
       return { ...base, run_id: runId, status: 'failed', sent: 0, succeeded: 0, failed: 0, aborted: 0, api_calls: 0, duration_ms: Date.now() - started, error: message };
     }
 
-    const { status, error } = outcome(totals, plan.counts.invalid);
-    await closeRun(store.db, runId, status, error);
+    const { status, error } = closed;
     const report: SyncReport = {
       ...base,
       run_id: runId,
@@ -124,7 +137,10 @@ async function runOne(store: StateStore, project: ProjectConfig, sync: SyncConfi
     events.log('run_finished', { ...report, plan: undefined });
     return report;
   } finally {
-    await unlock();
+    // A lost session has already released its lock; failing again here would hide why the run failed.
+    await unlock().catch((error) => {
+      if (!failed) throw error;
+    });
   }
 }
 

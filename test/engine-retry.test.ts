@@ -13,8 +13,8 @@ afterEach(async () => {
   await sink?.close();
 });
 
-async function setup(options: { rows: number; batchSize: number; retry?: string; wholeBatch?: boolean; mode?: string }) {
-  sink = await startHttpSink({ wholeBatch: options.wholeBatch });
+async function setup(options: { rows: number; batchSize: number; retry?: string; wholeBatch?: boolean; failEachNewBatch?: number; mode?: string }) {
+  sink = await startHttpSink({ wholeBatch: options.wholeBatch, failEachNewBatch: options.failEachNewBatch });
   project = await createProject({
     'hightouch-like.config.yaml': `
 warehouse: { type: duckdb, path: warehouse.duckdb }
@@ -82,6 +82,23 @@ describe('in-run retries', () => {
     expect(report).toMatchObject({ succeeded: 7, failed: 1, api_calls: 7 });
     expect([...sink.rows.keys()].sort()).toEqual(['1', '2', '4', '5', '6', '7', '8']);
     expect(await query('select primary_key, error_class from failed_rows')).toEqual([{ primary_key: '3', error_class: 'rejected' }]);
+  });
+
+  it('never fails the good neighbours of a rejected row when the sink also answers 503', async () => {
+    // Every new batch (the whole, then each half) is first answered 503, then served: a rejected
+    // batch splits 9 times down to the bad row, each half spending one transient retry. Halves that
+    // inherited their parent's count ran out at the 5th level and failed 31 good rows as HTTP_503.
+    await setup({ rows: 500, batchSize: 500, wholeBatch: true, failEachNewBatch: 503, retry: '{ attempts: 5, base_delay_ms: 1, max_delay_ms: 2 }' });
+    sink.rejectKeys(['3']);
+    const { code, report } = await run();
+    expect(code).toBe(2);
+    expect(report).toMatchObject({ succeeded: 499, failed: 1, api_calls: sink.received.length });
+    expect(sink.rows.size).toBe(499);
+    const sendsOfBadRow = sink.received.filter((r) => r.rows.some((row) => row.key === '3')).length;
+    // 500, 250, 125, 63, 32, 16, 8, 4, 2, 1 rows: each sent twice (503, then the 400).
+    expect(sendsOfBadRow).toBe(20);
+    const failed = await query('select primary_key, error_class, error_code, attempts from failed_rows');
+    expect(failed).toEqual([{ primary_key: '3', error_class: 'rejected', error_code: 'HTTP_400', attempts: sendsOfBadRow }]);
   });
 
   it('stops the run on an auth failure without touching the failed-row index', async () => {

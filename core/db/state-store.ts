@@ -121,6 +121,10 @@ async function openPostgresState(project: ProjectConfig, url: string, options: O
   // One connection: temp tables made by the planner must be visible to every later query of the run.
   const pool = new pg.Pool({ connectionString: url, max: 1, idleTimeoutMillis: 0, connectionTimeoutMillis: 10_000, types: { getTypeParser } });
   pool.on('error', () => {});
+  // A checked-out client has no listener of the pool's: a session ended between two statements
+  // would emit an unhandled 'error' and crash the process. The query in flight, or the next one,
+  // still fails, and the pool drops the broken client on release (see core/state/state-session.ts).
+  pool.on('connect', (client) => client.on('error', () => {}));
   try {
     const client = await pool.connect();
     if (options.readOnly) await client.query('set default_transaction_read_only = on');

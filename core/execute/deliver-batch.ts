@@ -3,7 +3,8 @@
  *
  * The connector classifies each failure; this decides:
  * - a whole batch `rejected` is split in halves until the bad rows are isolated, so good rows land;
- * - `transient` rows are retried with full-jitter backoff up to `retry.attempts` sends;
+ * - `transient` rows are retried with full-jitter backoff up to `retry.attempts` sends; each half of a
+ *   split starts a budget of its own, so good rows sharing halves with a bad one never run out of it;
  * - `rate_limited` waits (Retry-After when given) do not spend attempts, but are bounded;
  * - `rejected`, `needs_change`, `schema_drift` rows fail at once: the same values fail again;
  * - `auth` and `fatal` stop the batch; its unsent rows are reported as aborted and the run stops.
@@ -37,7 +38,11 @@ export interface DeliveryResult {
 
 interface Group {
   rows: OutboundRow[];
-  /** Sends so far that failed transiently, per group (rows of a group share their history). */
+  /**
+   * Sends of this group that failed transiently (its rows share that history). A split starts each
+   * half at 0: the halves are new requests, made because of a rejection, not a flaky destination. A
+   * row is thus sent at most `attempts` times per level of splitting: 5 × 10 levels for 500 rows.
+   */
   transientAttempts: number;
   rateLimitWaits: number;
 }
@@ -98,7 +103,10 @@ export async function deliverBatch(
           if (group.rows.length === 1) fail(group.rows[0], failure);
           else {
             const middle = Math.ceil(group.rows.length / 2);
-            queue.push({ ...group, rows: group.rows.slice(0, middle) }, { ...group, rows: group.rows.slice(middle) });
+            queue.push(
+              { ...group, rows: group.rows.slice(0, middle), transientAttempts: 0 },
+              { ...group, rows: group.rows.slice(middle), transientAttempts: 0 },
+            );
           }
       }
       continue;

@@ -4,16 +4,19 @@
  *
  * Commits are grouped: while one transaction runs, finished batches queue up and the next transaction
  * takes them all. A kill at any instant therefore loses only batches in flight or queued for commit;
- * their rows keep their old snapshot entry and are planned again by the next run.
+ * their rows keep their old snapshot entry and are planned again by the next run. A commit that fails
+ * ends the run the same way, at once: nothing later could be committed, so in-flight sends are dropped.
  */
 import { fileURLToPath } from 'node:url';
 import { Piscina } from 'piscina';
 import type { DestinationConnector, Failure, RowOp, WriteTarget } from '../../connectors/destination.js';
 import type { RetryPolicy, SyncMode } from '../config/types.js';
 import type { StateStore } from '../db/state-store.js';
+import { oneLine } from '../errors.js';
 import { markPending, readPlanPage, type PlannedRow } from '../plan/planner.js';
 import { commitBatches, type BatchOutcome } from '../state/commit-batch.js';
 import { settleSnapshotLog } from '../state/snapshot-log.js';
+import { StateConnectionLost, type StateSession } from '../state/state-session.js';
 import type { DeliveryResult } from './deliver-batch.js';
 import type { WriteTask } from './write-worker.js';
 
@@ -27,6 +30,8 @@ export interface ExecuteSettings {
   retry: RetryPolicy;
   planned: number;
   redact: (text: string) => string;
+  /** The state store session the run holds its lock on; checked before every commit. */
+  stateSession: StateSession;
   signal: AbortSignal;
   onCommit?: (totals: RunTotals) => void;
 }
@@ -100,7 +105,14 @@ export async function executePlan(store: StateStore, s: ExecuteSettings): Promis
     idleTimeout: 60_000,
   });
   const committer = new GroupCommitter(async (outcomes) => {
-    await commitBatches(store, s.runId, s.target.sync.name, outcomes, s.redact);
+    try {
+      await s.stateSession.assertAlive();
+      await commitBatches(store, s.runId, s.target.sync.name, outcomes, s.redact);
+    } catch (error) {
+      const explained = await s.stateSession.explain(error);
+      if (explained instanceof StateConnectionLost) throw explained;
+      throw new Error(`the state store refused a commit: ${oneLine((error as Error)?.message ?? String(error))}`, { cause: error });
+    }
     for (const o of outcomes) {
       for (const d of o.delivered) {
         if (d.status === 'succeeded') totals.succeeded++;
@@ -181,12 +193,15 @@ export async function executePlan(store: StateStore, s: ExecuteSettings): Promis
       }
       if (committer.error) break;
     }
-    await Promise.all(unsettled);
-    await committer.flush();
+    // A failed commit does not wait for the sends still on the wire: their rows could not be committed.
+    const settled = Promise.all(unsettled).then(() => committer.flush());
+    await Promise.race([settled, committer.failed]);
     if (!committer.error) await settleSnapshotLog(store, s.target.sync.name);
   } finally {
     s.signal.removeEventListener('abort', stop);
     await pool.destroy();
+    // Whatever stopped the run, a commit still running must end before the caller closes the run.
+    await committer.flush();
   }
   if (committer.error) throw committer.error;
   if (crash) throw crash;
@@ -194,35 +209,58 @@ export async function executePlan(store: StateStore, s: ExecuteSettings): Promis
   return totals;
 }
 
-/** Serialises commits and folds batches that finish during a commit into the next one. */
+/**
+ * Serialises commits and folds batches that finish during a commit into the next one. After a failed
+ * commit every batch added, or still queued, is refused with that error: none may be acknowledged.
+ */
 class GroupCommitter {
-  private pending: Array<{ outcome: BatchOutcome; resolve: () => void }> = [];
-  private running: Promise<void> | null = null;
+  private pending: Array<{ outcome: BatchOutcome; resolve: () => void; reject: (error: unknown) => void }> = [];
+  private draining = false;
+  private idle: Promise<void> = Promise.resolve();
+  private onFailure: () => void = () => {};
+  /** Resolves when a commit has failed. */
+  readonly failed = new Promise<void>((resolve) => (this.onFailure = resolve));
   error: unknown = null;
 
   constructor(private readonly commit: (outcomes: BatchOutcome[]) => Promise<void>) {}
 
-  /** Resolves once the outcome is committed (or the committer has failed). */
+  /** Resolves once the outcome is committed; rejects if it cannot be. */
   add(outcome: BatchOutcome): Promise<void> {
-    const settled = new Promise<void>((resolve) => this.pending.push({ outcome, resolve }));
-    this.running ??= this.drain();
-    return settled;
+    if (this.error) return Promise.reject(this.error);
+    const committed = new Promise<void>((resolve, reject) => this.pending.push({ outcome, resolve, reject }));
+    // `draining` is set before drain() starts and cleared by it with no await after its last look at
+    // `pending`, so an outcome is never left queued with no drain to take it.
+    if (!this.draining) {
+      this.draining = true;
+      this.idle = this.drain();
+    }
+    return committed;
   }
 
   private async drain() {
-    while (this.pending.length) {
-      const take = this.pending.splice(0);
-      try {
-        if (!this.error) await this.commit(take.map((t) => t.outcome));
-      } catch (error) {
-        this.error = error;
+    try {
+      while (this.pending.length) {
+        const take = this.pending.splice(0);
+        if (this.error) {
+          take.forEach((t) => t.reject(this.error));
+          continue;
+        }
+        try {
+          await this.commit(take.map((t) => t.outcome));
+          take.forEach((t) => t.resolve());
+        } catch (error) {
+          this.error = error;
+          this.onFailure();
+          take.forEach((t) => t.reject(error));
+        }
       }
-      take.forEach((t) => t.resolve());
+    } finally {
+      this.draining = false;
     }
-    this.running = null;
   }
 
+  /** Resolves once every outcome added so far is committed or refused. */
   async flush() {
-    while (this.running) await this.running;
+    while (this.draining) await this.idle;
   }
 }

@@ -15,6 +15,7 @@ import type { PlannedRow } from '../plan/planner.js';
 import type { StateStore } from '../db/state-store.js';
 import { transact } from './transact.js';
 import { quoteLiteral as literal } from '../db/sql-text.js';
+import { storableText } from './sanitize-text.js';
 import { FAILURE_COLUMNS, failureRows, recordFailuresSql, removeFailuresSql, type FailureRow } from './failed-row-index.js';
 
 export interface BatchOutcome {
@@ -63,14 +64,17 @@ export async function commitBatches(
   const unfail: string[] = [];
   const failures: FailureRow[] = [];
   const changelog: Array<Record<string, string | null>> = [];
+  // A destination's words are masked, then made storable; its ids are kept as given (they address
+  // the record later), so an id the state store cannot hold fails the commit, and the run.
+  const storable = (f: Failure): Failure => ({ ...f, code: storableText(f.code), message: storableText(redactText(f.message)) });
 
   for (const outcome of outcomes) {
     apiCalls += outcome.apiCalls;
     const plannedByKey = new Map(outcome.planned.map((p) => [p.pk, p]));
     for (const d of outcome.delivered) {
       const planned = plannedByKey.get(d.key)!;
-      const failure: Failure | undefined = d.status === 'succeeded' ? undefined : d.failure;
-      changelog.push({ k: d.key, o: planned.op, s: d.status, c: failure?.code ?? null, m: failure ? redactText(failure.message) : null });
+      const failure = d.status === 'succeeded' || !d.failure ? undefined : storable(d.failure);
+      changelog.push({ k: d.key, o: planned.op, s: d.status, c: failure?.code ?? null, m: failure?.message ?? null });
       if (d.status === 'succeeded') {
         succeeded++;
         // Only a row the plan found in the failed-row index can be there: a row is sent once per run.
@@ -79,7 +83,7 @@ export async function commitBatches(
         logged.push(outcome.op === 'delete' ? { k: d.key, h: null, d: null } : { k: d.key, h: planned.row_hash!, d: d.destinationId });
       } else if (d.status === 'failed') {
         failed++;
-        failures.push({ key: d.key, op: planned.op, sends: d.sends, failure: { ...d.failure, message: redactText(d.failure.message) } });
+        failures.push({ key: d.key, op: planned.op, sends: d.sends, failure: failure! });
       }
     }
   }

@@ -2,6 +2,7 @@
 import { randomBytes } from 'node:crypto';
 import { sql, type Kysely } from 'kysely';
 import type { PlanCounts } from '../plan/planner.js';
+import { storableText } from './sanitize-text.js';
 import type { RunStatus, StateTables } from './schema.js';
 
 /** Sortable by start time: base-36 milliseconds, then randomness. */
@@ -61,10 +62,11 @@ export async function recordMapping(db: Kysely<StateTables>, syncName: string, m
     .execute();
 }
 
+/** `error` may quote a destination: it is stored sanitised and capped (see sanitize-text.ts). */
 export async function closeRun(db: Kysely<StateTables>, runId: string, status: RunStatus, error: string | null): Promise<void> {
   await db
     .updateTable('sync_runs')
-    .set({ status, error, finished_at: new Date().toISOString() })
+    .set({ status, error: error === null ? null : storableText(error), finished_at: new Date().toISOString() })
     .where('run_id', '=', runId)
     .execute();
 }

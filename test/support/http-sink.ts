@@ -25,6 +25,14 @@ export interface SinkOptions {
   latencyMs?: number;
   /** Give every accepted row an id `sink-<key>` in the results body. */
   assignIds?: boolean;
+  /** Give every accepted row the id this returns (when `assignIds` is not set). */
+  idFor?: (key: string) => string;
+  /** The per-row error text for a refused key (default `row <key> refused by the sink`). */
+  rejectMessage?: (key: string) => string;
+  /** Answer this status to the first request carrying a given operation and set of keys; a resend is served. */
+  failEachNewBatch?: number;
+  /** Awaited before a request is answered (after it is recorded in `received`): lets a test act mid-run. */
+  beforeAnswer?: (request: SinkRequest) => Promise<void> | void;
 }
 
 export interface HttpSink {
@@ -60,6 +68,7 @@ interface RowResultBody {
 export async function startHttpSink(options: SinkOptions = {}): Promise<HttpSink> {
   const faults: Fault[] = [];
   let rejected = new Set<string>();
+  const seenBatches = new Set<string>();
 
   let inFlight = 0;
   const server = createServer((req, res) => {
@@ -68,7 +77,7 @@ export async function startHttpSink(options: SinkOptions = {}): Promise<HttpSink
     res.on('close', () => inFlight--);
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
-    req.on('end', () => {
+    req.on('end', async () => {
       const answer = (status: number, body: unknown, headers: Record<string, string> = {}) => {
         const send = () => {
           if (res.destroyed) return;
@@ -89,6 +98,14 @@ export async function startHttpSink(options: SinkOptions = {}): Promise<HttpSink
         return;
       }
       sink.received.push(request);
+      await options.beforeAnswer?.(request);
+
+      const batchId = JSON.stringify([request.operation, request.rows.map((r) => r.key)]);
+      if (options.failEachNewBatch !== undefined && !seenBatches.has(batchId)) {
+        seenBatches.add(batchId);
+        answer(options.failEachNewBatch, { error: `injected ${options.failEachNewBatch} (first send of this batch)` });
+        return;
+      }
 
       const fault = faults.shift();
       if (fault) {
@@ -107,7 +124,7 @@ export async function startHttpSink(options: SinkOptions = {}): Promise<HttpSink
       const results: RowResultBody[] = [];
       for (const row of request.rows) {
         if (rejected.has(row.key)) {
-          results.push({ key: row.key, ok: false, error: `row ${row.key} refused by the sink` });
+          results.push({ key: row.key, ok: false, error: options.rejectMessage?.(row.key) ?? `row ${row.key} refused by the sink` });
           continue;
         }
         const exists = sink.rows.has(row.key);
@@ -118,6 +135,7 @@ export async function startHttpSink(options: SinkOptions = {}): Promise<HttpSink
         if (request.operation === 'delete') sink.rows.delete(row.key);
         else if (request.operation !== 'insert' || !exists) sink.rows.set(row.key, row.fields);
         if (options.assignIds) results.push({ key: row.key, ok: true, id: `sink-${row.key}` });
+        else if (options.idFor) results.push({ key: row.key, ok: true, id: options.idFor(row.key) });
       }
       answer(200, results.length > 0 ? { results } : { ok: true });
     });
