@@ -2,6 +2,7 @@
  * One command's worth of work over the pipeline: config (already loaded) → preflight → plan →
  * execute → state. Used by `plan` (stops after planning) and `run`.
  */
+import { existsSync } from 'node:fs';
 import type { DestinationConnector, Failure } from '../connectors/destination.js';
 import { getConnector } from '../connectors/registry.js';
 import type { ProjectConfig, SyncConfig } from './config/types.js';
@@ -47,7 +48,12 @@ export interface RunOptions {
 
 export async function runSyncs(project: ProjectConfig, syncs: SyncConfig[], events: RunEvents, options: RunOptions = {}): Promise<SyncReport[]> {
   await preflight(project, syncs);
-  const store = await openStateStore(project, { attachWarehouse: true, readOnly: false });
+  // A dry run against a DuckDB state that does not exist yet plans as if nothing was synced, in an
+  // in-memory store, so `plan` never creates the file. Against an existing one it may migrate it and fold
+  // the snapshot log (the same content, README "CLI").
+  const absent = options.dryRun && project.state.type === 'duckdb' && project.state.path !== ':memory:' && !existsSync(project.state.path);
+  const planned = absent ? { ...project, state: { type: 'duckdb' as const, path: ':memory:' } } : project;
+  const store = await openStateStore(planned, { attachWarehouse: true, readOnly: false });
   const reports: SyncReport[] = [];
   try {
     for (const sync of syncs) {

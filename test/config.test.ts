@@ -1,4 +1,4 @@
-import { mkdtemp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, mkdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -388,6 +388,30 @@ describe('helpers', () => {
     expect(closest('batchsize', ['batch_size', 'mode'])).toBe('batch_size');
     expect(closest('Mode', ['batch_size', 'mode'])).toBe('mode');
     expect(closest('zzz', ['batch_size', 'mode'])).toBeUndefined();
+    // Two swapped letters are one edit: short keys still get a suggestion.
+    expect(closest('modle', ['model', 'mode', 'mapping'])).toBe('model');
+    expect(closest('tpye', ['type'])).toBe('type');
+  });
+
+  it('follows symlinked files as a Kubernetes ConfigMap mounts them (..data a link to a folder)', async () => {
+    const dir = await project({ 'syncs/users.yaml': null, 'models/users.sql': null });
+    for (const folder of ['syncs', 'models']) {
+      await mkdir(join(dir, folder, '..2026_11_26'), { recursive: true });
+      await symlink('..2026_11_26', join(dir, folder, '..data'));
+    }
+    await writeFile(join(dir, 'syncs/..2026_11_26/users.yaml'), SYNC);
+    await writeFile(join(dir, 'models/..2026_11_26/users.sql'), MODEL);
+    await symlink('..data/users.yaml', join(dir, 'syncs/users.yaml'));
+    await symlink('..data/users.sql', join(dir, 'models/users.sql'));
+    const loaded = await loadProject(dir, {});
+    expect(Object.keys(loaded.syncs)).toEqual(['users']);
+    expect(loaded.models.users.sql).toBe(MODEL.trim());
+  });
+
+  it('keeps a key named __proto__ as a key', async () => {
+    const dir = await project({ 'syncs/users.yaml': SYNC + '  __proto__: email\n' });
+    const loaded = await loadProject(dir, {});
+    expect(Object.keys(loaded.syncs.users.mapping)).toEqual(['email', '__proto__']);
   });
 });
 

@@ -6,7 +6,9 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Command, CommanderError } from 'commander';
 import { loadProject } from '../config/load-project.js';
+import { singleStatement } from '../config/sql-statement.js';
 import type { ProjectConfig, SyncConfig } from '../config/types.js';
+import { checkStateStore } from '../db/check-state-store.js';
 import { openStateStore } from '../db/state-store.js';
 import { maskable, redact } from '../../shared/redact.js';
 import { UserError, oneLine } from '../errors.js';
@@ -40,7 +42,7 @@ function pickSyncs(p: ProjectConfig, names: string[], all: boolean): SyncConfig[
   }
   if (!names.length) throw new UserError('name at least one sync, or pass --all', { hint: `syncs: ${Object.keys(p.syncs).join(', ') || 'none'}.` });
   return names.map((name) => {
-    const sync = p.syncs[name];
+    const sync = Object.hasOwn(p.syncs, name) ? p.syncs[name] : undefined;
     if (!sync) throw new UserError(`no sync named "${name}"`, { file: `syncs/${name}.yaml`, hint: `defined syncs: ${Object.keys(p.syncs).join(', ') || 'none'}.` });
     return sync;
   });
@@ -95,6 +97,7 @@ export function buildProgram(): Command {
     .action(act(async () => {
       const p = await project(program.opts());
       await preflight(p, Object.values(p.syncs));
+      await checkStateStore(p);
       print(`ok: ${Object.keys(p.models).length} models, ${Object.keys(p.syncs).length} syncs, ${Object.keys(p.destinations).length} destinations`);
       return 0;
     }));
@@ -139,6 +142,10 @@ export function buildProgram(): Command {
     .option('--csv', 'rows as CSV')
     .action(act(async (text: string, opts) => {
       const p = await project(program.opts());
+      // DuckDB answers an empty query with no columns and runs every statement of a list; both hide a mistake.
+      const statement = singleStatement(text);
+      if (!statement.ok && statement.problem === 'empty') throw new UserError('the query is empty.', { hint: 'write one SQL statement, e.g. "select * from sync_runs".' });
+      if (!statement.ok) throw new UserError('the query holds more than one SQL statement.', { hint: 'run one statement per command.' });
       if (p.state.type === 'duckdb' && !existsSync(p.state.path)) {
         throw new UserError('no state yet: nothing has run in this project', { file: p.file, field: 'state', hint: 'run a sync first.' });
       }

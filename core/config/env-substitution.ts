@@ -17,7 +17,8 @@ export function substituteEnv(source: YamlSource, env: NodeJS.ProcessEnv, secret
     if (typeof value === 'string') return substituteString(value, env, secrets, source, path);
     if (Array.isArray(value)) return value.map((item, index) => walk(item, [...path, index]));
     if (value !== null && typeof value === 'object') {
-      const out: Record<string, unknown> = {};
+      // Null prototype, so a key named `__proto__` stays a key instead of replacing the prototype.
+      const out: Record<string, unknown> = Object.create(null);
       for (const [key, item] of Object.entries(value)) out[key] = walk(item, [...path, key]);
       return out;
     }

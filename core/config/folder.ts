@@ -1,16 +1,37 @@
 /** The files of a project folder (`models/`, `syncs/`), grouped by the name they define. */
-import { readdir } from 'node:fs/promises';
+import { readdir, stat } from 'node:fs/promises';
+import { basename, join } from 'node:path';
 import { UserError } from '../errors.js';
 
-/** Files of a project folder, by name; an absent folder is an empty one. */
-export async function listFolder(dir: string): Promise<string[]> {
+/**
+ * Files of a project folder, by name; an absent folder is an empty one. Symbolic links to files count as
+ * files: a Kubernetes ConfigMap mounts each key as `name -> ..data/name`, with `..data` itself a link to
+ * a directory. Links to directories are skipped like directories. A dangling link named like a project
+ * file (one of `extensions`) is an error; others are ignored, e.g. Emacs' lock links `.#users.yaml`.
+ */
+export async function listFolder(dir: string, extensions: readonly string[]): Promise<string[]> {
+  let entries;
   try {
-    const entries = await readdir(dir, { withFileTypes: true });
-    return entries.filter((e) => e.isFile()).map((e) => e.name).sort();
+    entries = await readdir(dir, { withFileTypes: true });
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
     throw error;
   }
+  const files: string[] = [];
+  for (const entry of entries) {
+    if (entry.isFile()) files.push(entry.name);
+    else if (entry.isSymbolicLink()) {
+      const target = await stat(join(dir, entry.name)).catch((error: NodeJS.ErrnoException) => {
+        if (entry.name.startsWith('.#') || !extensions.some((e) => entry.name.endsWith(e))) return undefined;
+        throw new UserError(`symbolic link ${entry.name} points to nothing (${error.code ?? error.message}).`, {
+          file: `${basename(dir)}/${entry.name}`,
+          hint: 'fix the link or remove it.',
+        });
+      });
+      if (target?.isFile()) files.push(entry.name);
+    }
+  }
+  return files.sort();
 }
 
 /** Groups `<name>.<ext>` files by name; two files for one name (`a.yaml`, `a.yml`) is an error. */

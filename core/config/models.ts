@@ -1,5 +1,4 @@
 /** `models/<name>.sql` (one SELECT) with optional `models/<name>.yaml` metadata. */
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { UserError } from '../errors.js';
 import type { ModelConfig } from './types.js';
@@ -7,11 +6,12 @@ import { substituteEnv } from './env-substitution.js';
 import { byBaseName, listFolder } from './folder.js';
 import { modelJsonSchema } from './schemas.js';
 import { singleStatement } from './sql-statement.js';
+import { readTextFile } from './text-file.js';
 import { validateWithSchema } from './validate.js';
 import { readYaml } from './yaml-source.js';
 
 export async function loadModels(dir: string, env: NodeJS.ProcessEnv, secrets: Set<string>): Promise<Record<string, ModelConfig>> {
-  const names = await listFolder(join(dir, 'models'));
+  const names = await listFolder(join(dir, 'models'), ['.sql', '.yaml', '.yml']);
   const sqlFiles = byBaseName(names, ['.sql'], 'models');
   const metaFiles = byBaseName(names, ['.yaml', '.yml'], 'models');
 
@@ -24,10 +24,11 @@ export async function loadModels(dir: string, env: NodeJS.ProcessEnv, secrets: S
     }
   }
 
-  const models: Record<string, ModelConfig> = {};
+  // Null prototype: a model named `constructor` or `__proto__` must be looked up as a name, nothing else.
+  const models: Record<string, ModelConfig> = Object.create(null);
   for (const [name, sqlName] of sqlFiles) {
     const file = `models/${sqlName}`;
-    const text = (await readFile(join(dir, file), 'utf8')).replace(/^\uFEFF/, '');
+    const text = await readTextFile(join(dir, file), file);
     const check = singleStatement(text);
     if (!check.ok && check.problem === 'empty') {
       throw new UserError('the model is empty.', { file, line: 1, hint: 'write one SELECT statement.' });

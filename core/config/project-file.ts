@@ -55,7 +55,7 @@ function destination(name: string, raw: Record<string, unknown>): DestinationCon
   const type = String(raw.type);
   // The schema only admits registered types; batch_size is capped there by the connector's maximum.
   const connector = getConnector(type)!;
-  const settings: Record<string, unknown> = {};
+  const settings: Record<string, unknown> = Object.create(null);
   for (const [key, value] of Object.entries(raw)) {
     if (!(DESTINATION_ENGINE_KEYS as readonly string[]).includes(key)) settings[key] = value;
   }
@@ -78,7 +78,7 @@ export async function loadProjectFile(dir: string, env: NodeJS.ProcessEnv, secre
     state?: RawDatabase;
     destinations?: Record<string, Record<string, unknown>>;
   };
-  const destinations: Record<string, DestinationConfig> = {};
+  const destinations: Record<string, DestinationConfig> = Object.create(null);
   for (const [name, settings] of Object.entries(raw.destinations ?? {})) {
     destinations[name] = destination(name, settings);
   }

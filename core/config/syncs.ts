@@ -32,7 +32,7 @@ function listNames(names: string[]): string {
 
 /** Line of each top-level key and each `mapping.<field>`, for messages raised by later stages. */
 function syncLines(raw: RawSync, source: YamlSource): Record<string, number> {
-  const lines: Record<string, number> = {};
+  const lines: Record<string, number> = Object.create(null);
   for (const key of Object.keys(raw)) lines[key] = source.lineOf([key]);
   for (const field of Object.keys(raw.mapping)) lines[`mapping.${field}`] = source.lineOf(['mapping', field]);
   return lines;
@@ -55,14 +55,15 @@ export async function loadSync(
   const lines = syncLines(raw, source);
   const at = (field: string, hint: string) => ({ file, line: lines[field] ?? source.lineOf([]), field, hint });
 
-  const model = models[raw.model];
+  // Own keys only: `model: constructor` must not find Object.prototype.constructor.
+  const model = Object.hasOwn(models, raw.model) ? models[raw.model] : undefined;
   if (!model) {
     throw new UserError(
       `model "${raw.model}" not found.`,
       at('model', `create models/${raw.model}.sql, or use one of the defined models: ${listNames(Object.keys(models))}.`),
     );
   }
-  const destination = destinations[raw.destination];
+  const destination = Object.hasOwn(destinations, raw.destination) ? destinations[raw.destination] : undefined;
   if (!destination) {
     throw new UserError(
       `destination "${raw.destination}" is not defined.`,
@@ -75,7 +76,7 @@ export async function loadSync(
   const connector = getConnector(destination.type)!;
 
   // The sync schema admits every connector's keys; keep only this connector's.
-  const settings: Record<string, unknown> = {};
+  const settings: Record<string, unknown> = Object.create(null);
   for (const [key, item] of Object.entries(raw)) if (!SYNC_BASE_KEYS.includes(key)) settings[key] = item;
   const connectorKeys = Object.keys(connector.syncSchema.properties);
   for (const key of Object.keys(settings)) {
@@ -114,7 +115,7 @@ export async function loadSync(
     destination: destination.name,
     primary_key: primaryKey,
     mode: raw.mode ?? 'upsert',
-    mapping: { ...raw.mapping },
+    mapping: Object.assign(Object.create(null), raw.mapping),
     settings,
     lines,
   };
@@ -150,8 +151,8 @@ export async function loadSyncs(
   destinations: Record<string, DestinationConfig>,
   projectFile: string = PROJECT_FILE,
 ): Promise<Record<string, SyncConfig>> {
-  const files = byBaseName(await listFolder(join(dir, 'syncs')), ['.yaml', '.yml'], 'syncs');
-  const syncs: Record<string, SyncConfig> = {};
+  const files = byBaseName(await listFolder(join(dir, 'syncs'), ['.yaml', '.yml']), ['.yaml', '.yml'], 'syncs');
+  const syncs: Record<string, SyncConfig> = Object.create(null);
   for (const [name, fileName] of files) {
     syncs[name] = await loadSync(dir, name, `syncs/${fileName}`, env, secrets, models, destinations, projectFile);
   }

@@ -2,7 +2,7 @@
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { clip, maskable } from '../../shared/redact.js';
 import { UserError } from '../errors.js';
-import { unknownKeyHint } from './did-you-mean.js';
+import { closest, unknownKeyHint } from './did-you-mean.js';
 import { dottedPath, type YamlSource } from './yaml-source.js';
 
 // strict: false because connector fragments may carry annotation keywords ajv does not know;
@@ -94,6 +94,16 @@ function toUserError(error: ErrorObject, source: YamlSource, options: ValidateOp
     }
     case 'required': {
       const key = String(params.missingProperty);
+      // ajv checks `required` before unknown keys, so a misspelt required key (`destinaton`) would be
+      // reported as `destination` missing; name the unknown key and suggest the right one instead.
+      const allowed = Object.keys(parent.properties ?? {});
+      const data = error.data as Record<string, unknown> | null;
+      const unknown = data && typeof data === 'object' ? Object.keys(data).filter((k) => !allowed.includes(k)) : [];
+      const typo = unknown.find((k) => closest(k, [key]) === key);
+      if (typo !== undefined) {
+        const context = options.unknownKeyContext ? ` ${options.unknownKeyContext}` : '';
+        return new UserError(`unknown key "${typo}"${context}.`, at([...path, typo], unknownKeyHint(typo, [key])));
+      }
       const choices = parent.properties?.[key]?.enum;
       const hint = choices ? `add ${key}: (one of ${choices.join(', ')}).` : `add ${key}: to this file.`;
       // The key does not exist, so point at its parent.

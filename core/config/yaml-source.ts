@@ -2,9 +2,15 @@
  * A parsed YAML file that still knows where each key came from, so errors found after parsing
  * (schema, env substitution, cross-file checks) can name `file:line`.
  */
-import { readFile } from 'node:fs/promises';
-import { LineCounter, isMap, isScalar, isSeq, parseDocument, type Document } from 'yaml';
+import { LineCounter, isMap, isScalar, isSeq, parseDocument, visit, type Alias, type Document } from 'yaml';
 import { UserError } from '../errors.js';
+import { readTextFile } from './text-file.js';
+
+/**
+ * Bound on alias expansion (the `yaml` package's maxAliasCount, weighing each alias by the aliases it
+ * copies), so a "billion laughs" file stops early instead of exhausting memory. Real configs use a few.
+ */
+const MAX_ALIAS_COUNT = 100;
 
 /** A path into the parsed value: object keys and array indexes. */
 export type YamlPath = readonly (string | number)[];
@@ -34,7 +40,22 @@ export function parseYaml(text: string, file: string): YamlSource {
     const first = error.message.split('\n')[0].replace(/\s*at line \d+, column \d+:?\s*$/, '');
     throw new UserError(`invalid YAML: ${first}.`, { file, line, hint: 'fix the YAML syntax.' });
   }
-  const value = doc.toJS({ maxAliasCount: 100 }) as unknown;
+  let value: unknown;
+  try {
+    value = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
+  } catch (error) {
+    // The library throws, rather than reports, an alias to no anchor and an alias bomb.
+    const message = (error as Error).message;
+    if (/^Unresolved alias/.test(message)) {
+      const line = aliasLine(doc, lineCounter, (alias) => alias.resolve(doc) === undefined);
+      throw new UserError(`invalid YAML: ${message}.`, { file, line, hint: 'define the anchor (&name) before its alias (*name).' });
+    }
+    throw new UserError('YAML aliases expand too much.', {
+      file,
+      line: aliasLine(doc, lineCounter, () => true),
+      hint: `write the values out; aliases may copy at most about ${MAX_ALIAS_COUNT} nodes in all.`,
+    });
+  }
   return {
     file,
     value: value === undefined ? null : value,
@@ -44,7 +65,20 @@ export function parseYaml(text: string, file: string): YamlSource {
 }
 
 export async function readYaml(absolutePath: string, file: string): Promise<YamlSource> {
-  return parseYaml(await readFile(absolutePath, 'utf8'), file);
+  return parseYaml(await readTextFile(absolutePath, file), file);
+}
+
+/** Line of the first alias that `matches`, else 1. */
+function aliasLine(doc: Document, lineCounter: LineCounter, matches: (alias: Alias) => boolean): number {
+  let line = 1;
+  visit(doc, {
+    Alias(_, node) {
+      if (!matches(node)) return undefined;
+      line = lineAtOffset(lineCounter, node) ?? line;
+      return visit.BREAK;
+    },
+  });
+  return line;
 }
 
 function lineAtOffset(lineCounter: LineCounter, node: unknown): number | undefined {
@@ -78,7 +112,7 @@ function lineOf(doc: Document, lineCounter: LineCounter, path: YamlPath): number
 }
 
 function keyLines(doc: Document, lineCounter: LineCounter): Record<string, number> {
-  const lines: Record<string, number> = {};
+  const lines: Record<string, number> = Object.create(null);
   const walk = (node: unknown, prefix: string): void => {
     if (!isMap(node)) return;
     for (const pair of node.items) {

@@ -13,6 +13,7 @@ import {
   type WriteTarget,
   writeOperation,
 } from '../../destination.js';
+import { checkWritableFolder } from './check-folder.js';
 import { csvLine } from './csv.js';
 import { classifyFileError } from './errors.js';
 
@@ -86,7 +87,7 @@ export const fileDestination: DestinationConnector = {
   async check(target) {
     const { dir } = outputFile(target);
     try {
-      await mkdir(dir, { recursive: true });
+      await checkWritableFolder(dir);
     } catch (error) {
       throw new DestinationError(classifyFileError(error as NodeJS.ErrnoException, dir));
     }
