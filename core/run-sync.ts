@@ -8,10 +8,11 @@ import { getConnector } from '../connectors/registry.js';
 import type { ProjectConfig, SyncConfig } from './config/types.js';
 import { redact } from '../shared/redact.js';
 import { oneLine } from './errors.js';
+import { deleteGuard, refusalMessage, type DeleteGuardVerdict } from './delete-guard.js';
 import { openStateStore, type StateStore } from './db/state-store.js';
 import { executePlan, type RunTotals } from './execute/executor.js';
 import { effectiveSettings, writeTarget } from './execute/target.js';
-import { buildPlan, dropSettledFailures, type Plan } from './plan/planner.js';
+import { buildPlan, dropSettledFailures, forgetSuperseded, type Plan } from './plan/planner.js';
 import { preflight } from './plan/preflight.js';
 import { closeInterruptedRuns, closeRun, newRunId, openRun, recordMapping } from './state/run-log.js';
 import { storableText } from './state/sanitize-text.js';
@@ -37,12 +38,16 @@ export interface SyncReport {
   api_calls: number;
   duration_ms: number;
   error: string | null;
+  /** Mirror mode's mass-delete guard; null for modes that never delete. */
+  delete_guard: DeleteGuardVerdict | null;
 }
 
 export interface RunOptions {
   fullResync?: boolean;
   /** Plan only: count, send nothing, write nothing. */
   dryRun?: boolean;
+  /** Let a mirror run through the delete guard (`run --allow-deletes`). */
+  allowDeletes?: boolean;
   signal?: AbortSignal;
 }
 
@@ -80,10 +85,12 @@ async function runOne(store: StateStore, project: ProjectConfig, sync: SyncConfi
     if (plan.counts.invalid > plan.invalidSample.length) {
       events.log('invalid_rows_more', { sync: sync.name, more: plan.counts.invalid - plan.invalidSample.length });
     }
+    const guard = deleteGuard(sync, plan.counts);
     const base = {
       sync: sync.name,
       plan: plan.counts,
       invalid: plan.counts.invalid,
+      delete_guard: guard,
     };
     if (options.dryRun) {
       return { ...base, run_id: null, status: 'planned', sent: 0, succeeded: 0, failed: 0, aborted: 0, api_calls: 0, duration_ms: Date.now() - started, error: null };
@@ -92,6 +99,13 @@ async function runOne(store: StateStore, project: ProjectConfig, sync: SyncConfi
     const runId = newRunId();
     await closeInterruptedRuns(store.db, sync.name);
     await openRun(store.db, runId, sync.name, plan.counts, !!options.fullResync);
+    if (guard?.stops && !options.allowDeletes) {
+      // Recorded as a failed run so `status` and a scheduler see why nothing moved; no other state changes.
+      const message = refusalMessage(guard);
+      await closeRun(store.db, runId, 'failed', message);
+      events.log('run_refused', { sync: sync.name, run_id: runId, deletes: guard.deletes, synced: guard.synced, max_share: guard.max_share, error: message });
+      return { ...base, run_id: runId, status: 'failed', sent: 0, succeeded: 0, failed: 0, aborted: 0, api_calls: 0, duration_ms: Date.now() - started, error: message };
+    }
     // From here on the run has a `sync_runs` row: any failure, the state store's own included, closes it
     // as failed. If the state store's connection was lost, the pool opens a new one to record that; if
     // even that fails, the next run's closeInterruptedRuns marks the run failed (`interrupted…`).
@@ -100,6 +114,8 @@ async function runOne(store: StateStore, project: ProjectConfig, sync: SyncConfi
     try {
       await recordMapping(store.db, sync.name, plan.mappingHash);
       await dropSettledFailures(store, sync);
+      const superseded = await forgetSuperseded(store, project, sync, runId);
+      if (superseded > 0) events.log('deletes_superseded', { sync: sync.name, run_id: runId, keys: superseded });
       events.log('run_started', { sync: sync.name, run_id: runId, ...plan.counts, batch_size: settings.batchSize, concurrency: settings.concurrency, workers: settings.workers });
 
       totals = await executePlan(store, {

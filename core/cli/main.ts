@@ -58,7 +58,11 @@ function print(text: string) {
   process.stdout.write(text.endsWith('\n') ? text : text + '\n');
 }
 
-async function runCommand(names: string[], opts: { project?: string; all?: boolean; fullResync?: boolean; json?: boolean }, dryRun: boolean) {
+async function runCommand(
+  names: string[],
+  opts: { project?: string; all?: boolean; fullResync?: boolean; json?: boolean; allowDeletes?: boolean },
+  dryRun: boolean,
+) {
   const p = await project(opts);
   const syncs = pickSyncs(p, names, !!opts.all);
   const controller = new AbortController();
@@ -72,10 +76,13 @@ async function runCommand(names: string[], opts: { project?: string; all?: boole
   process.on('SIGTERM', onSignal);
   const reporter = createReporter({ interactive: !opts.json && !!process.stderr.isTTY, mask: (t) => redact(t, p.secrets) });
   try {
-    const reports = await runSyncs(p, syncs, reporter, { fullResync: opts.fullResync, dryRun, signal: controller.signal });
+    const reports = await runSyncs(p, syncs, reporter, { fullResync: opts.fullResync, dryRun, allowDeletes: opts.allowDeletes, signal: controller.signal });
     reporter.stop();
-    if (opts.json) print(JSON.stringify(dryRun ? reports.map(({ sync, plan }) => ({ sync, ...plan })) : reports, null, 2));
+    if (opts.json) print(JSON.stringify(dryRun ? reports.map(({ sync, plan, delete_guard }) => ({ sync, ...plan, delete_guard })) : reports, null, 2));
     else reports.forEach((r) => print(formatSummary(r)));
+    for (const r of reports) {
+      if (!dryRun && r.status === 'failed' && r.delete_guard?.stops && !opts.allowDeletes) process.stderr.write(`error: sync ${r.sync}: ${r.error}\n`);
+    }
     return dryRun ? 0 : exitCodeOf(reports);
   } finally {
     reporter.stop();
@@ -117,6 +124,7 @@ export function buildProgram(): Command {
     .argument('[syncs...]')
     .option('--all', 'every sync of the project')
     .option('--full-resync', 're-send every row, not only changes')
+    .option('--allow-deletes', 'let mirror runs through the delete guard this once')
     .option('--json', 'machine-readable output')
     .action(act(async (names: string[], opts) => runCommand(names, { ...program.opts(), ...opts }, false)));
 

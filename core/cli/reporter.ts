@@ -57,7 +57,9 @@ export function formatSummary(report: SyncReport): string {
   if (report.status === 'planned') {
     return (
       `${report.sync}: plan — ${p.planned} to send (${p.to_insert} insert, ${p.to_update} update, ${p.to_delete} delete); ` +
-      `added ${p.added}, changed ${p.changed}, removed ${p.removed}, unchanged ${p.unchanged}, retrying ${p.retrying}, invalid ${p.invalid}`
+      `added ${p.added}, changed ${p.changed}, removed ${p.removed}, unchanged ${p.unchanged}, retrying ${p.retrying}, invalid ${p.invalid}` +
+      (p.superseded ? `; ${p.superseded} deletes dropped (a write of the run addresses the same record)` : '') +
+      (report.delete_guard?.stops ? `\n  delete guard: the run would stop: ${report.delete_guard.reason} (run --allow-deletes to let it through)` : '')
     );
   }
   return (

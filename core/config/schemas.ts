@@ -155,6 +155,15 @@ function syncBaseProperties(): Record<string, Schema> {
     retry,
     schedule: { type: 'string', description: 'When to run, e.g. a cron expression.' },
     description: { type: 'string' },
+    delete_guard: {
+      type: 'object',
+      additionalProperties: false,
+      description:
+        'Mirror mode: a run that would delete more than max_share of the rows the sync has synced, or whose model has no valid row left, stops before sending anything; `run --allow-deletes` lets one run through.',
+      properties: {
+        max_share: { type: 'number', minimum: 0, maximum: 1, description: 'Largest share of the synced rows one run may delete. Default: 0.5.' },
+      },
+    },
   };
 }
 

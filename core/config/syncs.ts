@@ -23,6 +23,7 @@ interface RawSync {
   workers?: number;
   retry?: Partial<RetryPolicy>;
   schedule?: string;
+  delete_guard?: { max_share?: number };
   [key: string]: unknown;
 }
 
@@ -124,6 +125,7 @@ export async function loadSync(
   if (raw.workers !== undefined) sync.workers = raw.workers;
   if (raw.retry !== undefined) sync.retry = { ...raw.retry };
   if (raw.schedule !== undefined) sync.schedule = raw.schedule;
+  if (raw.delete_guard?.max_share !== undefined) sync.delete_guard = { max_share: raw.delete_guard.max_share };
 
   const target: WriteTarget = {
     destination: { name: destination.name, type: destination.type, settings: destination.settings },

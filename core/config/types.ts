@@ -47,6 +47,8 @@ export interface SyncConfig {
   workers?: number;
   retry?: Partial<RetryPolicy>;
   schedule?: string;
+  /** Mirror mode: the largest share of the synced rows one run may delete without `--allow-deletes`. */
+  delete_guard?: { max_share: number };
   /** Destination-specific keys of the sync file (`table`, `object`, `external_id`, …). */
   settings: Record<string, unknown>;
   /** Line of each top-level key and mapping entry, for messages raised after loading. */

@@ -5,20 +5,34 @@
  */
 import { createHash } from 'node:crypto';
 import { sql, type Kysely } from 'kysely';
+import { syncKey } from '../../connectors/destinations/sync-key.js';
 import type { ProjectConfig, SyncConfig, SyncMode } from '../config/types.js';
 import type { StateStore } from '../db/state-store.js';
 import { quoteIdent, quoteLiteral } from '../db/sql-text.js';
 import { modelSqlError } from '../db/warehouse.js';
+import { writeTarget } from '../execute/target.js';
 import { currentSnapshotSql, settleSnapshotLog } from '../state/snapshot-log.js';
+import { transact } from '../state/transact.js';
+import { addressSql, canonicalKeySql, type SqlDialect } from './canonical-key.js';
 import { duckdbPayloadSql, rowHashSql, stageModel } from './stage-model.js';
 
-export type Change = 'added' | 'changed' | 'removed' | 'invalid_null' | 'invalid_duplicate';
+/**
+ * `superseded`: removed from the model, but an insert or update of the same run addresses the same
+ * destination record, so the delete is not sent (it would remove what that write just put there).
+ * `invalid_duplicate_field`: another model row has the same value of the field records are matched on.
+ */
+export type Change = 'added' | 'changed' | 'removed' | 'superseded' | 'invalid_null' | 'invalid_duplicate' | 'invalid_duplicate_field';
 
 export interface PlanCounts {
   model_rows: number;
+  /** Rows the destination may hold from this sync: the snapshot, plus keys a killed run sent. */
+  snapshot_rows: number;
   added: number;
   changed: number;
+  /** Keys that left the model, superseded ones included. */
   removed: number;
+  /** Removed keys whose delete is dropped: a write of this run addresses the same record. */
+  superseded: number;
   unchanged: number;
   invalid: number;
   /** Rows to send that are in the failed-row index from an earlier run. */
@@ -32,7 +46,8 @@ export interface PlanCounts {
 
 export interface InvalidRow {
   key: string | null;
-  reason: 'null primary key' | 'duplicate primary key';
+  /** `null primary key`, `duplicate primary key`, or `duplicate <field>` for the field records are matched on. */
+  reason: string;
 }
 
 export interface Plan {
@@ -87,35 +102,95 @@ export async function buildPlan(
     const limit = process.env.HIGHTOUCH_LIKE_DUCKDB_MEMORY_LIMIT || DUCKDB_MEMORY_LIMIT;
     await sql.raw(`set memory_limit = ${quoteLiteral(limit)}`).execute(db);
   }
+  const side = (
+    await sql.raw<{ n: number; ids: number }>(
+      `select count(*) as n, count(destination_id) as ids from (${snapshotSide(sync, 'ids')}) x`,
+    ).execute(db)
+  ).rows[0];
+  const snapshotRows = Number(side.n);
+  const match = matchOf(project, sync, store.dialect);
   if (store.dialect === 'duckdb' && store.attachedWarehouse) {
-    modelRows = await planDirect(store, project, sync, options);
+    modelRows = await planDirect(store, project, sync, options, match, { rows: snapshotRows, ids: Number(side.ids) });
   }
   if (modelRows === null) {
     await stageModel(store, project, sync, project.models[sync.model]);
-    await planStaged(db, sync, options);
+    await planStaged(db, sync, options, match);
     modelRows = Number((await sql<{ n: number }>`select count(*) as n from ht_model`.execute(db)).rows[0].n);
     await sql`drop table if exists ht_model`.execute(db);
   }
 
-  const counts = await countPlan(db, modelRows);
+  const counts = await countPlan(db, modelRows, snapshotRows);
+  const reasons: Record<string, string> = {
+    invalid_null: 'null primary key',
+    invalid_duplicate: 'duplicate primary key',
+    invalid_duplicate_field: `duplicate ${match.key?.field}`,
+  };
   const invalidSample = (
     await sql<{ pk: string | null; change: Change }>`
       select pk, change from ht_plan where change like 'invalid%' order by pk limit ${sql.lit(INVALID_SAMPLE)}`.execute(db)
-  ).rows.map((r) => ({
-    key: r.pk,
-    reason: r.change === 'invalid_null' ? ('null primary key' as const) : ('duplicate primary key' as const),
-  }));
+  ).rows.map((r) => ({ key: r.pk, reason: reasons[r.change] }));
   return { sync: sync.name, mode: sync.mode, fullResync: options.fullResync, counts, invalidSample, mappingHash: mappingHash(sync) };
+}
+
+/**
+ * How the destination record a row addresses is found. `key` is the field records are matched on
+ * (sync-key.ts: `external_id`, else the field the primary key is mapped to; null when none is, and
+ * the model's primary key is the address). A planned row addresses its match field's value, or its
+ * destination id once one was acknowledged; a delete carries no fields, so it addresses its
+ * destination id, else its key (what the connectors send, see `rowKeyValue`).
+ */
+interface Match {
+  key: { field: string; external: boolean } | null;
+  dialect: SqlDialect;
+}
+
+function matchOf(project: ProjectConfig, sync: SyncConfig, dialect: SqlDialect): Match {
+  return { key: syncKey(writeTarget(project, sync)), dialect };
+}
+
+/** The text of `field` in a JSON payload (null when absent or JSON null), in the state database. */
+function payloadFieldSql(dialect: SqlDialect, payload: string, field: string): string {
+  if (dialect === 'postgres') return `(cast(${payload} as json) ->> ${quoteLiteral(field)})`;
+  // A JSON Pointer, so any field name is one key: '~' and '/' are escaped as ~0 and ~1.
+  return `json_extract_string(${payload}, ${quoteLiteral('/' + field.replace(/~/g, '~0').replace(/\//g, '~1'))})`;
+}
+
+/** `(pk, a)`: every address each planned insert or update of `from` writes. */
+function writtenAddressesSql(match: Match, from: string): string {
+  const value = match.key ? payloadFieldSql(match.dialect, 'c.payload', match.key.field) : 'c.pk';
+  return `select c.pk, ${addressSql(match.dialect, value)} as a from ${from} c where c.op in ('insert', 'update')
+      union all
+      select c.pk, ${addressSql(match.dialect, 'c.destination_id')} from ${from} c where c.op in ('insert', 'update') and c.destination_id is not null`;
+}
+
+/** The address a delete of alias `c` is sent to. */
+function deletedAddressSql(match: Match, alias: string): string {
+  return addressSql(match.dialect, `coalesce(${alias}.destination_id, ${alias}.pk)`);
 }
 
 /**
  * The tail shared by both strategies: `joined(pk, change, payload, row_hash, destination_id)` →
  * `ht_plan`, with the operation per mode, the retrying flag, and `seq` in send order (sendable rows
  * first, inserts and updates before deletes, then rows kept only for counting).
+ * In mirror mode a delete whose record an insert or update of the run also addresses (its key's type
+ * changed, or its match value moved to another key) is not sent but marked `superseded`: sending it,
+ * before or after the write, would leave the record deleted while a model row still holds it.
  */
-function planTail(sync: SyncConfig, ctes: string) {
+function planTail(sync: SyncConfig, ctes: string, match: Match) {
   const ops = opFor(sync.mode);
   const opCase = (change: 'added' | 'changed' | 'removed') => (ops[change] === null ? 'null' : quoteLiteral(ops[change]!));
+  const resolved =
+    ops.removed === null
+      ? 'resolved as (select * from classified)'
+      : `written as (select distinct a from (${writtenAddressesSql(match, 'classified')}) x where a is not null),
+    resolved as (
+      select c.pk,
+        case when w.a is null then c.change else 'superseded' end as change,
+        case when w.a is null then c.op end as op,
+        c.payload, c.row_hash, c.destination_id, c.retrying
+      from classified c
+      left join written w on c.op = 'delete' and w.a = ${deletedAddressSql(match, 'c')}
+    )`;
   return `
     create temp table ht_plan as
     with ${ctes},
@@ -130,14 +205,23 @@ function planTail(sync: SyncConfig, ctes: string) {
       from joined j
       left join (select primary_key from failed_rows where sync_name = ${quoteLiteral(sync.name)}) f on f.primary_key = j.pk
       where j.change <> 'unchanged'
-    )
+    ),
+    ${resolved}
     select
       case when op is null then null
            else row_number() over (order by case when op is null then 1 else 0 end, case op when 'delete' then 1 else 0 end, pk)
       end as seq,
       pk, change, op, payload, row_hash, destination_id, retrying
-    from classified
+    from resolved
     order by seq nulls last`;
+}
+
+/**
+ * Whether rows sharing a match value are checked for: only when the match field is not the primary
+ * key's own (a duplicate of that value is a duplicate primary key, already set aside).
+ */
+function checksMatchDuplicates(match: Match): match is Match & { key: { field: string; external: true } } {
+  return match.key !== null && match.key.external;
 }
 
 /** The snapshot plus keys a killed run may have sent (pending, never acknowledged), as `s`. */
@@ -167,12 +251,18 @@ function snapshotSide(sync: SyncConfig, columns: 'full' | 'diff' | 'ids', catalo
 }
 
 /** The general strategy: the model staged as `ht_model(pk, payload)`, then one statement. */
-async function planStaged(db: Kysely<any>, sync: SyncConfig, options: { fullResync: boolean }) {
+async function planStaged(db: Kysely<any>, sync: SyncConfig, options: { fullResync: boolean }, match: Match) {
+  // Rows with a null key are invalid already and address nothing: they are not counted as copies.
+  const matchCopies = checksMatchDuplicates(match)
+    ? `case when mv is null then 1 else count(pk) over (partition by mv) end`
+    : '1';
+  const matchValue = checksMatchDuplicates(match) ? payloadFieldSql(match.dialect, 'payload', match.key.field) : 'null';
   const ctes = `
     m as (
       select pk, payload, ${rowHashSql('payload')} as row_hash, 1 as present,
-             count(*) over (partition by pk) as copies
-      from ht_model
+             count(*) over (partition by pk) as copies,
+             ${matchCopies} as match_copies
+      from (select pk, payload, ${matchValue} as mv from ht_model) x
     ),
     s as (${snapshotSide(sync, 'full')}),
     joined as (
@@ -182,6 +272,7 @@ async function planStaged(db: Kysely<any>, sync: SyncConfig, options: { fullResy
           when m.present is null then 'removed'
           when m.pk is null then 'invalid_null'
           when m.copies > 1 then 'invalid_duplicate'
+          when m.match_copies > 1 then 'invalid_duplicate_field'
           when s.primary_key is null or s.maybe_sent = 1 then 'added'
           when ${options.fullResync} or m.row_hash <> s.row_hash then 'changed'
           else 'unchanged'
@@ -189,7 +280,7 @@ async function planStaged(db: Kysely<any>, sync: SyncConfig, options: { fullResy
         m.payload, m.row_hash, s.destination_id
       from m full outer join s on m.pk = s.primary_key
     )`;
-  await sql.raw(planTail(sync, ctes)).execute(db);
+  await sql.raw(planTail(sync, ctes, match)).execute(db);
 }
 
 /**
@@ -202,9 +293,17 @@ async function planStaged(db: Kysely<any>, sync: SyncConfig, options: { fullResy
  *   model rows that matched must number exactly the snapshot rows that did not go unmatched. If they
  *   do not, the model has a duplicate among them: return null and the caller plans the staged way,
  *   which finds every duplicate (a model with duplicate keys is an input error, so this is rare).
+ * Rows sharing an `external_id` value are found by a window over the model, which only such syncs pay.
  * Returns the number of model rows, or null to fall back.
  */
-async function planDirect(store: StateStore, project: ProjectConfig, sync: SyncConfig, options: { fullResync: boolean }): Promise<number | null> {
+async function planDirect(
+  store: StateStore,
+  project: ProjectConfig,
+  sync: SyncConfig,
+  options: { fullResync: boolean },
+  match: Match,
+  side: { rows: number; ids: number },
+): Promise<number | null> {
   const db = store.db as unknown as Kysely<any>;
   const model = project.models[sync.model];
   const catalog = `${quoteIdent(store.stateCatalog!)}.main.`;
@@ -212,11 +311,16 @@ async function planDirect(store: StateStore, project: ProjectConfig, sync: SyncC
   const carried = Object.fromEntries(fields.map(([field], i) => [field, `c${i}`]));
   const columns = fields.map(([, column], i) => `m.${quoteIdent(column)} as c${i}`).join(', ');
   // Change codes: 0 removed, 1 null key, 2 added (key not in the snapshot side), 3 changed,
-  // 4 unchanged, 5 added (key only pending: sent by a killed run, never acknowledged).
+  // 4 unchanged, 5 added (key only pending: sent by a killed run, never acknowledged), 6 and 7 a
+  // match value another row shares (6: key on the snapshot side, 7: not).
   // The prefix holds no newline, so DuckDB's "LINE n" in an error is the model file's line n.
+  const matchColumn = checksMatchDuplicates(match) ? `m.${quoteIdent(sync.mapping[match.key.field])}` : null;
+  const matchCopies = matchColumn
+    ? `case when ${matchColumn} is null then 1 else count(m.${quoteIdent(sync.primary_key)}) over (partition by ${matchColumn}) end`
+    : '1';
   const prefix =
-    `create temp table ht_diff as with m as (select cast(m.${quoteIdent(sync.primary_key)} as text) as pk, ` +
-    `hash(${rowHashSql(duckdbPayloadSql(sync.mapping, 'm'))}) as h, true as present, ${columns} from (`;
+    `create temp table ht_diff as with m as (select ${canonicalKeySql('duckdb', `m.${quoteIdent(sync.primary_key)}`)} as pk, ` +
+    `hash(${rowHashSql(duckdbPayloadSql(sync.mapping, 'm'))}) as h, true as present, ${matchCopies} as match_copies, ${columns} from (`;
   const statement = `${prefix}${model.sql}
     ) as m),
     s as (${snapshotSide(sync, 'diff', catalog)}),
@@ -225,6 +329,7 @@ async function planDirect(store: StateStore, project: ProjectConfig, sync: SyncC
         case
           when m.present is null then 0
           when m.pk is null then 1
+          when m.match_copies > 1 then case when s.primary_key is null then 7 else 6 end
           when s.primary_key is null then 2
           when s.h is null then 5
           when ${options.fullResync} or m.h <> s.h then 3
@@ -251,26 +356,21 @@ async function planDirect(store: StateStore, project: ProjectConfig, sync: SyncC
   const groups = (
     await sql<{ change: number; n: number }>`select change, count(*) as n from ht_diff group by change`.execute(db)
   ).rows.map((r) => ({ change: Number(r.change), n: Number(r.n) }));
-  const side = (
-    await sql.raw<{ n: number; ids: number }>(
-      `select count(*) as n, count(destination_id) as ids from (${snapshotSide(sync, 'ids')})`,
-    ).execute(db)
-  ).rows[0];
   const sum = (changes: number[]) => groups.filter((g) => changes.includes(g.change)).reduce((a, g) => a + g.n, 0);
   const removed = sum([0]);
-  if (sum([3, 4, 5]) !== Number(side.n) - removed) {
+  if (sum([3, 4, 5, 6]) !== side.rows - removed) {
     await sql`drop table if exists ht_diff`.execute(db);
     return null;
   }
   // Destination ids are read back only for the rows that need them, and only if the sync has any.
   const ids =
-    Number(side.ids) === 0
+    side.ids === 0
       ? 'null'
       : `(select x.destination_id from ${currentSnapshotSql(sync.name)} x where x.primary_key = d.pk)`;
 
   const ctes = `
     d as (select change, pk, payload from ht_diff where change <> 4),
-    dup as (select pk from d where change = 2 group by pk having count(*) > 1),
+    dup as (select pk from d where change in (2, 7) group by pk having count(*) > 1),
     joined as (
       select
         d.pk,
@@ -278,7 +378,8 @@ async function planDirect(store: StateStore, project: ProjectConfig, sync: SyncC
           when 0 then 'removed'
           when 1 then 'invalid_null'
           when 3 then 'changed'
-          else case when dup.pk is null then 'added' else 'invalid_duplicate' end
+          when 6 then 'invalid_duplicate_field'
+          else case when dup.pk is not null then 'invalid_duplicate' when d.change = 7 then 'invalid_duplicate_field' else 'added' end
         end as change,
         d.payload,
         case when d.payload is not null then ${rowHashSql('d.payload')} end as row_hash,
@@ -286,24 +387,27 @@ async function planDirect(store: StateStore, project: ProjectConfig, sync: SyncC
       from d
       left join dup on dup.pk = d.pk
     )`;
-  await sql.raw(planTail(sync, ctes)).execute(db);
+  await sql.raw(planTail(sync, ctes, match)).execute(db);
   await sql`drop table if exists ht_diff`.execute(db);
-  return sum([1, 2, 3, 4, 5]);
+  return sum([1, 2, 3, 4, 5, 6, 7]);
 }
 
-async function countPlan(db: Kysely<any>, modelRows: number): Promise<PlanCounts> {
+async function countPlan(db: Kysely<any>, modelRows: number, snapshotRows: number): Promise<PlanCounts> {
   const rows = (
     await sql<{ change: Change; op: string | null; retrying: boolean; n: number }>`
       select change, op, retrying, count(*) as n from ht_plan group by change, op, retrying`.execute(db)
   ).rows;
   const c: PlanCounts = {
-    model_rows: modelRows, added: 0, changed: 0, removed: 0, unchanged: 0, invalid: 0, retrying: 0,
+    model_rows: modelRows, snapshot_rows: snapshotRows, added: 0, changed: 0, removed: 0, superseded: 0, unchanged: 0, invalid: 0, retrying: 0,
     to_insert: 0, to_update: 0, to_delete: 0, planned: 0,
   };
   for (const r of rows) {
     const n = Number(r.n);
-    if (r.change === 'invalid_null' || r.change === 'invalid_duplicate') c.invalid += n;
-    else c[r.change] += n;
+    if (r.change.startsWith('invalid')) c.invalid += n;
+    else if (r.change === 'superseded') {
+      c.superseded += n;
+      c.removed += n;
+    } else c[r.change as 'added' | 'changed' | 'removed'] += n;
     if (r.op === 'insert') c.to_insert += n;
     if (r.op === 'update') c.to_update += n;
     if (r.op === 'delete') c.to_delete += n;
@@ -347,6 +451,31 @@ export async function markPending(store: StateStore, syncName: string, runId: st
     select ${syncName}, pk, ${runId}, ${new Date().toISOString()} from ht_plan
     where seq > ${after} and seq <= ${after + size} and op <> 'delete'
       and not exists (select 1 from sync_pending x where x.sync_name = ${syncName} and x.primary_key = ht_plan.pk)`.execute(db);
+}
+
+/**
+ * Before the first send of a run: superseded keys leave the snapshot (logged as deleted, though no
+ * delete is sent) and the keys whose writes address the same records are marked pending, in one
+ * transaction. The records now belong to those keys: mirror deletes them once those keys leave the
+ * model, even if this run is killed before their writes are acknowledged. Returns the keys forgotten.
+ */
+export async function forgetSuperseded(store: StateStore, project: ProjectConfig, sync: SyncConfig, runId: string): Promise<number> {
+  const db = store.db as unknown as Kysely<any>;
+  const superseded = Number((await sql<{ n: number }>`select count(*) as n from ht_plan where change = 'superseded'`.execute(db)).rows[0].n);
+  if (superseded === 0) return 0;
+  const match = matchOf(project, sync, store.dialect);
+  const name = quoteLiteral(sync.name);
+  const run = quoteLiteral(runId);
+  const at = `cast(${quoteLiteral(new Date().toISOString())} as timestamptz)`;
+  await transact(store, [
+    `insert into sync_pending (sync_name, primary_key, run_id, "at")
+      select distinct ${name}, w.pk, ${run}, ${at} from (${writtenAddressesSql(match, 'ht_plan')}) w
+      where w.a in (select ${deletedAddressSql(match, 's')} from ht_plan s where s.change = 'superseded')
+        and not exists (select 1 from sync_pending x where x.sync_name = ${name} and x.primary_key = w.pk)`,
+    `insert into sync_snapshot_log (sync_name, primary_key, row_hash, destination_id, synced_at, run_id)
+      select ${name}, pk, null, null, ${at}, ${run} from ht_plan where change = 'superseded'`,
+  ]);
+  return superseded;
 }
 
 /** Keys in the failed-row index that this run will not send: they left the model or are in sync again. */

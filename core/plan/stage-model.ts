@@ -1,5 +1,6 @@
 /**
- * Puts the model's rows into the state database as `ht_model(pk, payload)`: the primary key as text and
+ * Puts the model's rows into the state database as `ht_model(pk, payload)`: the primary key as canonical
+ * text (canonical-key.ts) and
  * the mapped values as a JSON object keyed by destination field. When the model and the state live in
  * the same database this is one SQL statement; otherwise rows stream through in chunks.
  */
@@ -8,6 +9,7 @@ import type { ModelConfig, ProjectConfig, SyncConfig } from '../config/types.js'
 import { sameDatabase, type StateStore } from '../db/state-store.js';
 import { quoteIdent, quoteLiteral } from '../db/sql-text.js';
 import { modelSqlError, openWarehouse } from '../db/warehouse.js';
+import { canonicalKeySql } from './canonical-key.js';
 
 const STREAM_CHUNK = 2000;
 
@@ -28,7 +30,8 @@ export function rowHashSql(payload: string): string {
 export async function stageModel(store: StateStore, project: ProjectConfig, sync: SyncConfig, model: ModelConfig) {
   const db = store.db as unknown as Kysely<any>;
   await sql`drop table if exists ht_model`.execute(db);
-  const pk = `cast(m.${quoteIdent(sync.primary_key)} as text)`;
+  // Computed where the model runs (the warehouse), so every path yields the same canonical text.
+  const pk = canonicalKeySql(project.warehouse.type, `m.${quoteIdent(sync.primary_key)}`);
   const fields = Object.entries(sync.mapping);
 
   if (store.dialect === 'duckdb' && store.attachedWarehouse) {
