@@ -6,15 +6,18 @@ import { sql } from 'kysely';
 import type { StateStore } from './db/state-store.js';
 import { UserError } from './errors.js';
 
-function lockId(syncName: string): bigint {
+/** Advisory locks are per database: the state tables' schema is part of the id, so two projects whose
+ * state lives in different schemas of one database never block each other's syncs of the same name. */
+function lockId(schema: string, syncName: string): bigint {
   let h = 1469598103934665603n;
-  for (const ch of Buffer.from(`hightouch-like:${syncName}`)) h = ((h ^ BigInt(ch)) * 1099511628211n) & 0xffffffffffffffffn;
+  for (const ch of Buffer.from(`hightouch-like:${schema}:${syncName}`)) h = ((h ^ BigInt(ch)) * 1099511628211n) & 0xffffffffffffffffn;
   return BigInt.asIntN(64, h);
 }
 
 export async function lockSync(store: StateStore, syncName: string, file: string): Promise<() => Promise<void>> {
   if (store.dialect !== 'postgres') return async () => {};
-  const id = lockId(syncName).toString();
+  const schema = (await sql<{ schema: string | null }>`select current_schema() as schema`.execute(store.db)).rows[0].schema ?? '';
+  const id = lockId(schema, syncName).toString();
   const got = await sql<{ ok: boolean }>`select pg_try_advisory_lock(${id}::bigint) as ok`.execute(store.db);
   if (!got.rows[0].ok) {
     throw new UserError(`sync ${syncName} is already running in another process`, {

@@ -88,7 +88,7 @@ destinations:
 
     await change(`insert into users values (null, 'nokey@x.io', 0, null), (7, 'dup@x.io', 0, null)`);
     const third = await run();
-    expect(third.code).toBe(2);
+    expect(third.code, third.stderr).toBe(2);
     expect(third.report).toMatchObject({ invalid: 3, sent: 0 });
 
     const query = await project.cli(['query', 'select sync_name, status, rows_succeeded, rows_invalid from sync_runs order by started_at', '--json'], env);
