@@ -8,7 +8,7 @@ import { Command, CommanderError } from 'commander';
 import { loadProject } from '../config/load-project.js';
 import type { ProjectConfig, SyncConfig } from '../config/types.js';
 import { redact } from '../db/redact.js';
-import { openStateStore } from '../db/state-store.js';
+import { queryState } from '../db/state-query.js';
 import { UserError, oneLine } from '../errors.js';
 import { preflight } from '../plan/preflight.js';
 import { runSyncs, type SyncReport } from '../run-sync.js';
@@ -134,7 +134,7 @@ export function buildProgram(): Command {
 
   program
     .command('query')
-    .description('read-only SQL over the state tables (sync_runs, failed_rows, sync_changelog, …)')
+    .description('one read-only query over the state tables (sync_runs, failed_rows, sync_changelog, …)')
     .argument('<sql>')
     .option('--json', 'rows as JSON objects')
     .option('--csv', 'rows as CSV')
@@ -143,20 +143,10 @@ export function buildProgram(): Command {
       if (p.state.type === 'duckdb' && !existsSync(p.state.path)) {
         throw new UserError('no state yet: nothing has run in this project', { file: p.file, field: 'state', hint: 'run a sync first.' });
       }
-      const store = await openStateStore(p, { readOnly: true });
-      try {
-        let result;
-        try {
-          result = await store.rawQuery(text);
-        } catch (error) {
-          throw new UserError(`SQL error: ${oneLine((error as Error).message)}`, { hint: 'the state tables are documented in README.md.' });
-        }
-        if (opts.json) print(JSON.stringify(result.rows.map((r) => Object.fromEntries(result.columns.map((c, i) => [c, r[i]]))), null, 2));
-        else if (opts.csv) process.stdout.write(formatCsv(result.columns, result.rows));
-        else process.stdout.write(formatTable(result.columns, result.rows));
-      } finally {
-        await store.close();
-      }
+      const result = await queryState(p, text);
+      if (opts.json) print(JSON.stringify(result.rows.map((r) => Object.fromEntries(result.columns.map((c, i) => [c, r[i]]))), null, 2));
+      else if (opts.csv) process.stdout.write(formatCsv(result.columns, result.rows));
+      else process.stdout.write(formatTable(result.columns, result.rows));
       return 0;
     }));
 

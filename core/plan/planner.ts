@@ -8,7 +8,8 @@ import { sql, type Kysely } from 'kysely';
 import type { ProjectConfig, SyncConfig, SyncMode } from '../config/types.js';
 import type { StateStore } from '../db/state-store.js';
 import { quoteIdent, quoteLiteral } from '../db/sql-text.js';
-import { modelSqlError } from '../db/warehouse.js';
+import { MODEL_VIEW, modelSqlError } from '../db/warehouse.js';
+import { UserError } from '../errors.js';
 import { currentSnapshotSql, settleSnapshotLog } from '../state/snapshot-log.js';
 import { duckdbPayloadSql, rowHashSql, stageModel } from './stage-model.js';
 
@@ -213,12 +214,8 @@ async function planDirect(store: StateStore, project: ProjectConfig, sync: SyncC
   const columns = fields.map(([, column], i) => `m.${quoteIdent(column)} as c${i}`).join(', ');
   // Change codes: 0 removed, 1 null key, 2 added (key not in the snapshot side), 3 changed,
   // 4 unchanged, 5 added (key only pending: sent by a killed run, never acknowledged).
-  // The prefix holds no newline, so DuckDB's "LINE n" in an error is the model file's line n.
-  const prefix =
-    `create temp table ht_diff as with m as (select cast(m.${quoteIdent(sync.primary_key)} as text) as pk, ` +
-    `hash(${rowHashSql(duckdbPayloadSql(sync.mapping, 'm'))}) as h, true as present, ${columns} from (`;
-  const statement = `${prefix}${model.sql}
-    ) as m),
+  const statement = `create temp table ht_diff as with m as (select cast(m.${quoteIdent(sync.primary_key)} as text) as pk,
+      hash(${rowHashSql(duckdbPayloadSql(sync.mapping, 'm'))}) as h, true as present, ${columns} from ${MODEL_VIEW} as m),
     s as (${snapshotSide(sync, 'diff', catalog)}),
     j as (
       select
@@ -239,12 +236,15 @@ async function planDirect(store: StateStore, project: ProjectConfig, sync: SyncC
       case when change in (1, 2, 3, 5) then ${duckdbPayloadSql(carried, 'j')} end as payload
     from j`;
   await sql`drop table if exists ht_diff`.execute(db);
+  // The model runs as a view checked by DuckDB's parser, in a read-only transaction (temp tables only).
   await sql.raw('use warehouse').execute(db);
   try {
-    await sql.raw(statement).execute(db);
+    await store.defineModelView(model, MODEL_VIEW);
+    await store.runReadOnly(statement);
   } catch (error) {
-    throw modelSqlError(model, error);
+    throw error instanceof UserError ? error : modelSqlError(model, error, null);
   } finally {
+    await sql.raw(`drop view if exists ${MODEL_VIEW}`).execute(db);
     await sql.raw(`use ${quoteIdent(store.stateCatalog!)}`).execute(db);
   }
 
