@@ -89,19 +89,13 @@ describe('query on DuckDB state', () => {
     expect(result.stdout).toMatch(pattern);
   });
 
-  it('refuses COPY over the state file, which stays intact', async () => {
-    const result = await project.cli(['query', `copy (select 'x' as x) to '${statePath()}' (format csv)`], env);
-    expectRefused(result, /^error: query: only one read-only query is allowed \(got COPY\)\./);
-    expect(await failedRows()).toEqual([{ n: 2 }]);
-    expect((await project.cli(['status'], env)).code).toBe(0);
-  });
-
   it('refuses EXPORT DATABASE and COPY to a file, writing nothing', async () => {
     const exported = join(project.dir, 'exported');
-    // DuckDB refuses to plan the export before its statement type can be read: either way it is refused.
-    expectRefused(await project.cli(['query', `export database '${exported}'`], env), /got EXPORT|Permission Error: .*disabled by configuration/);
+    // DuckDB refuses to prepare these (no file access) before their statement type can be read.
+    const noFiles = /^error: SQL error: Permission Error: Cannot access file .* disabled by configuration/;
+    expectRefused(await project.cli(['query', `export database '${exported}'`], env), noFiles);
     const csv = join(project.dir, 'failed.csv');
-    expectRefused(await project.cli(['query', `copy failed_rows to '${csv}'`], env), /got COPY/);
+    expectRefused(await project.cli(['query', `copy failed_rows to '${csv}'`], env), noFiles);
     expect(existsSync(exported)).toBe(false);
     expect(existsSync(csv)).toBe(false);
   });
@@ -129,6 +123,14 @@ describe('query on DuckDB state', () => {
   ])('refuses %s', async (sql, why) => {
     expectRefused(await project.cli(['query', sql], env), why);
     expect(await failedRows()).toEqual([{ n: 2 }]);
+  });
+
+  // Last: on the old code this one destroyed the state file the other cases read.
+  it('refuses COPY over the state file, which stays intact', async () => {
+    const result = await project.cli(['query', `copy (select 'x' as x) to '${statePath()}' (format csv)`], env);
+    expectRefused(result, /^error: query: only one read-only query is allowed \(got COPY\)\./);
+    expect(await failedRows()).toEqual([{ n: 2 }]);
+    expect((await project.cli(['status'], env)).code).toBe(0);
   });
 });
 
