@@ -43,6 +43,7 @@ async function newProject(files: Record<string, string>): Promise<TestProject> {
 }
 
 const CONFIG_TAIL = 'destinations:\n  api: { type: http, url: "${SINK_URL}" }\n';
+// A sync name of its own: PostgreSQL state locks a sync by name across the database, and other test files run `users`.
 const SYNC = 'model: users\ndestination: api\nprimary_key: id\nmapping: { email: email }\n';
 const USERS = `create table users as select g as id, 'u' || g || '@x.io' as email from generate_series(1, 5) as t(g)`;
 
@@ -77,10 +78,10 @@ describe('query on DuckDB state', () => {
     project = await newProject({
       'hightouch-like.config.yaml': `warehouse: { type: duckdb, path: warehouse.duckdb }\n${CONFIG_TAIL}`,
       'models/users.sql': 'select * from users',
-      'syncs/users.yaml': SYNC,
+      'syncs/sandboxed.yaml': SYNC,
     });
     await project.warehouse(USERS.replace('generate_series(1, 5) as t(g)', 'range(1, 6) as t(g)'));
-    expect((await project.cli(['run', 'users'], env)).code).toBe(2);
+    expect((await project.cli(['run', 'sandboxed'], env)).code).toBe(2);
   });
 
   it.each(POSITIVE)('answers $sql', async ({ sql, expect: pattern }) => {
@@ -115,7 +116,7 @@ describe('query on DuckDB state', () => {
     [`attach '${'/tmp'}/htl-sandbox-other.duckdb' as other`, /got ATTACH/],
     ['install httpfs', /got (INSTALL|LOAD)/],
     ['load json', /got LOAD/],
-    [`set memory_limit = '1GB'`, /got (SET|VARIABLE_SET)/],
+    [`set memory_limit = '1GB'`, /got (SET|VARIABLE SET)/],
     ['pragma enable_profiling', /got PRAGMA/],
     ['checkpoint', /got CALL/],
     ['select 1; select 2', /got 2 statements/],
@@ -153,10 +154,10 @@ describe('query on PostgreSQL state', () => {
     project = await newProject({
       'hightouch-like.config.yaml': `warehouse: { type: duckdb, path: warehouse.duckdb }\nstate: { type: postgres, url: "\${PG_URL}" }\n${CONFIG_TAIL}`,
       'models/users.sql': 'select * from users',
-      'syncs/users.yaml': SYNC,
+      'syncs/sandboxed.yaml': SYNC,
     });
     await project.warehouse(USERS.replace('generate_series(1, 5) as t(g)', 'range(1, 6) as t(g)'));
-    expect((await project.cli(['run', 'users'], env)).code).toBe(2);
+    expect((await project.cli(['run', 'sandboxed'], env)).code).toBe(2);
   });
   afterAll(async () => {
     await admin.query(`drop owned by ${role}`).catch(() => {});
@@ -222,7 +223,7 @@ describe('query on PostgreSQL state', () => {
     const read = await project.cli(['query', `select pg_read_file('/etc/hostname')`], readerEnv);
     expectRefused(read, /permission denied for function pg_read_file/);
     // The sync itself still writes through state.url.
-    const run = await project.cli(['run', 'users'], readerEnv);
+    const run = await project.cli(['run', 'sandboxed'], readerEnv);
     expect(run.code, run.stderr).toBe(2);
   });
 });
@@ -234,10 +235,10 @@ describe('model SQL', () => {
       'hightouch-like.config.yaml': `warehouse: { type: duckdb, path: warehouse.duckdb }\n${CONFIG_TAIL}`,
       // A scanner without nested comments reads one statement; DuckDB reads three.
       'models/users.sql': `select 1 as id, 'a@x.io' as email /* /* */ ' */ ;\ncopy (select 42 as x) to '${pwned}' (format csv);\ndescribe select 1 as id, '' as email -- '\n`,
-      'syncs/users.yaml': SYNC,
+      'syncs/sandboxed.yaml': SYNC,
     });
     await project.warehouse(USERS.replace('generate_series(1, 5) as t(g)', 'range(1, 6) as t(g)'));
-    for (const command of [['validate'], ['plan', 'users'], ['run', 'users']]) {
+    for (const command of [['validate'], ['plan', 'sandboxed'], ['run', 'sandboxed']]) {
       const result = await project.cli(command, { SINK_URL: sink.url });
       expectRefused(result, /^error: models\/users\.sql:1: the model holds more than one SQL statement\./);
       expect(existsSync(pwned)).toBe(false);
@@ -248,7 +249,7 @@ describe('model SQL', () => {
     const project = await newProject({
       'hightouch-like.config.yaml': `warehouse: { type: duckdb, path: warehouse.duckdb }\n${CONFIG_TAIL}`,
       'models/users.sql': `-- export\n\ncopy users to '/tmp/htl-sandbox-${process.pid}-copy.csv'`,
-      'syncs/users.yaml': SYNC,
+      'syncs/sandboxed.yaml': SYNC,
     });
     await project.warehouse(USERS.replace('generate_series(1, 5) as t(g)', 'range(1, 6) as t(g)'));
     expectRefused(await project.cli(['validate'], { SINK_URL: sink.url }), /^error: models\/users\.sql:3: the model must be one query \(SELECT, WITH … SELECT or VALUES\), not COPY\./);
@@ -260,11 +261,11 @@ describe('model SQL', () => {
       'hightouch-like.config.yaml': `warehouse: { type: duckdb, path: warehouse.duckdb }\n${CONFIG_TAIL}`,
       'models/users.sql': `/* users /* from a CSV */ ; */\nselect id, email from read_csv('data/users.csv');  -- done\n`,
       'data/users.csv': 'id,email\n10,a@x.io\n11,b@x.io\n',
-      'syncs/users.yaml': SYNC,
+      'syncs/sandboxed.yaml': SYNC,
     });
     await project.warehouse('select 1');
     expect((await project.cli(['validate'], { SINK_URL: sink.url })).stdout).toMatch(/^ok: 1 models/);
-    const run = await project.cli(['run', 'users', '--json'], { SINK_URL: sink.url });
+    const run = await project.cli(['run', 'sandboxed', '--json'], { SINK_URL: sink.url });
     expect(run.code, run.stderr).toBe(0);
     expect(JSON.parse(run.stdout)[0]).toMatchObject({ succeeded: 2 });
   });
@@ -284,7 +285,7 @@ describe('model SQL', () => {
       newProject({
         'hightouch-like.config.yaml': `warehouse: { type: postgres, url: "\${PG_URL}" }\nstate: { type: postgres, url: "\${PG_URL}" }\n${CONFIG_TAIL}`,
         'models/users.sql': model,
-        'syncs/users.yaml': SYNC,
+        'syncs/sandboxed.yaml': SYNC,
       });
 
     it("an E'\\'' string cannot hide a DELETE from validate", async () => {
@@ -299,7 +300,7 @@ describe('model SQL', () => {
 
     it("several statements behind an E'\\'' string are refused as such, by validate, plan and run", async () => {
       const project = await pgProject(`select 1 as id, E'\\'' as email; delete from victims; select 1 as id, 'x' as email -- '`);
-      for (const command of [['validate'], ['plan', 'users'], ['run', 'users']]) {
+      for (const command of [['validate'], ['plan', 'sandboxed'], ['run', 'sandboxed']]) {
         expectRefused(await project.cli(command, env), /^error: models\/users\.sql:1: the model holds more than one SQL statement\./);
       }
       expect(await victims()).toBe(1);
@@ -315,14 +316,14 @@ describe('model SQL', () => {
 
     it('runs the model in a read-only transaction: nextval is refused and the sequence does not move', async () => {
       const project = await pgProject(`select id, email, nextval('wh_seq') as n from users`);
-      expectRefused(await project.cli(['plan', 'users'], env), /^error: models\/users\.sql:1: SQL error: cannot execute nextval\(\) in a read-only transaction/);
+      expectRefused(await project.cli(['plan', 'sandboxed'], env), /^error: models\/users\.sql:1: SQL error: cannot execute nextval\(\) in a read-only transaction/);
       expect((await admin.query(`select is_called from ${schema}.wh_seq`)).rows[0].is_called).toBe(false);
     });
 
     it("ordinary models still run: WITH, a legitimate E'\\'' string, a trailing ; and comment", async () => {
       const project = await pgProject(`with u as (select id, email || E'\\'' as email from users)\nselect * from u; -- done\n`);
       expect((await project.cli(['validate'], env)).code).toBe(0);
-      const run = await project.cli(['run', 'users', '--json'], env);
+      const run = await project.cli(['run', 'sandboxed', '--json'], env);
       expect(run.code, run.stderr).toBe(2);
       expect(JSON.parse(run.stdout)[0]).toMatchObject({ succeeded: 3, failed: 2 });
     });

@@ -84,7 +84,7 @@ async function queryDuckDB(project: ProjectConfig, path: string, text: string): 
       throw sqlError(error);
     }
     try {
-      if (prepared.statementType !== StatementType.SELECT) throw refused(StatementType[prepared.statementType] ?? leadingKeyword(text));
+      if (prepared.statementType !== StatementType.SELECT) throw refused((StatementType[prepared.statementType] ?? leadingKeyword(text)).replace(/_/g, ' '));
       let reader;
       try {
         reader = await prepared.runAndReadAll();

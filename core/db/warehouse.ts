@@ -1,6 +1,8 @@
 /**
  * Read access to the warehouse a model runs on: its columns (for validation) and its rows in chunks
- * (for planning when the warehouse and the state store are different databases).
+ * (for planning when the warehouse and the state store are different databases). Every read defines
+ * the model as a temp view first, which is where the database's own parser checks that it is exactly
+ * one query; the model then runs read-only.
  */
 import { DuckDBInstance, StatementType, type DuckDBConnection } from '@duckdb/node-api';
 import pg from 'pg';
@@ -217,38 +219,33 @@ export class PostgresWarehouse implements Warehouse {
   constructor(private readonly client: pg.Client) {}
 
   /**
-   * The model's view is created in a transaction that is then made read-only, so the model itself runs
-   * read-only; rolling back drops the view.
+   * Opens a transaction holding the model's view, then makes it read-only, so the model itself runs
+   * read-only; the caller's rollback drops the view.
    */
-  private async inReadOnlyTransaction<T>(model: ModelConfig, fn: () => Promise<T>): Promise<T> {
+  private async beginWithModel(model: ModelConfig): Promise<void> {
     await this.client.query('begin');
+    await definePostgresModelView(this.client, model, MODEL_VIEW);
+    await this.client.query('set transaction read only');
+  }
+
+  async columns(model: ModelConfig): Promise<string[]> {
     try {
-      await definePostgresModelView(this.client, model, MODEL_VIEW);
-      await this.client.query('set transaction read only');
-      return await fn();
+      await this.beginWithModel(model);
+      try {
+        return (await this.client.query(`select * from ${MODEL_VIEW} limit 0`)).fields.map((f) => f.name);
+      } catch (error) {
+        throw modelSqlError(model, error, null);
+      }
     } finally {
       await this.client.query('rollback').catch(() => {});
     }
   }
 
-  async columns(model: ModelConfig): Promise<string[]> {
-    return this.inReadOnlyTransaction(model, async () => {
-      try {
-        const result = await this.client.query(oneStatement(`select * from ${MODEL_VIEW} limit 0`));
-        return result.fields.map((f) => f.name);
-      } catch (error) {
-        throw modelSqlError(model, error, null);
-      }
-    });
-  }
-
   async *stream(model: ModelConfig, selectList: string, chunkSize: number) {
-    await this.client.query('begin');
     try {
-      await definePostgresModelView(this.client, model, MODEL_VIEW);
-      await this.client.query('set transaction read only');
+      await this.beginWithModel(model);
       try {
-        await this.client.query(oneStatement(`declare hightouch_like_rows no scroll cursor for select ${selectList} from ${MODEL_VIEW} as m`));
+        await this.client.query(`declare hightouch_like_rows no scroll cursor for select ${selectList} from ${MODEL_VIEW} as m`);
       } catch (error) {
         throw modelSqlError(model, error, null);
       }
