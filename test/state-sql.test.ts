@@ -47,7 +47,7 @@ describe('query', () => {
   it('is read-only', async () => {
     const result = await project.cli(['query', 'delete from failed_rows'], env);
     expect(result.code).toBe(1);
-    expect(result.stderr).toMatch(/^error: SQL error: .*read-only/im);
+    expect(result.stderr).toMatch(/^error: query: only one read-only query is allowed \(got DELETE\)/);
     const still = await project.cli(['query', 'select count(*)::int as n from failed_rows', '--json'], env);
     expect(JSON.parse(still.stdout)).toEqual([{ n: 2 }]);
   });

@@ -10,6 +10,7 @@ import { copyFile, mkdir, rm, stat, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
+import { sql } from 'kysely';
 import { loadProject } from '../../core/config/load-project.js';
 import { openStateStore } from '../../core/db/state-store.js';
 import { duckdbPayloadSql, rowHashSql } from '../../core/plan/stage-model.js';
@@ -164,20 +165,21 @@ export async function seedSnapshot(project: BenchProject, diff: Diff, env: Recor
   const config = await loadProject(project.dir, { ...process.env, ...env });
   // Opening the store for writing runs the engine's migrations, so the tables are exactly the engine's.
   const store = await openStateStore(config, { attachWarehouse: false, readOnly: false });
+  const run = (text: string) => sql.raw(text).execute(store.db);
   try {
     const { rows, shape } = project.options;
     const alter = diff.changedEvery ? changedWhere(diff.changedEvery) : null;
     const keep = diff.addedEvery ? `where id > ${rows} or id % ${diff.addedEvery} <> 1` : "";
     const range = `range(1, ${rows + (diff.removed ?? 0) + 1})`;
-    await store.rawQuery(`set memory_limit = '2GB'`);
-    await store.rawQuery(`create temp table prev as select * from (${generator(shape, range, alter)}) ${keep}`);
+    await run(`set memory_limit = '2GB'`);
+    await run(`create temp table prev as select * from (${generator(shape, range, alter)}) ${keep}`);
     const payload = duckdbPayloadSql(mappingOf(shape, project.options.target), 'p');
-    await store.rawQuery(`
+    await run(`
       insert into sync_snapshots (sync_name, primary_key, row_hash, destination_id, synced_at, run_id)
       select 'bench', cast(p.id as text), ${rowHashSql(payload)}, null, timestamptz '2024-01-01 00:00:00+00', 'seed'
       from prev p`);
-    await store.rawQuery('drop table prev');
-    await store.rawQuery('checkpoint');
+    await run('drop table prev');
+    await run('checkpoint');
   } finally {
     await store.close();
   }

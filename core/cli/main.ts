@@ -6,11 +6,11 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Command, CommanderError } from 'commander';
 import { loadProject } from '../config/load-project.js';
-import { singleStatement } from '../config/sql-statement.js';
+import { isBlankSql } from '../config/sql-statement.js';
 import type { ProjectConfig, SyncConfig } from '../config/types.js';
 import { checkStateStore } from '../db/check-state-store.js';
-import { openStateStore } from '../db/state-store.js';
 import { maskable, redact } from '../../shared/redact.js';
+import { queryState } from '../db/state-query.js';
 import { UserError, oneLine } from '../errors.js';
 import { preflight } from '../plan/preflight.js';
 import { runSyncs, type SyncReport } from '../run-sync.js';
@@ -144,33 +144,22 @@ export function buildProgram(): Command {
 
   program
     .command('query')
-    .description('read-only SQL over the state tables (sync_runs, failed_rows, sync_changelog, …)')
+    .description('one read-only query over the state tables (sync_runs, failed_rows, sync_changelog, …)')
     .argument('<sql>')
     .option('--json', 'rows as JSON objects')
     .option('--csv', 'rows as CSV')
     .action(act(async (text: string, opts) => {
       const p = await project(program.opts());
-      // DuckDB answers an empty query with no columns and runs every statement of a list; both hide a mistake.
-      const statement = singleStatement(text);
-      if (!statement.ok && statement.problem === 'empty') throw new UserError('the query is empty.', { hint: 'write one SQL statement, e.g. "select * from sync_runs".' });
-      if (!statement.ok) throw new UserError('the query holds more than one SQL statement.', { hint: 'run one statement per command.' });
+      // DuckDB answers an empty query with no columns; that hides a mistake. Everything else about the text
+      // (one statement, a query) is the state store's own parser's call, in queryState.
+      if (isBlankSql(text)) throw new UserError('the query is empty.', { hint: 'write one SQL statement, e.g. "select * from sync_runs".' });
       if (p.state.type === 'duckdb' && !existsSync(p.state.path)) {
         throw new UserError('no state yet: nothing has run in this project', { file: p.file, field: 'state', hint: 'run a sync first.' });
       }
-      const store = await openStateStore(p, { readOnly: true });
-      try {
-        let result;
-        try {
-          result = await store.rawQuery(text);
-        } catch (error) {
-          throw new UserError(`SQL error: ${oneLine((error as Error).message)}`, { hint: 'the state tables are documented in README.md.' });
-        }
-        if (opts.json) print(JSON.stringify(result.rows.map((r) => Object.fromEntries(result.columns.map((c, i) => [c, r[i]]))), null, 2));
-        else if (opts.csv) process.stdout.write(formatCsv(result.columns, result.rows));
-        else process.stdout.write(formatTable(result.columns, result.rows));
-      } finally {
-        await store.close();
-      }
+      const result = await queryState(p, text);
+      if (opts.json) print(JSON.stringify(result.rows.map((r) => Object.fromEntries(result.columns.map((c, i) => [c, r[i]]))), null, 2));
+      else if (opts.csv) process.stdout.write(formatCsv(result.columns, result.rows));
+      else process.stdout.write(formatTable(result.columns, result.rows));
       return 0;
     }));
 

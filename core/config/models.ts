@@ -1,11 +1,11 @@
-/** `models/<name>.sql` (one SELECT) with optional `models/<name>.yaml` metadata. */
+/** `models/<name>.sql` (one query, checked by the warehouse) with optional `models/<name>.yaml` metadata. */
 import { join } from 'node:path';
 import { UserError } from '../errors.js';
 import type { ModelConfig } from './types.js';
 import { substituteEnv } from './env-substitution.js';
 import { byBaseName, listFolder } from './folder.js';
 import { modelJsonSchema } from './schemas.js';
-import { singleStatement } from './sql-statement.js';
+import { isBlankSql } from './sql-statement.js';
 import { readTextFile } from './text-file.js';
 import { validateWithSchema } from './validate.js';
 import { readYaml } from './yaml-source.js';
@@ -29,18 +29,11 @@ export async function loadModels(dir: string, env: NodeJS.ProcessEnv, secrets: S
   for (const [name, sqlName] of sqlFiles) {
     const file = `models/${sqlName}`;
     const text = await readTextFile(join(dir, file), file);
-    const check = singleStatement(text);
-    if (!check.ok && check.problem === 'empty') {
+    // Whether the text is exactly one query is the warehouse's call, at validate, plan and run.
+    if (isBlankSql(text)) {
       throw new UserError('the model is empty.', { file, line: 1, hint: 'write one SELECT statement.' });
     }
-    if (!check.ok) {
-      throw new UserError('the model holds more than one SQL statement.', {
-        file,
-        line: check.line,
-        hint: 'keep a single SELECT; put other statements in their own model.',
-      });
-    }
-    const model: ModelConfig = { name, file, sql: check.sql };
+    const model: ModelConfig = { name, file, sql: text.trimEnd() };
 
     const metaName = metaFiles.get(name);
     if (metaName) {

@@ -41,11 +41,11 @@ async function findProjectFile(dir: string): Promise<string> {
   return found[0];
 }
 
-type RawDatabase = { type: 'duckdb'; path?: string } | { type: 'postgres'; url: string };
+type RawDatabase = { type: 'duckdb'; path?: string } | { type: 'postgres'; url: string; query_url?: string };
 
 function database(raw: RawDatabase | undefined, dir: string, defaultPath: string): DatabaseConfig {
   if (!raw) return { type: 'duckdb', path: defaultPath };
-  if (raw.type === 'postgres') return { type: 'postgres', url: raw.url };
+  if (raw.type === 'postgres') return raw.query_url === undefined ? { type: 'postgres', url: raw.url } : { type: 'postgres', url: raw.url, query_url: raw.query_url };
   const path = raw.path ?? defaultPath;
   // Relative to the project, not to the shell's directory, so `-C project` and `cd project` agree.
   return { type: 'duckdb', path: path === ':memory:' || isAbsolute(path) ? path : resolve(dir, path) };

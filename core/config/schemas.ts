@@ -43,7 +43,7 @@ function connectors(): DestinationConnector[] {
 }
 
 /** `{type: duckdb, path}` or `{type: postgres, url}`, with an if/then per type so unknown keys are caught. */
-function database(description: string): Schema {
+function database(description: string, extraPostgres: Record<string, object> = {}): Schema {
   return {
     type: 'object',
     description,
@@ -74,6 +74,7 @@ function database(description: string): Schema {
           properties: {
             type: { const: 'postgres' },
             url: { type: 'string', minLength: 1, description: 'postgres://user:password@host:port/database' },
+            ...extraPostgres,
           },
         },
       },
@@ -122,7 +123,13 @@ export function projectJsonSchema(): Schema {
     additionalProperties: false,
     properties: {
       warehouse: database("Where models run. Default: {type: duckdb, path: ':memory:'}."),
-      state: database('Where sync state is kept. Default: {type: duckdb, path: .hightouch-like/state.duckdb}.'),
+      state: database('Where sync state is kept. Default: {type: duckdb, path: .hightouch-like/state.duckdb}.', {
+        query_url: {
+          type: 'string',
+          minLength: 1,
+          description: 'Optional: the URL `query` connects with instead of url, e.g. a role that may only SELECT the state tables.',
+        },
+      }),
       destinations: {
         type: 'object',
         description: 'Destinations by name, referenced by syncs.',

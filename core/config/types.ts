@@ -2,7 +2,7 @@
 
 export type DatabaseConfig =
   | { type: 'duckdb'; path: string }
-  | { type: 'postgres'; url: string };
+  | { type: 'postgres'; url: string; /** state only: the role `query` connects as, instead of `url`. */ query_url?: string };
 
 export type SyncMode = 'insert' | 'update' | 'upsert' | 'mirror';
 
@@ -28,6 +28,7 @@ export interface ModelConfig {
   name: string;
   /** Path relative to the project directory, for messages. */
   file: string;
+  /** The file's text, trailing whitespace removed; the warehouse checks that it is exactly one query. */
   sql: string;
   primary_key?: string;
 }

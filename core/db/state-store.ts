@@ -9,7 +9,7 @@ import { dirname } from 'node:path';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { Kysely, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
-import type { DatabaseConfig, ProjectConfig } from '../config/types.js';
+import type { DatabaseConfig, ModelConfig, ProjectConfig } from '../config/types.js';
 import { UserError, oneLine } from '../errors.js';
 import { DuckDBDialect } from './duckdb-dialect.js';
 import { migrate } from '../state/migrations.js';
@@ -17,6 +17,7 @@ import type { StateTables } from '../state/schema.js';
 import { redactUrl } from '../../shared/redact.js';
 import { toPlainValue } from './duckdb-values.js';
 import { getTypeParser } from './pg-types.js';
+import { defineDuckDBModelView, definePostgresModelView } from './warehouse.js';
 
 export interface StateStore {
   dialect: 'duckdb' | 'postgres';
@@ -25,8 +26,13 @@ export interface StateStore {
   attachedWarehouse: boolean;
   /** The catalog holding the state tables (DuckDB), for queries run while the warehouse is in `USE`. */
   stateCatalog: string | null;
-  /** Runs one statement the user wrote, keeping column order (for `query`). */
-  rawQuery(text: string): Promise<{ columns: string[]; rows: unknown[][] }>;
+  /**
+   * Defines a model as temp view `view` in this database (the DuckDB warehouse attached, or the same
+   * PostgreSQL), once the database's own parser has found it to be exactly one query. Callers drop it.
+   */
+  defineModelView(model: ModelConfig, view: string): Promise<void>;
+  /** Runs a statement that reads a model view and writes only temp tables, in a read-only transaction. */
+  runReadOnly(statement: string): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -36,7 +42,7 @@ export interface OpenOptions {
   attachWarehouse?: boolean;
 }
 
-function lineOf(project: ProjectConfig, key: string): number | undefined {
+export function lineOf(project: ProjectConfig, key: string): number | undefined {
   return project.lines?.[key] ?? project.lines?.[key.split('.')[0]];
 }
 
@@ -86,9 +92,19 @@ async function openDuckDBState(project: ProjectConfig, path: string, options: Op
     db,
     attachedWarehouse,
     stateCatalog: catalog,
-    async rawQuery(text) {
-      const reader = await connection.runAndReadAll(text);
-      return { columns: reader.columnNames(), rows: reader.getRows().map((row) => row.map(toPlainValue)) };
+    async defineModelView(model, view) {
+      await defineDuckDBModelView(connection, model, view);
+    },
+    async runReadOnly(statement) {
+      // DuckDB admits temp tables in a read-only transaction: only they can be written.
+      await sql.raw('begin transaction read only').execute(db);
+      try {
+        await sql.raw(statement).execute(db);
+      } catch (error) {
+        await sql.raw('rollback').execute(db);
+        throw error;
+      }
+      await sql.raw('commit').execute(db);
     },
     async close() {
       await db.destroy();
@@ -98,7 +114,7 @@ async function openDuckDBState(project: ProjectConfig, path: string, options: Op
   };
 }
 
-function describeDuckDBOpenError(
+export function describeDuckDBOpenError(
   error: unknown,
   path: string,
   where: { file: string; line?: number; field: string },
@@ -155,10 +171,22 @@ async function openPostgresState(project: ProjectConfig, url: string, options: O
     db,
     attachedWarehouse: false,
     stateCatalog: null,
-    async rawQuery(text) {
-      const result = await pool.query({ text, rowMode: 'array' });
-      const last = Array.isArray(result) ? result[result.length - 1] : result;
-      return { columns: (last.fields ?? []).map((f: { name: string }) => f.name), rows: last.rows ?? [] };
+    async defineModelView(model, view) {
+      await definePostgresModelView(pool, model, view);
+    },
+    async runReadOnly(statement) {
+      // PostgreSQL refuses CREATE TEMP TABLE in a read-only transaction, not INSERT into one: the
+      // statement fills a temp table made beforehand.
+      await db.connection().execute(async (conn) => {
+        await sql`begin transaction read only`.execute(conn);
+        try {
+          await sql.raw(statement).execute(conn);
+        } catch (error) {
+          await sql`rollback`.execute(conn);
+          throw error;
+        }
+        await sql`commit`.execute(conn);
+      });
     },
     async close() {
       await db.destroy();

@@ -1,14 +1,18 @@
 /**
  * Read access to the warehouse a model runs on: its columns (for validation) and its rows in chunks
- * (for planning when the warehouse and the state store are different databases).
+ * (for planning when the warehouse and the state store are different databases). Every read defines
+ * the model as a temp view first, which is where the database's own parser checks that it is exactly
+ * one query; the model then runs read-only.
  */
-import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
+import { DuckDBInstance, StatementType, type DuckDBConnection } from '@duckdb/node-api';
 import pg from 'pg';
 import type { ModelConfig, ProjectConfig } from '../config/types.js';
 import { UserError, oneLine } from '../errors.js';
 import { toPlainValue } from './duckdb-values.js';
 import { redactUrl } from '../../shared/redact.js';
 import { lineAt } from './sql-text.js';
+import { firstTokenOffset, leadingKeyword } from '../config/sql-statement.js';
+import { oneStatement } from './pg-extended.js';
 import { getTypeParser } from './pg-types.js';
 
 export interface Warehouse {
@@ -21,16 +25,103 @@ export interface Warehouse {
 }
 
 /** A database error in a model, reported against the model file with the database's own message. */
-export function modelSqlError(model: ModelConfig, error: unknown, prefixLength = 0): UserError {
+export function modelSqlError(model: ModelConfig, error: unknown, prefixLength: number | null = 0): UserError {
   const raw = (error as Error).message ?? String(error);
   let line: number | undefined;
-  const duck = /LINE (\d+):/.exec(raw);
-  if (duck) line = Number(duck[1]);
-  const position = Number((error as { position?: string }).position);
-  if (!line && Number.isFinite(position) && position > prefixLength) line = lineAt(model.sql, position - prefixLength - 1);
+  // A statement that only names the model's view has no line of the model to point at.
+  if (prefixLength !== null) {
+    const duck = /LINE (\d+):/.exec(raw);
+    if (duck) line = Number(duck[1]);
+    const position = Number((error as { position?: string }).position);
+    if (!line && Number.isFinite(position) && position > prefixLength) line = lineAt(model.sql, position - prefixLength - 1);
+  }
   const message = oneLine(raw.split(/\n\s*LINE \d+:/)[0]);
   return new UserError(`SQL error: ${message}`, { file: model.file, line: line ?? 1, hint: 'fix the model query.' });
 }
+
+function notOneQuery(model: ModelConfig, got: string): UserError {
+  return new UserError(`the model must be one query (SELECT, WITH … SELECT or VALUES), not ${got}.`, {
+    file: model.file,
+    line: lineAt(model.sql, firstTokenOffset(model.sql)),
+    hint: 'models only read; keep a single query.',
+  });
+}
+
+function severalStatements(model: ModelConfig): UserError {
+  return new UserError('the model holds more than one SQL statement.', {
+    file: model.file,
+    line: 1,
+    hint: 'keep a single query; put other statements in their own model.',
+  });
+}
+
+/**
+ * The statement that defines the model as a temp view. The model text goes last, unwrapped, so the
+ * database's grammar decides what it is (a view holds only a query; a trailing `;` or comment is fine),
+ * and on the model's first line, so the engine's line numbers are the file's.
+ */
+function modelViewStatement(model: ModelConfig, view: string) {
+  const prefix = `create temp view ${view} as `;
+  return { text: `${prefix}${model.sql}`, prefixLength: prefix.length };
+}
+
+/**
+ * DuckDB: checks with DuckDB's own parser that the model is exactly one query (statement type SELECT,
+ * which covers WITH, VALUES, FROM-first and table functions), then defines it as temp view `view` with
+ * exactly the statement that was parsed. Returns the model's column names.
+ */
+export async function defineDuckDBModelView(connection: DuckDBConnection, model: ModelConfig, view: string): Promise<string[]> {
+  let columns: string[];
+  try {
+    const statements = await connection.extractStatements(model.sql);
+    if (statements.count !== 1) throw severalStatements(model);
+    const prepared = await statements.prepare(0);
+    try {
+      if (prepared.statementType !== StatementType.SELECT) throw notOneQuery(model, StatementType[prepared.statementType] ?? 'a command');
+      columns = Array.from({ length: prepared.columnCount }, (_, i) => prepared.columnName(i));
+    } finally {
+      prepared.destroySync();
+    }
+    await connection.run(`drop view if exists ${view}`);
+    const statement = modelViewStatement(model, view);
+    const wrapped = await connection.extractStatements(statement.text);
+    // Cannot differ from the check above; the text that runs is checked all the same.
+    if (wrapped.count !== 1) throw severalStatements(model);
+    const define = await wrapped.prepare(0);
+    try {
+      await define.run();
+    } finally {
+      define.destroySync();
+    }
+  } catch (error) {
+    throw error instanceof UserError ? error : modelSqlError(model, error);
+  }
+  return columns;
+}
+
+/**
+ * PostgreSQL: defines the model as temp view `view` over the extended protocol, which refuses more than
+ * one statement; the server's grammar admits only a query in a view (no data-modifying WITH either).
+ */
+export async function definePostgresModelView(client: pg.ClientBase | pg.Pool, model: ModelConfig, view: string): Promise<void> {
+  const statement = modelViewStatement(model, view);
+  try {
+    await client.query(`drop view if exists ${view}`);
+    await client.query(oneStatement(statement.text));
+  } catch (error) {
+    const { code, position } = error as { code?: string; position?: string };
+    // 42601 without a position is the protocol refusing several commands; with one at the model's first
+    // word, the grammar refusing a statement that is not a query.
+    if (code === '42601' && position === undefined) throw severalStatements(model);
+    if (code === '42601' && Number(position) - 1 - statement.prefixLength === firstTokenOffset(model.sql)) {
+      throw notOneQuery(model, leadingKeyword(model.sql));
+    }
+    throw modelSqlError(model, error, statement.prefixLength);
+  }
+}
+
+/** The temp view a model is defined as while it is read. */
+export const MODEL_VIEW = 'hightouch_like_model';
 
 export async function openWarehouse(project: ProjectConfig): Promise<Warehouse> {
   const wh = project.warehouse;
@@ -75,20 +166,28 @@ export class DuckDBWarehouse implements Warehouse {
 
   async columns(model: ModelConfig): Promise<string[]> {
     try {
-      // `describe` keeps the model on the first line, so DuckDB's LINE n matches the file's lines.
-      const reader = await this.connection.runAndReadAll(`describe ${model.sql}`);
-      return reader.getRowObjectsJS().map((row) => String(row.column_name));
-    } catch (error) {
-      throw modelSqlError(model, error);
+      return await defineDuckDBModelView(this.connection, model, MODEL_VIEW);
+    } finally {
+      await this.connection.run(`drop view if exists ${MODEL_VIEW}`);
     }
   }
 
+  /** The warehouse file is opened read-only (an in-memory one holds nothing to protect). */
   async *stream(model: ModelConfig, selectList: string, chunkSize: number) {
+    await defineDuckDBModelView(this.connection, model, MODEL_VIEW);
+    try {
+      yield* this.read(model, `select ${selectList} from ${MODEL_VIEW} as m`, chunkSize);
+    } finally {
+      await this.connection.run(`drop view if exists ${MODEL_VIEW}`);
+    }
+  }
+
+  private async *read(model: ModelConfig, text: string, chunkSize: number) {
     let result;
     try {
-      result = await this.connection.stream(`select ${selectList} from (${model.sql}\n) as m`);
+      result = await this.connection.stream(text);
     } catch (error) {
-      throw modelSqlError(model, error);
+      throw modelSqlError(model, error, null);
     }
     const names = result.columnNames();
     let buffer: Record<string, unknown>[] = [];
@@ -119,27 +218,39 @@ export class PostgresWarehouse implements Warehouse {
 
   constructor(private readonly client: pg.Client) {}
 
+  /**
+   * Opens a transaction holding the model's view, then makes it read-only, so the model itself runs
+   * read-only; the caller's rollback drops the view.
+   */
+  private async beginWithModel(model: ModelConfig): Promise<void> {
+    await this.client.query('begin');
+    await definePostgresModelView(this.client, model, MODEL_VIEW);
+    await this.client.query('set transaction read only');
+  }
+
   async columns(model: ModelConfig): Promise<string[]> {
-    const prefix = 'select * from (';
     try {
-      const result = await this.client.query(`${prefix}${model.sql}\n) as m limit 0`);
-      return result.fields.map((f) => f.name);
-    } catch (error) {
-      throw modelSqlError(model, error, prefix.length);
+      await this.beginWithModel(model);
+      try {
+        return (await this.client.query(`select * from ${MODEL_VIEW} limit 0`)).fields.map((f) => f.name);
+      } catch (error) {
+        throw modelSqlError(model, error, null);
+      }
+    } finally {
+      await this.client.query('rollback').catch(() => {});
     }
   }
 
   async *stream(model: ModelConfig, selectList: string, chunkSize: number) {
-    const prefix = `declare hightouch_like_model no scroll cursor for select ${selectList} from (`;
-    await this.client.query('begin read only');
     try {
+      await this.beginWithModel(model);
       try {
-        await this.client.query(`${prefix}${model.sql}\n) as m`);
+        await this.client.query(`declare hightouch_like_rows no scroll cursor for select ${selectList} from ${MODEL_VIEW} as m`);
       } catch (error) {
-        throw modelSqlError(model, error, prefix.length);
+        throw modelSqlError(model, error, null);
       }
       for (;;) {
-        const page = await this.client.query(`fetch ${chunkSize} from hightouch_like_model`);
+        const page = await this.client.query(`fetch ${chunkSize} from hightouch_like_rows`);
         if (page.rows.length === 0) break;
         yield page.rows as Record<string, unknown>[];
       }

@@ -9,7 +9,8 @@ import { syncKey } from '../../connectors/destinations/sync-key.js';
 import type { ProjectConfig, SyncConfig, SyncMode } from '../config/types.js';
 import type { StateStore } from '../db/state-store.js';
 import { quoteIdent, quoteLiteral } from '../db/sql-text.js';
-import { modelSqlError } from '../db/warehouse.js';
+import { MODEL_VIEW, modelSqlError } from '../db/warehouse.js';
+import { UserError } from '../errors.js';
 import { writeTarget } from '../execute/target.js';
 import { currentSnapshotSql, settleSnapshotLog } from '../state/snapshot-log.js';
 import { transact } from '../state/transact.js';
@@ -313,16 +314,12 @@ async function planDirect(
   // Change codes: 0 removed, 1 null key, 2 added (key not in the snapshot side), 3 changed,
   // 4 unchanged, 5 added (key only pending: sent by a killed run, never acknowledged), 6 and 7 a
   // match value another row shares (6: key on the snapshot side, 7: not).
-  // The prefix holds no newline, so DuckDB's "LINE n" in an error is the model file's line n.
   const matchColumn = checksMatchDuplicates(match) ? `m.${quoteIdent(sync.mapping[match.key.field])}` : null;
   const matchCopies = matchColumn
     ? `case when ${matchColumn} is null then 1 else count(m.${quoteIdent(sync.primary_key)}) over (partition by ${matchColumn}) end`
     : '1';
-  const prefix =
-    `create temp table ht_diff as with m as (select ${canonicalKeySql('duckdb', `m.${quoteIdent(sync.primary_key)}`)} as pk, ` +
-    `hash(${rowHashSql(duckdbPayloadSql(sync.mapping, 'm'))}) as h, true as present, ${matchCopies} as match_copies, ${columns} from (`;
-  const statement = `${prefix}${model.sql}
-    ) as m),
+  const statement = `create temp table ht_diff as with m as (select ${canonicalKeySql('duckdb', `m.${quoteIdent(sync.primary_key)}`)} as pk,
+      hash(${rowHashSql(duckdbPayloadSql(sync.mapping, 'm'))}) as h, true as present, ${matchCopies} as match_copies, ${columns} from ${MODEL_VIEW} as m),
     s as (${snapshotSide(sync, 'diff', catalog)}),
     j as (
       select
@@ -344,12 +341,15 @@ async function planDirect(
       case when change in (1, 2, 3, 5) then ${duckdbPayloadSql(carried, 'j')} end as payload
     from j`;
   await sql`drop table if exists ht_diff`.execute(db);
+  // The model runs as a view checked by DuckDB's parser, in a read-only transaction (temp tables only).
   await sql.raw('use warehouse').execute(db);
   try {
-    await sql.raw(statement).execute(db);
+    await store.defineModelView(model, MODEL_VIEW);
+    await store.runReadOnly(statement);
   } catch (error) {
-    throw modelSqlError(model, error);
+    throw error instanceof UserError ? error : modelSqlError(model, error, null);
   } finally {
+    await sql.raw(`drop view if exists ${MODEL_VIEW}`).execute(db);
     await sql.raw(`use ${quoteIdent(store.stateCatalog!)}`).execute(db);
   }
 

@@ -8,7 +8,8 @@ import { sql, type Kysely } from 'kysely';
 import type { ModelConfig, ProjectConfig, SyncConfig } from '../config/types.js';
 import { sameDatabase, type StateStore } from '../db/state-store.js';
 import { quoteIdent, quoteLiteral } from '../db/sql-text.js';
-import { modelSqlError, openWarehouse } from '../db/warehouse.js';
+import { MODEL_VIEW, modelSqlError, openWarehouse } from '../db/warehouse.js';
+import { UserError } from '../errors.js';
 import { canonicalKeySql } from './canonical-key.js';
 
 const STREAM_CHUNK = 2000;
@@ -38,10 +39,12 @@ export async function stageModel(store: StateStore, project: ProjectConfig, sync
     const payload = duckdbPayloadSql(sync.mapping);
     await sql.raw('use warehouse').execute(db);
     try {
-      await sql.raw(`create temp table ht_model as select ${pk} as pk, ${payload} as payload from (${model.sql}\n) as m`).execute(db);
+      await store.defineModelView(model, MODEL_VIEW);
+      await store.runReadOnly(`create temp table ht_model as select ${pk} as pk, ${payload} as payload from ${MODEL_VIEW} as m`);
     } catch (error) {
-      throw modelSqlError(model, error);
+      throw error instanceof UserError ? error : modelSqlError(model, error, null);
     } finally {
+      await sql.raw(`drop view if exists ${MODEL_VIEW}`).execute(db);
       await sql.raw(`use ${quoteIdent(store.stateCatalog!)}`).execute(db);
     }
     return;
@@ -50,11 +53,16 @@ export async function stageModel(store: StateStore, project: ProjectConfig, sync
   if (store.dialect === 'postgres' && sameDatabase(project.warehouse, project.state)) {
     // row_to_json over a sub-select has no argument limit (json_build_object stops at 50 pairs).
     const inner = fields.map(([f, c]) => `m.${quoteIdent(c)} as ${quoteIdent(f)}`).join(', ');
-    const prefix = `create temp table ht_model as select ${pk} as pk, (select row_to_json(x) from (select ${inner}) as x)::text as payload from (`;
+    await sql`create temp table ht_model (pk text, payload text)`.execute(db);
     try {
-      await sql.raw(`${prefix}${model.sql}\n) as m`).execute(db);
+      await store.defineModelView(model, MODEL_VIEW);
+      await store.runReadOnly(
+        `insert into ht_model select ${pk} as pk, (select row_to_json(x) from (select ${inner}) as x)::text as payload from ${MODEL_VIEW} as m`,
+      );
     } catch (error) {
-      throw modelSqlError(model, error, prefix.length);
+      throw error instanceof UserError ? error : modelSqlError(model, error, null);
+    } finally {
+      await sql.raw(`drop view if exists ${MODEL_VIEW}`).execute(db);
     }
     return;
   }
