@@ -72,7 +72,7 @@ const cases: Case[] = [
 
   // Models.
   { name: 'model: empty', files: { 'models/users.sql': '-- nothing yet\n' }, args: ['validate'], error: /^error: models\/users\.sql:1: the model is empty/ },
-  { name: 'model: two statements', files: { 'models/users.sql': goodModel + ';\nselect 2' }, args: ['validate'], error: /^error: models\/users\.sql:3: the model holds more than one SQL statement/ },
+  { name: 'model: two statements', files: { 'models/users.sql': goodModel + ';\nselect 2' }, args: ['validate'], error: /^error: models\/users\.sql:1: the model holds more than one SQL statement/ },
   { name: 'model: SQL syntax error', files: { 'models/users.sql': 'select id, email, name\nfrom users\nwher id > 1' }, args: ['validate'], error: /^error: models\/users\.sql:\d+: SQL error: Parser Error/ },
   { name: 'model: unknown table', withState: true, files: { 'models/users.sql': 'select id, email, name\nfrom customers' }, args: ['run', 'users'], error: /^error: models\/users\.sql:2: SQL error: Catalog Error: Table with name customers does not exist/ },
   { name: 'model: metadata without SQL', files: { 'models/other.yaml': 'primary_key: id\n' }, args: ['validate'], error: /^error: models\/other\.yaml: has no SQL file/ },
@@ -118,10 +118,10 @@ const cases: Case[] = [
   // query.
   { name: 'query: empty', withState: true, args: ['query', ''], error: /^error: the query is empty\./ },
   { name: 'query: only a comment', withState: true, args: ['query', '--', '-- nothing'], error: /^error: the query is empty\./ },
-  { name: 'query: two statements', withState: true, args: ['query', 'select 1; select 2'], error: /^error: the query holds more than one SQL statement/ },
+  { name: 'query: two statements', withState: true, args: ['query', 'select 1; select 2'], error: /^error: query: only one read-only query is allowed \(got 2 statements\)/ },
   { name: 'query: SQL syntax error', withState: true, args: ['query', 'selec * from sync_runs'], error: /^error: SQL error: Parser Error: syntax error/ },
   { name: 'query: unknown table', withState: true, args: ['query', 'select * from sync_runz'], error: /^error: SQL error: Catalog Error: Table with name sync_runz does not exist/ },
-  { name: 'query: a write', withState: true, args: ['query', "delete from sync_runs"], error: /^error: SQL error: .*read-only/ },
+  { name: 'query: a write', withState: true, args: ['query', "delete from sync_runs"], error: /^error: query: only one read-only query is allowed \(got DELETE\)/ },
   { name: 'query: no state yet', args: ['query', 'select * from sync_runs'], error: /^error: hightouch-like\.config\.yaml: state: no state yet/ },
 ];
 

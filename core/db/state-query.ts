@@ -45,7 +45,9 @@ function refused(got: string): UserError {
 }
 
 function sqlError(error: unknown): UserError {
-  return new UserError(`SQL error: ${oneLine((error as Error).message)}`, {
+  // DuckDB wraps parser errors in "Failed to extract statements: "; the parser's own words are the news.
+  const message = oneLine((error as Error).message).replace(/^Failed to extract statements: /, '');
+  return new UserError(`SQL error: ${message}`, {
     hint: 'query reads the state tables only, documented in README.md.',
   });
 }

@@ -35,7 +35,7 @@ export function modelSqlError(model: ModelConfig, error: unknown, prefixLength: 
     const position = Number((error as { position?: string }).position);
     if (!line && Number.isFinite(position) && position > prefixLength) line = lineAt(model.sql, position - prefixLength - 1);
   }
-  const message = oneLine(raw.split(/\n\s*LINE \d+:/)[0]);
+  const message = oneLine(raw.split(/\n\s*LINE \d+:/)[0]).replace(/^Failed to extract statements: /, '');
   return new UserError(`SQL error: ${message}`, { file: model.file, line: line ?? 1, hint: 'fix the model query.' });
 }
 
