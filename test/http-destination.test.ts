@@ -280,7 +280,8 @@ describe('http destination: whole-call failures', () => {
   });
 
   it('times out a slow receiver as transient HTTP_TIMEOUT', async () => {
-    const s = await sink({ latencyMs: 500 });
+    const s = await sink();
+    s.holdAfter(0); // never answers: the 50 ms timeout is the only way out
     const client = await connect(target(s.url, { settings: { timeout_ms: 50 } }));
     const error = await failure(client.write('insert', users('1')));
     expect(error.failure).toMatchObject({ errorClass: 'transient', code: 'HTTP_TIMEOUT' });
