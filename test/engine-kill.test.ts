@@ -38,7 +38,8 @@ async function killWhen(args: string[], env: Record<string, string>, ready: (ali
   await exit;
 }
 
-describe('SIGKILL mid-run', () => {
+// A hang guard, not a timing: at load 18 on 2 cores one CLI run took up to 15 s, and each test makes 4-5.
+describe('SIGKILL mid-run', { timeout: 300_000 }, () => {
   it('loses no row and re-sends only what was in flight (http sink)', async () => {
     const rows = 3000;
     const batch = 50;

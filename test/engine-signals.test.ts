@@ -14,7 +14,8 @@ afterEach(async () => {
   await sink?.close();
 });
 
-describe('SIGTERM', () => {
+// A hang guard, not a timing: at load 18 on 2 cores one CLI run took up to 15 s, and this test makes 3.
+describe('SIGTERM', { timeout: 180_000 }, () => {
   it('finishes in-flight batches, commits them, marks the run cancelled and exits 1', async () => {
     sink = await startHttpSink();
     // Three batches of 10 are acknowledged, then answers are held: the run cannot finish before the signal.
