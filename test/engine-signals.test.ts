@@ -34,7 +34,8 @@ describe('SIGTERM', { timeout: 180_000 }, () => {
     child.stderr!.resume();
     // 'close', not 'exit': only then has all of stdout been read.
     const exit = new Promise((r) => child.on('close', r));
-    await sink.until(() => sink.held === 2);
+    const held = await Promise.race([sink.until(() => sink.held === 2).then(() => true), exit.then(() => false)]);
+    expect(held, `the run ended before two batches were in flight: ${stdout}`).toBe(true);
     child.kill('SIGTERM');
     // The two held batches are the ones in flight: answered now, they must still be committed. Answers
     // from here on are not held, so batches sent before the signal is seen cannot hang the run.

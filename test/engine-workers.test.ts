@@ -28,8 +28,9 @@ async function run(settings: string, overlap: number) {
   await project.warehouse(`create table users as select range as id, 'u' || range || '@x.io' as email from range(1, 17)`);
   const running = project.cli(['run', 'users', '--json'], { SINK_URL: sink.url });
   const http = sink;
-  await http.until(() => http.held === overlap);
+  const reached = await Promise.race([http.until(() => http.held === overlap).then(() => true), running.then(() => false)]);
   http.release();
+  expect(reached, `the run ended without ${overlap} calls in flight at once (most: ${http.maxInFlight})`).toBe(true);
   const result = await running;
   expect(result.code, result.stderr).toBe(0);
   expect(sink.rows.size).toBe(16);
