@@ -1,7 +1,8 @@
 /**
  * A loopback HTTP receiver for the `http` destination, used by connector and engine tests.
  * It applies batches to an in-memory table and injects faults by count (never at random), so
- * every run of a test sees the same answers.
+ * every run of a test sees the same answers. Timing comes from progress, never from a clock: a test
+ * can hold the sink's answers (`holdAfter`) and wait for what it has received (`until`).
  */
 import { createServer, type IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -21,8 +22,6 @@ export interface SinkRequest {
 export interface SinkOptions {
   /** Answer 400 for the whole batch when any row is in the reject set, instead of per-row results. */
   wholeBatch?: boolean;
-  /** Delay before every answer. Can be changed later through `sink.latencyMs`. */
-  latencyMs?: number;
   /** Give every accepted row an id `sink-<key>` in the results body. */
   assignIds?: boolean;
   /** Give every accepted row the id this returns (when `assignIds` is not set). */
@@ -42,9 +41,21 @@ export interface HttpSink {
   received: SinkRequest[];
   /** The applied state: upserts set, inserts set when absent, updates set when present, deletes remove. */
   rows: Map<string, Record<string, unknown>>;
-  latencyMs: number;
-  /** The most requests this sink has held unanswered at once. */
+  /** The most requests this sink has had unanswered at once (received, answer not yet written). */
   maxInFlight: number;
+  /** Rows in the well-formed requests answered so far, whatever the answer. */
+  answeredRows: number;
+  /** Requests whose answers `holdAfter` is holding back. */
+  held: number;
+  /**
+   * Applies every request as it arrives but holds its answer once `answeredRows` has reached `rows`,
+   * until `release()`. A run then cannot finish, so a test can stop it at a known point.
+   */
+  holdAfter(rows: number): void;
+  /** Writes every held answer, in arrival order (dropping those whose client is gone), and stops holding. */
+  release(): void;
+  /** Resolves once `condition()` is true: checked now and after every request received, held or answered. */
+  until(condition: () => boolean): Promise<void>;
   /** Answer the next `count` requests with `status` (and `Retry-After: <seconds>`), applying nothing. */
   failNext(count: number, status: number, retryAfterSeconds?: number): void;
   /** Refuse rows with these keys from now on; an empty set refuses none. */
@@ -70,22 +81,42 @@ export async function startHttpSink(options: SinkOptions = {}): Promise<HttpSink
   let rejected = new Set<string>();
   const seenBatches = new Set<string>();
 
+  let holdFrom: number | undefined;
+  const heldAnswers: Array<() => void> = [];
+  const waiters = new Set<() => void>();
+  const progressed = () => waiters.forEach((check) => check());
+
   let inFlight = 0;
   const server = createServer((req, res) => {
     inFlight++;
     sink.maxInFlight = Math.max(sink.maxInFlight, inFlight);
-    res.on('close', () => inFlight--);
+    // Counted until the answer is written (not until the socket closes): the client can only send
+    // its next call after that, so a bounded client never shows more than its bound here.
+    let open = true;
+    const settle = () => {
+      if (open) inFlight--;
+      open = false;
+    };
+    res.on('close', settle);
+    let rowCount = 0;
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.on('end', async () => {
       const answer = (status: number, body: unknown, headers: Record<string, string> = {}) => {
         const send = () => {
+          settle();
+          sink.answeredRows += rowCount;
           if (res.destroyed) return;
           res.writeHead(status, { 'content-type': 'application/json', ...headers });
           res.end(JSON.stringify(body));
         };
-        if (sink.latencyMs > 0) setTimeout(send, sink.latencyMs);
-        else send();
+        if (holdFrom !== undefined && sink.answeredRows >= holdFrom) {
+          heldAnswers.push(send);
+          sink.held = heldAnswers.length;
+        } else {
+          send();
+        }
+        progressed();
       };
 
       let request: SinkRequest;
@@ -97,6 +128,7 @@ export async function startHttpSink(options: SinkOptions = {}): Promise<HttpSink
         answer(400, { error: 'body must be JSON {sync, operation, rows}' });
         return;
       }
+      rowCount = request.rows.length;
       sink.received.push(request);
       await options.beforeAnswer?.(request);
 
@@ -149,8 +181,34 @@ export async function startHttpSink(options: SinkOptions = {}): Promise<HttpSink
     port,
     received: [],
     rows: new Map(),
-    latencyMs: options.latencyMs ?? 0,
     maxInFlight: 0,
+    answeredRows: 0,
+    held: 0,
+    holdAfter(rows) {
+      holdFrom = rows;
+    },
+    release() {
+      holdFrom = undefined;
+      for (const send of heldAnswers.splice(0)) send();
+      sink.held = 0;
+      progressed();
+    },
+    until(condition) {
+      return new Promise<void>((resolve, reject) => {
+        const check = () => {
+          try {
+            if (!condition()) return;
+            waiters.delete(check);
+            resolve();
+          } catch (error) {
+            waiters.delete(check);
+            reject(error);
+          }
+        };
+        waiters.add(check);
+        check();
+      });
+    },
     failNext(count, status, retryAfterSeconds) {
       for (let i = 0; i < count; i++) faults.push({ status, retryAfterSeconds });
     },
