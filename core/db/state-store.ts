@@ -17,6 +17,7 @@ import type { StateTables } from '../state/schema.js';
 import { redactUrl } from './redact.js';
 import { toPlainValue } from './duckdb-values.js';
 import { getTypeParser } from './pg-types.js';
+import { DUCKDB_SESSION_SQL, POSTGRES_SESSION_SQL } from './session-settings.js';
 
 export interface StateStore {
   dialect: 'duckdb' | 'postgres';
@@ -57,6 +58,7 @@ async function openDuckDBState(project: ProjectConfig, path: string, options: Op
   } catch (error) {
     throw describeDuckDBOpenError(error, path, where, options.readOnly);
   }
+  await connection.run(DUCKDB_SESSION_SQL);
   const catalog = (await connection.runAndReadAll('select current_database()')).getRows()[0][0] as string;
   // Models may read CSV/Parquet files by relative path: resolve them against the project folder.
   await connection.run(`set file_search_path = '${project.dir.replace(/'/g, "''")}'`);
@@ -121,6 +123,8 @@ async function openPostgresState(project: ProjectConfig, url: string, options: O
   // One connection: temp tables made by the planner must be visible to every later query of the run.
   const pool = new pg.Pool({ connectionString: url, max: 1, idleTimeoutMillis: 0, connectionTimeoutMillis: 10_000, types: { getTypeParser } });
   pool.on('error', () => {});
+  // Queued on each new connection ahead of any query of ours (a client runs its queries in order).
+  pool.on('connect', (client) => void client.query(POSTGRES_SESSION_SQL).catch(() => {}));
   try {
     const client = await pool.connect();
     if (options.readOnly) await client.query('set default_transaction_read_only = on');

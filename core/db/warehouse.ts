@@ -10,6 +10,7 @@ import { toPlainValue } from './duckdb-values.js';
 import { redactUrl } from './redact.js';
 import { lineAt } from './sql-text.js';
 import { getTypeParser } from './pg-types.js';
+import { DUCKDB_SESSION_SQL, POSTGRES_SESSION_SQL } from './session-settings.js';
 
 export interface Warehouse {
   readonly dialect: 'duckdb' | 'postgres';
@@ -47,6 +48,7 @@ export async function openWarehouse(project: ProjectConfig): Promise<Warehouse> 
       });
     }
     const connection = await instance.connect();
+    await connection.run(DUCKDB_SESSION_SQL);
     await connection.run(`set file_search_path = '${project.dir.replace(/'/g, "''")}'`);
     return new DuckDBWarehouse(connection, () => instance.closeSync());
   }
@@ -54,6 +56,7 @@ export async function openWarehouse(project: ProjectConfig): Promise<Warehouse> 
   client.on('error', () => {});
   try {
     await client.connect();
+    await client.query(POSTGRES_SESSION_SQL);
   } catch (error) {
     throw new UserError(`cannot connect to PostgreSQL warehouse at ${redactUrl(wh.url)}: ${oneLine((error as Error).message)}`, {
       file: project.file,

@@ -10,7 +10,8 @@ import type { StateStore } from '../db/state-store.js';
 import { quoteIdent, quoteLiteral } from '../db/sql-text.js';
 import { modelSqlError } from '../db/warehouse.js';
 import { currentSnapshotSql, settleSnapshotLog } from '../state/snapshot-log.js';
-import { duckdbPayloadSql, rowHashSql, stageModel } from './stage-model.js';
+import { duckdbPayloadSql, rowHashSql } from './payload-sql.js';
+import { stageModel } from './stage-model.js';
 
 export type Change = 'added' | 'changed' | 'removed' | 'invalid_null' | 'invalid_duplicate';
 

@@ -1,35 +1,24 @@
 /**
  * Puts the model's rows into the state database as `ht_model(pk, payload)`: the primary key as text and
- * the mapped values as a JSON object keyed by destination field. When the model and the state live in
- * the same database this is one SQL statement; otherwise rows stream through in chunks.
+ * the mapped values as a JSON object keyed by destination field (`payload-sql.ts`). When the model and
+ * the state live in the same database this is one SQL statement; otherwise rows stream through in chunks,
+ * their payload text already built by the warehouse, so every path hashes a row alike.
  */
 import { sql, type Kysely } from 'kysely';
 import type { ModelConfig, ProjectConfig, SyncConfig } from '../config/types.js';
 import { sameDatabase, type StateStore } from '../db/state-store.js';
-import { quoteIdent, quoteLiteral } from '../db/sql-text.js';
+import { quoteIdent } from '../db/sql-text.js';
 import { modelSqlError, openWarehouse } from '../db/warehouse.js';
+import { duckdbPayloadSql, postgresPayloadSql } from './payload-sql.js';
 
 const STREAM_CHUNK = 2000;
 
-/**
- * DuckDB: the payload of a row of `alias` as JSON text, keyed by destination field in mapping order.
- * Exported so the benchmark seeds snapshots with exactly the engine's definition.
- */
-export function duckdbPayloadSql(mapping: Record<string, string>, alias = 'm'): string {
-  const fields = Object.entries(mapping);
-  return `cast(json_object(${fields.map(([f, c]) => `${quoteLiteral(f)}, ${alias}.${quoteIdent(c)}`).join(', ')}) as varchar)`;
-}
-
-/** The row hash stored in the snapshot: md5 of the payload text (the same in DuckDB and PostgreSQL). */
-export function rowHashSql(payload: string): string {
-  return `md5(${payload})`;
-}
+export { duckdbPayloadSql, rowHashSql } from './payload-sql.js';
 
 export async function stageModel(store: StateStore, project: ProjectConfig, sync: SyncConfig, model: ModelConfig) {
   const db = store.db as unknown as Kysely<any>;
   await sql`drop table if exists ht_model`.execute(db);
   const pk = `cast(m.${quoteIdent(sync.primary_key)} as text)`;
-  const fields = Object.entries(sync.mapping);
 
   if (store.dialect === 'duckdb' && store.attachedWarehouse) {
     const payload = duckdbPayloadSql(sync.mapping);
@@ -45,9 +34,7 @@ export async function stageModel(store: StateStore, project: ProjectConfig, sync
   }
 
   if (store.dialect === 'postgres' && sameDatabase(project.warehouse, project.state)) {
-    // row_to_json over a sub-select has no argument limit (json_build_object stops at 50 pairs).
-    const inner = fields.map(([f, c]) => `m.${quoteIdent(c)} as ${quoteIdent(f)}`).join(', ');
-    const prefix = `create temp table ht_model as select ${pk} as pk, (select row_to_json(x) from (select ${inner}) as x)::text as payload from (`;
+    const prefix = `create temp table ht_model as select ${pk} as pk, ${postgresPayloadSql(sync.mapping)} as payload from (`;
     try {
       await sql.raw(`${prefix}${model.sql}\n) as m`).execute(db);
     } catch (error) {
@@ -59,13 +46,10 @@ export async function stageModel(store: StateStore, project: ProjectConfig, sync
   await sql`create temp table ht_model (pk text, payload text)`.execute(db);
   const warehouse = await openWarehouse(project);
   try {
-    const selectList = [`${pk} as ${quoteIdent('__pk')}`, ...fields.map(([, c], i) => `m.${quoteIdent(c)} as c${i}`)].join(', ');
+    const payload = warehouse.dialect === 'duckdb' ? duckdbPayloadSql(sync.mapping) : postgresPayloadSql(sync.mapping);
+    const selectList = `${pk} as ${quoteIdent('__pk')}, ${payload} as ${quoteIdent('__payload')}`;
     for await (const rows of warehouse.stream(model, selectList, STREAM_CHUNK)) {
-      const values = rows.map((row) => {
-        const payload: Record<string, unknown> = {};
-        fields.forEach(([field], i) => (payload[field] = row[`c${i}`] ?? null));
-        return { pk: (row.__pk as string | null) ?? null, payload: JSON.stringify(payload) };
-      });
+      const values = rows.map((row) => ({ pk: (row.__pk as string | null) ?? null, payload: row.__payload as string }));
       await db.insertInto('ht_model').values(values).execute();
     }
   } finally {

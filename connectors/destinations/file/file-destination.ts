@@ -13,6 +13,7 @@ import {
   type WriteTarget,
   writeOperation,
 } from '../../destination.js';
+import { stringifyExactJson } from '../../exact-json.js';
 import { csvLine } from './csv.js';
 import { classifyFileError } from './errors.js';
 
@@ -39,7 +40,7 @@ class FileClient implements DestinationClient {
     for (const row of rows) {
       text +=
         format === 'jsonl'
-          ? JSON.stringify({ op: operationName, key: row.key, fields: op === 'delete' ? {} : row.fields, at }) + '\n'
+          ? stringifyExactJson({ op: operationName, key: row.key, fields: op === 'delete' ? {} : row.fields, at }) + '\n'
           : csvLine([operationName, row.key, at, ...fields.map((f) => (op === 'delete' ? null : row.fields[f]))]);
     }
     try {
