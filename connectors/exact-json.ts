@@ -30,10 +30,11 @@ export class NonFiniteNumberError extends Error {
 }
 
 /**
- * Text with no run of 16 digits (or digits and a point), no 3-digit exponent and no NaN/Infinity has
- * only numbers of at most 15 significant digits, which doubles hold exactly: `JSON.parse` is enough.
+ * Text with no run of 16 digits (or digits and a point), no 3-digit exponent and no NaN/Infinity after
+ * a `:`, `,` or `[` has only numbers of at most 15 significant digits, which doubles hold exactly:
+ * `JSON.parse` is enough. (A string can match too; it only costs the slower parse.)
  */
-const MAYBE_INEXACT = /[0-9.]{16}|[eE][+-]?[0-9]{3}|NaN|Infinity/;
+const MAYBE_INEXACT = /[0-9.]{16}|[eE][+-]?[0-9]{3}|[:,[] ?-?(?:NaN|Infinity|nan|inf)/;
 
 export function parseExactJson(text: string): unknown {
   if (!MAYBE_INEXACT.test(text)) return JSON.parse(text);
@@ -45,7 +46,8 @@ export function parseExactJson(text: string): unknown {
 }
 
 const NUMBER = /-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?/y;
-const NON_FINITE = /-?Infinity|NaN/y;
+/** As PostgreSQL (`NaN`, `-Infinity`) and DuckDB (`nan`, `-inf`) print them. */
+const NON_FINITE = /-?(?:Infinity|NaN|inf|nan)/y;
 const SPACE = /[ \t\n\r]*/y;
 
 class Parser {
@@ -77,7 +79,7 @@ class Parser {
     }
     NON_FINITE.lastIndex = this.at;
     const nonFinite = NON_FINITE.exec(this.text);
-    if (nonFinite) throw new NonFiniteNumberError(nonFinite[0], field);
+    if (nonFinite) throw new NonFiniteNumberError(/nan/i.test(nonFinite[0]) ? 'NaN' : nonFinite[0].replace(/inf$/, 'Infinity'), field);
     NUMBER.lastIndex = this.at;
     const match = NUMBER.exec(this.text);
     if (!match) this.fail();
