@@ -9,7 +9,6 @@ import { UserError, oneLine } from '../errors.js';
 import { toPlainValue } from './duckdb-values.js';
 import { redactUrl } from './redact.js';
 import { lineAt } from './sql-text.js';
-import { getTypeParser } from './pg-types.js';
 import { DUCKDB_SESSION_SQL, POSTGRES_SESSION_SQL } from './session-settings.js';
 
 export interface Warehouse {
@@ -52,7 +51,7 @@ export async function openWarehouse(project: ProjectConfig): Promise<Warehouse> 
     await connection.run(`set file_search_path = '${project.dir.replace(/'/g, "''")}'`);
     return new DuckDBWarehouse(connection, () => instance.closeSync());
   }
-  const client = new pg.Client({ connectionString: wh.url, connectionTimeoutMillis: 10_000, types: { getTypeParser } });
+  const client = new pg.Client({ connectionString: wh.url, connectionTimeoutMillis: 10_000 });
   client.on('error', () => {});
   try {
     await client.connect();
