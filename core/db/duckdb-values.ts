@@ -1,4 +1,7 @@
-/** DuckDB's JS values → plain JSON-friendly values for the rest of the program. */
+/**
+ * DuckDB's JS values → plain values for state-store results and `query` output. Payloads never pass
+ * through here: the warehouse's SQL writes them as JSON text (core/plan/payload-sql.ts).
+ */
 import { DuckDBTimestampTZValue, DuckDBTimestampValue, DuckDBDateValue, DuckDBDecimalValue } from '@duckdb/node-api';
 
 export function toPlainValue(value: unknown): unknown {
@@ -10,7 +13,7 @@ export function toPlainValue(value: unknown): unknown {
     // Micros since the epoch, UTC for both types.
     return new Date(Number(value.micros / 1000n)).toISOString();
   }
-  // Decimals become numbers, as DuckDB's own JSON functions render them.
+  // Decimals become numbers: the state tables hold none, so only a `query` of the user's shows them.
   if (value instanceof DuckDBDecimalValue) return Number(value.toString());
   if (value instanceof DuckDBDateValue) return value.toString();
   if (typeof value === 'object') return String(value);

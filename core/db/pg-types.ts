@@ -1,8 +1,9 @@
 import pg from 'pg';
 
 /**
- * Values as PostgreSQL's own row_to_json renders them, so a model hashes the same whether it is
- * diffed inside PostgreSQL or streamed: numerics and safe int8 as numbers, timestamps as text.
+ * How state-store results reach JS (counts, `query`, `status`): safe int8 and numerics as numbers,
+ * timestamps as PostgreSQL's text. Payloads never pass through here: the warehouse's SQL writes them
+ * as JSON text (core/plan/payload-sql.ts).
  */
 export function getTypeParser(oid: number, format?: 'text' | 'binary'): (value: string) => unknown {
   switch (oid) {

@@ -19,6 +19,7 @@ import { UserError, oneLine } from '../errors.js';
 import { toPlainValue } from './duckdb-values.js';
 import { oneStatement, oneStatementAsArrays } from './pg-extended.js';
 import { getTypeParser } from './pg-types.js';
+import { DUCKDB_SESSION_SQL, POSTGRES_SESSION_SQL } from './session-settings.js';
 import { redactUrl } from '../../shared/redact.js';
 import { describeDuckDBOpenError, lineOf } from './state-store.js';
 
@@ -65,13 +66,15 @@ async function queryDuckDB(project: ProjectConfig, path: string, text: string): 
       enable_external_access: 'false',
       autoinstall_known_extensions: 'false',
       autoload_known_extensions: 'false',
-      lock_configuration: 'true',
     });
   } catch (error) {
     throw describeDuckDBOpenError(error, path, { file: project.file, line: lineOf(project, 'state.path'), field: 'state.path' }, true);
   }
   const connection = await instance.connect();
   try {
+    // The zone first (timestamps render in UTC), then the lock: after it no SET runs, not even ours.
+    await connection.run(DUCKDB_SESSION_SQL);
+    await connection.run('set lock_configuration = true');
     let statements;
     try {
       statements = await connection.extractStatements(text);
@@ -120,6 +123,7 @@ async function queryPostgres(project: ProjectConfig, text: string): Promise<Quer
     });
   }
   try {
+    await client.query(POSTGRES_SESSION_SQL);
     await client.query('begin transaction read only');
     await client.query(`set local statement_timeout = ${POSTGRES_STATEMENT_TIMEOUT_MS}`);
     const member = await client.query(`select pg_has_role(session_user, 'pg_read_all_data', 'member') as yes`);

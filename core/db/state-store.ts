@@ -18,6 +18,7 @@ import { redactUrl } from '../../shared/redact.js';
 import { toPlainValue } from './duckdb-values.js';
 import { getTypeParser } from './pg-types.js';
 import { defineDuckDBModelView, definePostgresModelView } from './warehouse.js';
+import { DUCKDB_SESSION_SQL, POSTGRES_SESSION_SQL } from './session-settings.js';
 
 export interface StateStore {
   dialect: 'duckdb' | 'postgres';
@@ -63,6 +64,7 @@ async function openDuckDBState(project: ProjectConfig, path: string, options: Op
   } catch (error) {
     throw describeDuckDBOpenError(error, path, where, options.readOnly);
   }
+  await connection.run(DUCKDB_SESSION_SQL);
   const catalog = (await connection.runAndReadAll('select current_database()')).getRows()[0][0] as string;
   // Models may read CSV/Parquet files by relative path: resolve them against the project folder.
   await connection.run(`set file_search_path = '${project.dir.replace(/'/g, "''")}'`);
@@ -140,7 +142,12 @@ async function openPostgresState(project: ProjectConfig, url: string, options: O
   // A checked-out client has no listener of the pool's: a session ended between two statements
   // would emit an unhandled 'error' and crash the process. The query in flight, or the next one,
   // still fails, and the pool drops the broken client on release (see core/state/state-session.ts).
-  pool.on('connect', (client) => client.on('error', () => {}));
+  // The session settings are queued on each new connection ahead of any query of ours (a client runs
+  // its queries in order).
+  pool.on('connect', (client) => {
+    client.on('error', () => {});
+    void client.query(POSTGRES_SESSION_SQL).catch(() => {});
+  });
   try {
     const client = await pool.connect();
     if (options.readOnly) await client.query('set default_transaction_read_only = on');

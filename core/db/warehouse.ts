@@ -14,6 +14,7 @@ import { lineAt } from './sql-text.js';
 import { firstTokenOffset, leadingKeyword } from '../config/sql-statement.js';
 import { oneStatement } from './pg-extended.js';
 import { getTypeParser } from './pg-types.js';
+import { DUCKDB_SESSION_SQL, POSTGRES_SESSION_SQL } from './session-settings.js';
 
 export interface Warehouse {
   readonly dialect: 'duckdb' | 'postgres';
@@ -138,13 +139,15 @@ export async function openWarehouse(project: ProjectConfig): Promise<Warehouse> 
       });
     }
     const connection = await instance.connect();
+    await connection.run(DUCKDB_SESSION_SQL);
     await connection.run(`set file_search_path = '${project.dir.replace(/'/g, "''")}'`);
     return new DuckDBWarehouse(connection, () => instance.closeSync());
   }
-  const client = new pg.Client({ connectionString: wh.url, connectionTimeoutMillis: 10_000, types: { getTypeParser } });
+  const client = new pg.Client({ connectionString: wh.url, connectionTimeoutMillis: 10_000 });
   client.on('error', () => {});
   try {
     await client.connect();
+    await client.query(POSTGRES_SESSION_SQL);
   } catch (error) {
     throw new UserError(`cannot connect to PostgreSQL warehouse at ${redactUrl(wh.url)}: ${oneLine((error as Error).message)}`, {
       file: project.file,

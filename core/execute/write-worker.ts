@@ -2,10 +2,11 @@
  * The piscina worker entry. Takes plain data, returns plain data: a batch of planned rows in, per-row
  * outcomes out. Each worker thread opens its own destination client once and reuses it.
  */
-import type { DestinationClient, OutboundRow, RowOp, WriteTarget } from '../../connectors/destination.js';
+import type { DestinationClient, Failure, OutboundRow, RowOp, WriteTarget } from '../../connectors/destination.js';
+import { NonFiniteNumberError, parseExactJson } from '../../connectors/exact-json.js';
 import { getConnector } from '../../connectors/registry.js';
 import type { RetryPolicy } from '../config/types.js';
-import { deliverBatch, type DeliveryResult } from './deliver-batch.js';
+import { deliverBatch, type DeliveredRow, type DeliveryResult } from './deliver-batch.js';
 
 export interface WriteTask {
   target: WriteTarget;
@@ -42,10 +43,30 @@ export default async function writeBatch(task: WriteTask): Promise<DeliveryResul
     };
     return { rows: task.rows.map((r) => ({ key: r.key, status: 'aborted', failure, sends: 0 })), apiCalls: 0, fatal: failure };
   }
-  const rows: OutboundRow[] = task.rows.map((r) => ({
-    key: r.key,
-    fields: r.payload ? (JSON.parse(r.payload) as Record<string, unknown>) : {},
-    destinationId: r.destinationId,
-  }));
-  return deliverBatch(client, task.op, rows, task.retry);
+  const rows: OutboundRow[] = [];
+  const unsendable: DeliveredRow[] = [];
+  for (const r of task.rows) {
+    try {
+      const fields = r.payload ? (parseExactJson(r.payload) as Record<string, unknown>) : {};
+      rows.push({ key: r.key, fields, destinationId: r.destinationId });
+    } catch (error) {
+      unsendable.push({ key: r.key, status: 'failed', failure: invalidValue(error), sends: 0 });
+    }
+  }
+  if (rows.length === 0) return { rows: unsendable, apiCalls: 0, fatal: null };
+  const delivered = await deliverBatch(client, task.op, rows, task.retry);
+  return { ...delivered, rows: [...delivered.rows, ...unsendable] };
+}
+
+/** A row whose values no destination can take fails alone, never sent; the next run retries its latest values. */
+function invalidValue(error: unknown): Failure {
+  if (error instanceof NonFiniteNumberError) {
+    return {
+      errorClass: 'rejected',
+      code: 'INVALID_NUMBER',
+      message: `non-finite number: ${error.message}`,
+      remediation: 'JSON has no NaN or Infinity: filter the row out, or map the value to null (nullif, case) in the model.',
+    };
+  }
+  return { errorClass: 'rejected', code: 'INVALID_PAYLOAD', message: `unreadable payload: ${(error as Error).message}` };
 }

@@ -15,7 +15,8 @@ import { writeTarget } from '../execute/target.js';
 import { currentSnapshotSql, settleSnapshotLog } from '../state/snapshot-log.js';
 import { transact } from '../state/transact.js';
 import { addressSql, canonicalKeySql, type SqlDialect } from './canonical-key.js';
-import { duckdbPayloadSql, rowHashSql, stageModel } from './stage-model.js';
+import { duckdbPayloadSql, rowHashSql } from './payload-sql.js';
+import { stageModel } from './stage-model.js';
 
 /**
  * `superseded`: removed from the model, but an insert or update of the same run addresses the same

@@ -1,3 +1,5 @@
+import { ExactNumber, stringifyExactJson } from '../../exact-json.js';
+
 /** RFC 4180 quoting: a field with a comma, quote or line break is quoted, quotes doubled. */
 export function csvLine(values: unknown[]): string {
   return values.map(csvField).join(',') + '\n';
@@ -5,6 +7,7 @@ export function csvLine(values: unknown[]): string {
 
 function csvField(value: unknown): string {
   if (value === null || value === undefined) return '';
-  const text = typeof value === 'object' ? JSON.stringify(value) : String(value);
+  // An exact number is its digits; lists and objects are JSON, their numbers exact too.
+  const text = value instanceof ExactNumber ? value.text : typeof value === 'object' ? stringifyExactJson(value) : String(value);
   return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
 }

@@ -14,6 +14,7 @@ import {
   writeOperation,
 } from '../../destination.js';
 import { checkWritableFolder } from './check-folder.js';
+import { stringifyExactJson } from '../../exact-json.js';
 import { csvLine } from './csv.js';
 import { classifyFileError } from './errors.js';
 
@@ -40,7 +41,7 @@ class FileClient implements DestinationClient {
     for (const row of rows) {
       text +=
         format === 'jsonl'
-          ? JSON.stringify({ op: operationName, key: row.key, fields: op === 'delete' ? {} : row.fields, at }) + '\n'
+          ? stringifyExactJson({ op: operationName, key: row.key, fields: op === 'delete' ? {} : row.fields, at }) + '\n'
           : csvLine([operationName, row.key, at, ...fields.map((f) => (op === 'delete' ? null : row.fields[f]))]);
     }
     try {

@@ -11,6 +11,7 @@ import {
   type WriteOutcome,
   writeOperation,
 } from '../../destination.js';
+import { stringifyExactJson } from '../../exact-json.js';
 import { rowKeyValue } from '../sync-key.js';
 import { httpFailure, statusFailure } from './errors.js';
 import { parseRetryAfter } from './retry-after.js';
@@ -44,7 +45,8 @@ export class HttpClient implements DestinationClient {
     }
     if (payloadRows.length === 0) return { results, apiCalls: 0 };
 
-    const body = JSON.stringify({ sync: this.syncName, operation: writeOperation(this.mode, op), rows: payloadRows });
+    // Numbers keep every digit (README, "How values are rendered").
+    const body = stringifyExactJson({ sync: this.syncName, operation: writeOperation(this.mode, op), rows: payloadRows });
     let response: Response;
     let text: string;
     try {

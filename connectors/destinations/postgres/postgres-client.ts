@@ -9,6 +9,7 @@ import {
   type RowResult,
   type WriteOutcome,
 } from '../../destination.js';
+import { stringifyExactJson } from '../../exact-json.js';
 import { rowKeyValue } from '../sync-key.js';
 import { openDatabase } from './database.js';
 import { classifyPgError, pgFailure } from './errors.js';
@@ -22,11 +23,6 @@ interface Slot {
   keyText: string;
   doc: Record<string, unknown>;
   rowKeys: string[];
-}
-
-/** JSON has no bigint; postgres parses the decimal text into whatever numeric type the column has. */
-function toJson(value: unknown): string {
-  return JSON.stringify(value, (_name, v) => (typeof v === 'bigint' ? v.toString() : v));
 }
 
 export class PostgresClient implements DestinationClient {
@@ -67,7 +63,8 @@ export class PostgresClient implements DestinationClient {
     if (slots.size === 0) return { results, apiCalls: 0 };
 
     const batch = [...slots.values()];
-    const json = toJson(batch.map((s) => s.doc));
+    // Every digit of a number reaches jsonb, which keeps it exact for a numeric or bigint column.
+    const json = stringifyExactJson(batch.map((s) => s.doc));
     let matched: Set<number> | null = null;
     try {
       if (op === 'delete') {

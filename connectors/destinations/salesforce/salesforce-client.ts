@@ -19,6 +19,7 @@ import {
   type RowResult,
   type WriteOutcome,
 } from '../../destination.js';
+import { ExactNumber } from '../../exact-json.js';
 import { metered, openConnection, type CallMeter } from './connection.js';
 import { classifyRequestError, recordFailure, sfFailure, type SaveErrorLike } from './errors.js';
 import type { SalesforceTarget } from './settings.js';
@@ -30,6 +31,16 @@ interface SaveResultLike {
 }
 
 type SfRecord = Record<string, unknown>;
+
+/**
+ * A number a JS number cannot hold (9007199254740993, 12345678901234567.89) goes as a string of its
+ * digits, which Salesforce reads into the field's type exactly: jsforce's JSON.stringify would round it.
+ */
+function recordFields(row: OutboundRow): SfRecord {
+  const record: SfRecord = {};
+  for (const [field, value] of Object.entries(row.fields)) record[field] = value instanceof ExactNumber ? value.text : value;
+  return record;
+}
 
 function blank(value: unknown): boolean {
   return value === null || value === undefined || value === '';
@@ -112,7 +123,7 @@ export class SalesforceClient implements DestinationClient {
     const field = this.target.externalId!;
     const keyed = this.keyed(rows, results);
     if (keyed.length === 0) return;
-    const records = keyed.map(({ row, value }) => ({ ...row.fields, [field]: value }));
+    const records = keyed.map(({ row, value }) => ({ ...recordFields(row), [field]: value instanceof ExactNumber ? value.text : value }));
     const answers = await this.conn.sobject(this.target.object).upsert(records, field, { allOrNone: false });
     this.collect(
       keyed.map((k) => k.row),
@@ -123,7 +134,7 @@ export class SalesforceClient implements DestinationClient {
 
   private async create(rows: OutboundRow[], results: RowResult[]): Promise<void> {
     if (rows.length === 0) return;
-    const answers = await this.conn.sobject(this.target.object).create(rows.map((row) => ({ ...row.fields })), { allOrNone: false });
+    const answers = await this.conn.sobject(this.target.object).create(rows.map(recordFields), { allOrNone: false });
     this.collect(rows, answers as SaveResultLike[], results);
   }
 
@@ -151,7 +162,7 @@ export class SalesforceClient implements DestinationClient {
     }
     const sent = rows.filter((row) => ids.has(row.key));
     if (sent.length === 0) return;
-    const records = sent.map((row) => ({ ...row.fields, Id: ids.get(row.key)! }));
+    const records = sent.map((row) => ({ ...recordFields(row), Id: ids.get(row.key)! }));
     const answers = (await this.conn.sobject(this.target.object).update(records, { allOrNone: false })) as SaveResultLike[];
     this.collect(
       sent,
