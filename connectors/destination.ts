@@ -7,7 +7,17 @@
  *
  * Everything crossing the worker-thread boundary (targets, rows, results) is plain data.
  */
-import type { RetryPolicy, SyncMode } from '../core/config/types.js';
+
+/** What a sync does with the model's rows: `mirror` also deletes rows that left the model. */
+export type SyncMode = 'insert' | 'update' | 'upsert' | 'mirror';
+
+/** The in-run retry policy of a batch's transient failures. */
+export interface RetryPolicy {
+  /** In-run attempts per row, the first send included. Rate-limit waits do not count. */
+  attempts: number;
+  base_delay_ms: number;
+  max_delay_ms: number;
+}
 
 /**
  * - `transient`: may succeed if sent again (timeouts, 5xx, locked rows).

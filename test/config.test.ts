@@ -4,7 +4,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { connectorTypes, getConnector } from '../connectors/registry.js';
-import { UserError } from '../core/errors.js';
+import { UserError } from '../shared/errors.js';
 import { loadProject } from '../core/config/load-project.js';
 import { schemaFiles } from '../core/config/schemas.js';
 import { isBlankSql } from '../core/config/sql-statement.js';

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { sql } from 'kysely';
 import { loadProject } from '../../core/config/load-project.js';
-import { openStateStore } from '../../core/db/state-store.js';
+import { openStateStore } from '../../core/state/state-store.js';
 import { duckdbPayloadSql, rowHashSql } from '../../core/plan/stage-model.js';
 
 export type Shape = 'narrow' | 'wide';

@@ -8,13 +8,13 @@ import { Command, CommanderError } from 'commander';
 import { loadProject } from '../config/load-project.js';
 import { isBlankSql } from '../config/sql-statement.js';
 import type { ProjectConfig, SyncConfig } from '../config/types.js';
-import { checkStateStore } from '../db/check-state-store.js';
+import { checkStateStore } from '../state/check-state-store.js';
 import { maskable, redact } from '../../shared/redact.js';
-import { queryState } from '../db/state-query.js';
-import { UserError, oneLine } from '../errors.js';
+import { queryState } from '../state/state-query.js';
+import { UserError, oneLine } from '../../shared/errors.js';
 import { preflight } from '../plan/preflight.js';
-import { runSyncs, type SyncReport } from '../run-sync.js';
-import { syncStatuses } from '../status.js';
+import { runSyncs, type SyncReport } from '../run/run-sync.js';
+import { syncStatuses } from '../run/status.js';
 import { createReporter, formatSummary } from './reporter.js';
 import { formatCsv, formatTable } from './table.js';
 

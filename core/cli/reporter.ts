@@ -5,7 +5,7 @@
 import cliProgress from 'cli-progress';
 import { pino, stdTimeFunctions, destination } from 'pino';
 import type { RunTotals } from '../execute/executor.js';
-import type { RunEvents, SyncReport } from '../run-sync.js';
+import type { RunEvents, SyncReport } from '../run/run-sync.js';
 
 export function createReporter(options: { interactive: boolean; mask: (text: string) => string }): RunEvents & { stop(): void } {
   const logger = pino({ base: null, timestamp: stdTimeFunctions.isoTime }, destination({ fd: 2, sync: true }));

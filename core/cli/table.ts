@@ -1,5 +1,5 @@
 /** Query results as an aligned text table or CSV. */
-import { csvLine } from '../../connectors/destinations/file/csv.js';
+import { csvLine } from '../../shared/csv-line.js';
 
 function cell(value: unknown): string {
   if (value === null || value === undefined) return 'NULL';

@@ -6,7 +6,7 @@
  * always strings (a password of digits stays a string); every value taken from the environment is
  * recorded as a secret.
  */
-import { UserError } from '../errors.js';
+import { UserError } from '../../shared/errors.js';
 import { dottedPath, type YamlPath, type YamlSource } from './yaml-source.js';
 
 const NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;

@@ -1,7 +1,7 @@
 /** The files of a project folder (`models/`, `syncs/`), grouped by the name they define. */
 import { readdir, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
-import { UserError } from '../errors.js';
+import { UserError } from '../../shared/errors.js';
 
 /**
  * Files of a project folder, by name; an absent folder is an empty one. Symbolic links to files count as

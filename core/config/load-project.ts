@@ -6,7 +6,7 @@
 import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { maskable } from '../../shared/redact.js';
-import { UserError } from '../errors.js';
+import { UserError } from '../../shared/errors.js';
 import type { ProjectConfig } from './types.js';
 import { loadModels } from './models.js';
 import { loadProjectFile } from './project-file.js';

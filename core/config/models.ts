@@ -1,6 +1,6 @@
 /** `models/<name>.sql` (one query, checked by the warehouse) with optional `models/<name>.yaml` metadata. */
 import { join } from 'node:path';
-import { UserError } from '../errors.js';
+import { UserError } from '../../shared/errors.js';
 import type { ModelConfig } from './types.js';
 import { substituteEnv } from './env-substitution.js';
 import { byBaseName, listFolder } from './folder.js';

@@ -2,7 +2,7 @@
 import { access } from 'node:fs/promises';
 import { isAbsolute, join, resolve } from 'node:path';
 import { getConnector } from '../../connectors/registry.js';
-import { UserError } from '../errors.js';
+import { UserError } from '../../shared/errors.js';
 import type { DatabaseConfig, DestinationConfig, RetryPolicy } from './types.js';
 import { substituteEnv } from './env-substitution.js';
 import { DESTINATION_ENGINE_KEYS, projectJsonSchema } from './schemas.js';

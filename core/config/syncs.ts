@@ -2,7 +2,7 @@
 import { join } from 'node:path';
 import type { WriteTarget } from '../../connectors/destination.js';
 import { getConnector } from '../../connectors/registry.js';
-import { UserError } from '../errors.js';
+import { UserError } from '../../shared/errors.js';
 import type { DestinationConfig, ModelConfig, RetryPolicy, SyncConfig, SyncMode } from './types.js';
 import { unknownKeyHint } from './did-you-mean.js';
 import { substituteEnv } from './env-substitution.js';

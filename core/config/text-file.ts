@@ -4,7 +4,7 @@
  * turn them into U+FFFD and carry on).
  */
 import { readFile, stat } from 'node:fs/promises';
-import { UserError } from '../errors.js';
+import { UserError } from '../../shared/errors.js';
 
 /**
  * 1 MiB per file. The largest real config file is a few KB; parsing YAML costs about 40 times its size

@@ -4,14 +4,10 @@ export type DatabaseConfig =
   | { type: 'duckdb'; path: string }
   | { type: 'postgres'; url: string; /** state only: the role `query` connects as, instead of `url`. */ query_url?: string };
 
-export type SyncMode = 'insert' | 'update' | 'upsert' | 'mirror';
+import type { RetryPolicy, SyncMode } from '../../connectors/destination.js';
 
-export interface RetryPolicy {
-  /** In-run attempts per row, the first send included. Rate-limit waits do not count. */
-  attempts: number;
-  base_delay_ms: number;
-  max_delay_ms: number;
-}
+/** Owned by the connector contract, which depends on nothing in core/. */
+export type { RetryPolicy, SyncMode };
 
 export interface DestinationConfig {
   name: string;

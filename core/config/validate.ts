@@ -1,7 +1,7 @@
 /** Validates a parsed file against a JSON Schema and turns the first violation into a one-line UserError. */
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { clip, maskable } from '../../shared/redact.js';
-import { UserError } from '../errors.js';
+import { UserError } from '../../shared/errors.js';
 import { closest, unknownKeyHint } from './did-you-mean.js';
 import { dottedPath, type YamlSource } from './yaml-source.js';
 

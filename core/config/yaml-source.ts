@@ -3,7 +3,7 @@
  * (schema, env substitution, cross-file checks) can name `file:line`.
  */
 import { LineCounter, isMap, isScalar, isSeq, parseDocument, visit, type Alias, type Document } from 'yaml';
-import { UserError } from '../errors.js';
+import { UserError } from '../../shared/errors.js';
 import { readTextFile } from './text-file.js';
 
 /**

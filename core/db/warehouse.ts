@@ -7,7 +7,7 @@
 import { DuckDBInstance, StatementType, type DuckDBConnection } from '@duckdb/node-api';
 import pg from 'pg';
 import type { ModelConfig, ProjectConfig } from '../config/types.js';
-import { UserError, oneLine } from '../errors.js';
+import { UserError, oneLine } from '../../shared/errors.js';
 import { toPlainValue } from './duckdb-values.js';
 import { redactUrl } from '../../shared/redact.js';
 import { lineAt } from './sql-text.js';

@@ -19,15 +19,12 @@ import {
 } from '../../connectors/destination.js';
 import type { RetryPolicy } from '../config/types.js';
 import { backoffDelay, sleep } from './backoff.js';
+import type { DeliveredRow } from '../state/commit-batch.js';
+
+export type { DeliveredRow };
 
 /** A rate-limited batch waits at most this many times before its rows count as failed. */
 export const MAX_RATE_LIMIT_WAITS = 20;
-
-export type DeliveredRow =
-  | { key: string; status: 'succeeded'; destinationId: string | null; sends: number }
-  | { key: string; status: 'failed'; failure: Failure; sends: number }
-  /** Never acknowledged because the run stopped (auth or fatal failure); re-sent next run. */
-  | { key: string; status: 'aborted'; failure?: Failure; sends: number };
 
 export interface DeliveryResult {
   rows: DeliveredRow[];

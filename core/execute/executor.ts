@@ -11,9 +11,9 @@ import { fileURLToPath } from 'node:url';
 import { Piscina } from 'piscina';
 import type { DestinationConnector, Failure, RowOp, WriteTarget } from '../../connectors/destination.js';
 import type { RetryPolicy, SyncMode } from '../config/types.js';
-import type { StateStore } from '../db/state-store.js';
-import { oneLine } from '../errors.js';
-import { markPending, readPlanPage, type PlannedRow } from '../plan/planner.js';
+import type { StateStore } from '../state/state-store.js';
+import { oneLine } from '../../shared/errors.js';
+import { markPending, readPlanPage, type PlannedRow } from '../state/plan-table.js';
 import { commitBatches, type BatchOutcome } from '../state/commit-batch.js';
 import { settleSnapshotLog } from '../state/snapshot-log.js';
 import { StateConnectionLost, type StateSession } from '../state/state-session.js';
@@ -69,8 +69,8 @@ const tasksPerWorker = (s: { concurrency: number; workers: number }) => Math.cei
 /** Vitest runs the TypeScript sources; worker threads always load the compiled module. */
 function workerFilename(): string {
   const here = fileURLToPath(import.meta.url);
-  if (here.endsWith('.js')) return here.replace(/executor\.js$/, 'write-worker.js');
-  return here.replace(/([\\/])core[\\/]execute[\\/]executor\.ts$/, '$1dist$1core$1execute$1write-worker.js');
+  if (here.endsWith('.js')) return here.replace(/executor\.js$/, 'write-worker-entry.cjs');
+  return here.replace(/([\\/])core[\\/]execute[\\/]executor\.ts$/, '$1dist$1core$1execute$1write-worker-entry.cjs');
 }
 
 /**

@@ -3,7 +3,7 @@
  * outcomes out. Each worker thread opens its own destination client once and reuses it.
  */
 import type { DestinationClient, Failure, OutboundRow, RowOp, WriteTarget } from '../../connectors/destination.js';
-import { NonFiniteNumberError, parseExactJson } from '../../connectors/exact-json.js';
+import { NonFiniteNumberError, parseExactJson } from '../../shared/exact-json.js';
 import { getConnector } from '../../connectors/registry.js';
 import type { RetryPolicy } from '../config/types.js';
 import { deliverBatch, type DeliveredRow, type DeliveryResult } from './deliver-batch.js';

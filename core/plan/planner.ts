@@ -7,11 +7,11 @@ import { createHash } from 'node:crypto';
 import { sql, type Kysely } from 'kysely';
 import { syncKey } from '../../connectors/destinations/sync-key.js';
 import type { ProjectConfig, SyncConfig, SyncMode } from '../config/types.js';
-import type { StateStore } from '../db/state-store.js';
+import type { StateStore } from '../state/state-store.js';
 import { quoteIdent, quoteLiteral } from '../db/sql-text.js';
 import { MODEL_VIEW, modelSqlError } from '../db/warehouse.js';
-import { UserError } from '../errors.js';
-import { writeTarget } from '../execute/target.js';
+import { UserError } from '../../shared/errors.js';
+import { writeTarget } from '../config/write-target.js';
 import { currentSnapshotSql, settleSnapshotLog } from '../state/snapshot-log.js';
 import { transact } from '../state/transact.js';
 import { addressSql, canonicalKeySql, type SqlDialect } from './canonical-key.js';
@@ -419,41 +419,6 @@ async function countPlan(db: Kysely<any>, modelRows: number, snapshotRows: numbe
   return c;
 }
 
-export interface PlannedRow {
-  seq: number;
-  pk: string;
-  op: 'insert' | 'update' | 'delete';
-  payload: string | null;
-  row_hash: string | null;
-  destination_id: string | null;
-  /** In the failed-row index when planned. Absent means unknown. */
-  retrying?: boolean;
-}
-
-/** Sendable rows with `after < seq <= after + size`, in send order. */
-export async function readPlanPage(store: StateStore, after: number, size: number): Promise<PlannedRow[]> {
-  const db = store.db as unknown as Kysely<any>;
-  const rows = (
-    await sql<PlannedRow>`
-      select seq, pk, op, payload, row_hash, destination_id, retrying from ht_plan
-      where seq > ${after} and seq <= ${after + size} order by seq`.execute(db)
-  ).rows;
-  return rows.map((r) => ({ ...r, seq: Number(r.seq), retrying: r.retrying === true || String(r.retrying) === 'true' }));
-}
-
-/**
- * Records the sendable rows of `after < seq <= after + size` as pending before they are handed to
- * workers: one set-based statement per page, so the cost does not grow with the number of batches.
- */
-export async function markPending(store: StateStore, syncName: string, runId: string, after: number, size: number): Promise<void> {
-  const db = store.db as unknown as Kysely<any>;
-  await sql`
-    insert into sync_pending (sync_name, primary_key, run_id, "at")
-    select ${syncName}, pk, ${runId}, ${new Date().toISOString()} from ht_plan
-    where seq > ${after} and seq <= ${after + size} and op <> 'delete'
-      and not exists (select 1 from sync_pending x where x.sync_name = ${syncName} and x.primary_key = ht_plan.pk)`.execute(db);
-}
-
 /**
  * Before the first send of a run: superseded keys leave the snapshot (logged as deleted, though no
  * delete is sent) and the keys whose writes address the same records are marked pending, in one
@@ -477,14 +442,4 @@ export async function forgetSuperseded(store: StateStore, project: ProjectConfig
       select ${name}, pk, null, null, ${at}, ${run} from ht_plan where change = 'superseded'`,
   ]);
   return superseded;
-}
-
-/** Keys in the failed-row index that this run will not send: they left the model or are in sync again. */
-export async function dropSettledFailures(store: StateStore, sync: SyncConfig): Promise<number> {
-  const db = store.db as unknown as Kysely<any>;
-  const result = await sql`
-    delete from failed_rows
-    where sync_name = ${sql.lit(sync.name)}
-      and primary_key not in (select pk from ht_plan where op is not null and pk is not null)`.execute(db);
-  return Number(result.numAffectedRows ?? 0);
 }

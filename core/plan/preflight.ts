@@ -7,8 +7,8 @@ import { getConnector } from '../../connectors/registry.js';
 import type { ProjectConfig, SyncConfig } from '../config/types.js';
 import { redact } from '../../shared/redact.js';
 import { openWarehouse } from '../db/warehouse.js';
-import { UserError } from '../errors.js';
-import { writeTarget } from '../execute/target.js';
+import { UserError } from '../../shared/errors.js';
+import { writeTarget } from '../config/write-target.js';
 
 export async function preflight(project: ProjectConfig, syncs: SyncConfig[]): Promise<void> {
   const warehouse = await openWarehouse(project);

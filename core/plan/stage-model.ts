@@ -7,10 +7,10 @@
  */
 import { sql, type Kysely } from 'kysely';
 import type { ModelConfig, ProjectConfig, SyncConfig } from '../config/types.js';
-import { sameDatabase, type StateStore } from '../db/state-store.js';
+import { sameDatabase, type StateStore } from '../state/state-store.js';
 import { quoteIdent } from '../db/sql-text.js';
 import { MODEL_VIEW, modelSqlError, openWarehouse } from '../db/warehouse.js';
-import { UserError } from '../errors.js';
+import { UserError } from '../../shared/errors.js';
 import { canonicalKeySql } from './canonical-key.js';
 import { duckdbPayloadSql, postgresPayloadSql } from './payload-sql.js';
 

@@ -10,13 +10,19 @@
  * costs the size of the group, not of the snapshot (see snapshot-log.ts).
  */
 import type { Failure } from '../../connectors/destination.js';
-import type { DeliveredRow } from '../execute/deliver-batch.js';
-import type { PlannedRow } from '../plan/planner.js';
-import type { StateStore } from '../db/state-store.js';
+import type { PlannedRow } from './plan-table.js';
+import type { StateStore } from './state-store.js';
 import { transact } from './transact.js';
 import { quoteLiteral as literal } from '../db/sql-text.js';
 import { storableText } from './sanitize-text.js';
 import { FAILURE_COLUMNS, failureRows, recordFailuresSql, removeFailuresSql, type FailureRow } from './failed-row-index.js';
+
+/** A row's outcome as the executor reports it; `sends` counts the calls that carried the row. */
+export type DeliveredRow =
+  | { key: string; status: 'succeeded'; destinationId: string | null; sends: number }
+  | { key: string; status: 'failed'; failure: Failure; sends: number }
+  /** Never acknowledged because the run stopped (auth or fatal failure); re-sent next run. */
+  | { key: string; status: 'aborted'; failure?: Failure; sends: number };
 
 export interface BatchOutcome {
   /** The write operation of the batch; each planned row keeps its own op for the logs. */

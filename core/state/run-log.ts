@@ -1,11 +1,20 @@
 /** `sync_runs`: one row per run, opened before the first send and closed when the run ends. */
 import { randomBytes } from 'node:crypto';
 import { sql, type Kysely } from 'kysely';
-import type { PlanCounts } from '../plan/planner.js';
 import { storableText } from './sanitize-text.js';
 import type { RunStatus, StateTables } from './schema.js';
 
 /** Sortable by start time: base-36 milliseconds, then randomness. */
+/** The plan's counts a run records in `sync_runs` (the planner's PlanCounts carries more). */
+export interface RunPlanCounts {
+  added: number;
+  changed: number;
+  removed: number;
+  retrying: number;
+  invalid: number;
+  planned: number;
+}
+
 export function newRunId(): string {
   return `${Date.now().toString(36)}-${randomBytes(4).toString('hex')}`;
 }
@@ -27,7 +36,7 @@ export async function openRun(
   db: Kysely<StateTables>,
   runId: string,
   syncName: string,
-  counts: PlanCounts,
+  counts: RunPlanCounts,
   fullResync: boolean,
 ): Promise<void> {
   await db

@@ -10,7 +10,7 @@
  * quarter of it, and a small one (under 100k rows, folded in milliseconds) after every run.
  */
 import { sql } from 'kysely';
-import type { StateStore } from '../db/state-store.js';
+import type { StateStore } from './state-store.js';
 import { quoteLiteral as literal } from '../db/sql-text.js';
 import { transact } from './transact.js';
 

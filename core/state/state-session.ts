@@ -7,8 +7,8 @@
  * An embedded DuckDB state store has no session to lose.
  */
 import { sql } from 'kysely';
-import { oneLine } from '../errors.js';
-import type { StateStore } from '../db/state-store.js';
+import { oneLine } from '../../shared/errors.js';
+import type { StateStore } from './state-store.js';
 
 export class StateConnectionLost extends Error {
   constructor(reason: string) {

@@ -3,7 +3,7 @@
  * trip instead of a prepare, bind and run per statement); PostgreSQL runs them on one pooled connection.
  */
 import { sql } from 'kysely';
-import type { StateStore } from '../db/state-store.js';
+import type { StateStore } from './state-store.js';
 
 export async function transact(store: StateStore, statements: string[]): Promise<void> {
   if (store.dialect === 'postgres') {

@@ -14,8 +14,8 @@ import {
   writeOperation,
 } from '../../destination.js';
 import { checkWritableFolder } from './check-folder.js';
-import { stringifyExactJson } from '../../exact-json.js';
-import { csvLine } from './csv.js';
+import { stringifyExactJson } from '../../../shared/exact-json.js';
+import { csvLine } from '../../../shared/csv-line.js';
 import { classifyFileError } from './errors.js';
 
 type Format = 'jsonl' | 'csv';

@@ -1,7 +1,7 @@
 /** POSTs each batch as one JSON request and reads the answer into per-row results or a whole-call failure. */
-import { oneLine } from '../../../core/errors.js';
+import { oneLine } from '../../../shared/errors.js';
 import { clip, redact } from '../../../shared/redact.js';
-import type { SyncMode } from '../../../core/config/types.js';
+import type { SyncMode } from '../../destination.js';
 import {
   DestinationError,
   type DestinationClient,
@@ -11,7 +11,7 @@ import {
   type WriteOutcome,
   writeOperation,
 } from '../../destination.js';
-import { stringifyExactJson } from '../../exact-json.js';
+import { stringifyExactJson } from '../../../shared/exact-json.js';
 import { rowKeyValue } from '../sync-key.js';
 import { httpFailure, statusFailure } from './errors.js';
 import { parseRetryAfter } from './retry-after.js';

@@ -3,7 +3,7 @@
  * has every mapped column, has a unique key for ON CONFLICT, and the role may write it.
  */
 import { sql, type Kysely } from 'kysely';
-import type { SyncMode } from '../../../core/config/types.js';
+import type { SyncMode } from '../../destination.js';
 import { DestinationError } from '../../destination.js';
 import { pgFailure } from './errors.js';
 import type { PostgresTarget } from './settings.js';

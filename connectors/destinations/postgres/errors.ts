@@ -6,7 +6,7 @@
  * `schema_drift`: `check` verified every mapped column before the run (failing it as the fatal
  * `PG_MISSING_COLUMN`), so a missing one mid-run means the table changed under the sync.
  */
-import { oneLine } from '../../../core/errors.js';
+import { oneLine } from '../../../shared/errors.js';
 import { redact } from '../../../shared/redact.js';
 import type { Failure, FailureClass } from '../../destination.js';
 

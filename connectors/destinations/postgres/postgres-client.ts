@@ -1,6 +1,6 @@
 /** Writes batches to one postgres table: one statement per write, over the worker's single connection. */
 import type { Kysely } from 'kysely';
-import type { SyncMode } from '../../../core/config/types.js';
+import type { SyncMode } from '../../destination.js';
 import {
   DestinationError,
   type DestinationClient,
@@ -9,7 +9,7 @@ import {
   type RowResult,
   type WriteOutcome,
 } from '../../destination.js';
-import { stringifyExactJson } from '../../exact-json.js';
+import { stringifyExactJson } from '../../../shared/exact-json.js';
 import { rowKeyValue } from '../sync-key.js';
 import { openDatabase } from './database.js';
 import { classifyPgError, pgFailure } from './errors.js';

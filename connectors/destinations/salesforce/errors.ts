@@ -7,7 +7,7 @@
  * in seconds: `rate_limited`) and TotalRequests (the org's rolling 24-hour API quota: `fatal`, because
  * every further call would fail too; the run stops and the next one sends the rows).
  */
-import { oneLine } from '../../../core/errors.js';
+import { oneLine } from '../../../shared/errors.js';
 import { clip } from '../../../shared/redact.js';
 import type { Failure, FailureClass } from '../../destination.js';
 

@@ -19,7 +19,7 @@ import {
   type RowResult,
   type WriteOutcome,
 } from '../../destination.js';
-import { ExactNumber } from '../../exact-json.js';
+import { ExactNumber } from '../../../shared/exact-json.js';
 import { metered, openConnection, type CallMeter } from './connection.js';
 import { classifyRequestError, recordFailure, sfFailure, type SaveErrorLike } from './errors.js';
 import type { SalesforceTarget } from './settings.js';

@@ -1,5 +1,5 @@
 /** Reads a `salesforce` write target into the typed values the client and `check` use. */
-import type { SyncMode } from '../../../core/config/types.js';
+import type { SyncMode } from '../../destination.js';
 import { DestinationError, type WriteTarget } from '../../destination.js';
 import { sfFailure } from './errors.js';
 

@@ -3,8 +3,8 @@
  * PostgreSQL state: a session advisory lock per sync, held on the store's single connection.
  */
 import { sql } from 'kysely';
-import type { StateStore } from './db/state-store.js';
-import { UserError } from './errors.js';
+import type { StateStore } from '../state/state-store.js';
+import { UserError } from '../../shared/errors.js';
 
 /** Advisory locks are per database: the state tables' schema is part of the id, so two projects whose
  * state lives in different schemas of one database never block each other's syncs of the same name. */

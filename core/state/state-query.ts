@@ -15,11 +15,11 @@ import { DuckDBInstance, StatementType } from '@duckdb/node-api';
 import pg from 'pg';
 import { firstTokenOffset, isBlankSql, leadingKeyword } from '../config/sql-statement.js';
 import type { ProjectConfig } from '../config/types.js';
-import { UserError, oneLine } from '../errors.js';
-import { toPlainValue } from './duckdb-values.js';
-import { oneStatement, oneStatementAsArrays } from './pg-extended.js';
-import { getTypeParser } from './pg-types.js';
-import { DUCKDB_SESSION_SQL, POSTGRES_SESSION_SQL } from './session-settings.js';
+import { UserError, oneLine } from '../../shared/errors.js';
+import { toPlainValue } from '../db/duckdb-values.js';
+import { oneStatement, oneStatementAsArrays } from '../db/pg-extended.js';
+import { getTypeParser } from '../db/pg-types.js';
+import { DUCKDB_SESSION_SQL, POSTGRES_SESSION_SQL } from '../db/session-settings.js';
 import { redactUrl } from '../../shared/redact.js';
 import { describeDuckDBOpenError, lineOf } from './state-store.js';
 

@@ -5,8 +5,8 @@
  * of the rows the sync has synced, or whose model has no valid row left at all, stops before sending
  * anything, unless `run --allow-deletes` says the deletes are meant.
  */
-import type { SyncConfig } from './config/types.js';
-import type { PlanCounts } from './plan/planner.js';
+import type { SyncConfig } from '../config/types.js';
+import type { PlanCounts } from './planner.js';
 
 /** Half: a routine run of a mirror sync deletes a small share of its rows. */
 export const DEFAULT_MAX_DELETE_SHARE = 0.5;

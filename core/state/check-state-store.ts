@@ -7,7 +7,7 @@ import { constants } from 'node:fs';
 import { access, open, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { ProjectConfig } from '../config/types.js';
-import { UserError } from '../errors.js';
+import { UserError } from '../../shared/errors.js';
 import { openStateStore } from './state-store.js';
 
 /** DuckDB files carry the magic `DUCK` at byte offset 8 of their header. */

@@ -3,21 +3,22 @@
  * execute → state. Used by `plan` (stops after planning) and `run`.
  */
 import { existsSync } from 'node:fs';
-import type { DestinationConnector, Failure } from '../connectors/destination.js';
-import { getConnector } from '../connectors/registry.js';
-import type { ProjectConfig, SyncConfig } from './config/types.js';
-import { redact } from '../shared/redact.js';
-import { oneLine } from './errors.js';
-import { deleteGuard, refusalMessage, type DeleteGuardVerdict } from './delete-guard.js';
-import { openStateStore, type StateStore } from './db/state-store.js';
-import { executePlan, type RunTotals } from './execute/executor.js';
-import { effectiveSettings, writeTarget } from './execute/target.js';
-import { buildPlan, dropSettledFailures, forgetSuperseded, type Plan } from './plan/planner.js';
-import { preflight } from './plan/preflight.js';
-import { closeInterruptedRuns, closeRun, newRunId, openRun, recordMapping } from './state/run-log.js';
-import { storableText } from './state/sanitize-text.js';
-import { watchStateSession } from './state/state-session.js';
-import type { RunStatus } from './state/schema.js';
+import type { DestinationConnector, Failure } from '../../connectors/destination.js';
+import { getConnector } from '../../connectors/registry.js';
+import type { ProjectConfig, SyncConfig } from '../config/types.js';
+import { redact } from '../../shared/redact.js';
+import { oneLine } from '../../shared/errors.js';
+import { deleteGuard, refusalMessage, type DeleteGuardVerdict } from '../plan/delete-guard.js';
+import { openStateStore, type StateStore } from '../state/state-store.js';
+import { executePlan, type RunTotals } from '../execute/executor.js';
+import { effectiveSettings, writeTarget } from '../config/write-target.js';
+import { buildPlan, forgetSuperseded, type Plan } from '../plan/planner.js';
+import { dropSettledFailures } from '../state/plan-table.js';
+import { preflight } from '../plan/preflight.js';
+import { closeInterruptedRuns, closeRun, newRunId, openRun, recordMapping } from '../state/run-log.js';
+import { storableText } from '../state/sanitize-text.js';
+import { watchStateSession } from '../state/state-session.js';
+import type { RunStatus } from '../state/schema.js';
 import { lockSync } from './sync-lock.js';
 
 export interface RunEvents {

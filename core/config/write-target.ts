@@ -1,7 +1,7 @@
 /** What a sync writes to and how hard: the plain-data target sent to workers, and effective settings. */
 import { availableParallelism } from 'node:os';
 import type { DestinationConnector, WriteTarget } from '../../connectors/destination.js';
-import type { ProjectConfig, RetryPolicy, SyncConfig } from '../config/types.js';
+import type { ProjectConfig, RetryPolicy, SyncConfig } from './types.js';
 
 export function writeTarget(project: ProjectConfig, sync: SyncConfig): WriteTarget {
   const destination = project.destinations[sync.destination];

@@ -1,9 +1,9 @@
 /** `status`: per sync, its last run, how many rows the destination holds, how many are failing. */
 import { existsSync } from 'node:fs';
-import type { ProjectConfig } from './config/types.js';
+import type { ProjectConfig } from '../config/types.js';
 import { sql } from 'kysely';
-import { openStateStore } from './db/state-store.js';
-import { currentSnapshotSql } from './state/snapshot-log.js';
+import { openStateStore } from '../state/state-store.js';
+import { currentSnapshotSql } from '../state/snapshot-log.js';
 
 export interface SyncStatus {
   sync: string;

@@ -1,4 +1,4 @@
-import { ExactNumber, stringifyExactJson } from '../../exact-json.js';
+import { ExactNumber, stringifyExactJson } from './exact-json.js';
 
 /** RFC 4180 quoting: a field with a comma, quote or line break is quoted, quotes doubled. */
 export function csvLine(values: unknown[]): string {

@@ -10,15 +10,15 @@ import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { Kysely, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
 import type { DatabaseConfig, ModelConfig, ProjectConfig } from '../config/types.js';
-import { UserError, oneLine } from '../errors.js';
-import { DuckDBDialect } from './duckdb-dialect.js';
-import { migrate } from '../state/migrations.js';
-import type { StateTables } from '../state/schema.js';
+import { UserError, oneLine } from '../../shared/errors.js';
+import { DuckDBDialect } from '../db/duckdb-dialect.js';
+import { migrate } from './migrations.js';
+import type { StateTables } from './schema.js';
 import { redactUrl } from '../../shared/redact.js';
-import { toPlainValue } from './duckdb-values.js';
-import { getTypeParser } from './pg-types.js';
-import { defineDuckDBModelView, definePostgresModelView } from './warehouse.js';
-import { DUCKDB_SESSION_SQL, POSTGRES_SESSION_SQL } from './session-settings.js';
+import { toPlainValue } from '../db/duckdb-values.js';
+import { getTypeParser } from '../db/pg-types.js';
+import { defineDuckDBModelView, definePostgresModelView } from '../db/warehouse.js';
+import { DUCKDB_SESSION_SQL, POSTGRES_SESSION_SQL } from '../db/session-settings.js';
 
 export interface StateStore {
   dialect: 'duckdb' | 'postgres';
