@@ -201,6 +201,13 @@ describe('query on PostgreSQL state', () => {
     expectRefused(read, /permission denied for function pg_read_file/);
   });
 
+  it('reads only the state tables: the catalog (password hashes) and other schemas are refused', async () => {
+    expectRefused(await project.cli(['query', 'select rolname, rolpassword from pg_authid'], env), /got a read of pg_catalog\.pg_authid, outside the state tables/);
+    expectRefused(await project.cli(['query', 'select * from information_schema.tables'], env), /outside the state tables/);
+    const ok = await project.cli(['query', 'select count(*) as n from sync_runs r join sync_changelog c using (run_id)', '--json'], env);
+    expect(ok.code, ok.stderr).toBe(0);
+  });
+
   it('refuses switching the role back with set_config, directly or through SQL run at run time', async () => {
     const escape = `select set_config('session_authorization', 'postgres', true), query_to_xml('select pg_read_file(''/etc/hostname'')', true, false, '')`;
     expectRefused(await project.cli(['query', escape], env), /got a call to set_config/);

@@ -126,6 +126,12 @@ async function queryPostgres(project: ProjectConfig, text: string): Promise<Quer
     await client.query(POSTGRES_SESSION_SQL);
     await client.query('begin transaction read only');
     await client.query(`set local statement_timeout = ${POSTGRES_STATEMENT_TIMEOUT_MS}`);
+    // The schema the state tables live in (the first on the search path when nothing has run yet).
+    const home = await client.query(
+      `select coalesce((select n.nspname from pg_class c join pg_namespace n on n.oid = c.relnamespace
+        where c.oid = to_regclass('sync_runs')), current_schema()) as schema`,
+    );
+    const stateSchema: string = home.rows[0].schema;
     const member = await client.query(`select pg_has_role(session_user, 'pg_read_all_data', 'member') as yes`);
     if (member.rows[0].yes) await client.query('set local role pg_read_all_data');
 
@@ -146,6 +152,11 @@ async function queryPostgres(project: ProjectConfig, text: string): Promise<Quer
     if (/"Node Type":"LockRows"/.test(plan)) throw refused('a query that locks rows: FOR UPDATE/SHARE');
     const call = REFUSED_FUNCTIONS.exec(plan);
     if (call) throw refused(`a call to ${call[1]}`);
+    // pg_read_all_data reads every table of the database, the catalog's pg_authid (password hashes)
+    // included: a query may scan the state tables' own schema and nothing else.
+    for (const scan of plan.matchAll(/"Relation Name":"((?:[^"\\]|\\.)*)","Schema":"((?:[^"\\]|\\.)*)"/g)) {
+      if (JSON.parse(`"${scan[2]}"`) !== stateSchema) throw refused(`a read of ${JSON.parse(`"${scan[2]}"`)}.${JSON.parse(`"${scan[1]}"`)}, outside the state tables`);
+    }
 
     let result;
     try {
