@@ -103,6 +103,22 @@ const cases: Case[] = [
   { name: 'sync: alias without anchor', files: { 'syncs/users.yaml': goodSync.replace('primary_key: id', 'primary_key: *id') }, args: ['validate'], error: /^error: syncs\/users\.yaml:3: invalid YAML: Unresolved alias/ },
   { name: 'sync: dangling symlink', prepare: (p) => symlink('..data/orders.yaml', join(p.dir, 'syncs/orders.yaml')), args: ['validate'], error: /^error: syncs\/orders\.yaml: symbolic link orders\.yaml points to nothing/ },
 
+  // Schedules.
+  { name: 'schedule: a 6-field cron', files: { 'syncs/users.yaml': goodSync + 'schedule: { cron: "0 0 * * * *" }\n' }, args: ['validate'], error: /^error: syncs\/users\.yaml:7: schedule\.cron: "0 0 \* \* \* \*" has 6 fields; a cron expression has 5 .* drop the seconds field/ },
+  { name: 'schedule: a cron field out of range', files: { 'syncs/users.yaml': goodSync + 'schedule:\n  cron: "61 * * * *"\n' }, args: ['validate'], error: /^error: syncs\/users\.yaml:8: schedule\.cron: "61 \* \* \* \*" is not a valid cron expression \(invalid value for minute: 61\)/ },
+  { name: 'schedule: a cron that never comes', files: { 'syncs/users.yaml': goodSync + 'schedule: { cron: "0 0 30 2 *" }\n' }, args: ['validate'], error: /^error: syncs\/users\.yaml:7: schedule\.cron: "0 0 30 2 \*" never matches a date/ },
+  { name: 'schedule: an unknown time zone', files: { 'syncs/users.yaml': goodSync + 'schedule:\n  cron: "0 * * * *"\n  timezone: Europe/Pariss\n' }, args: ['run', 'users'], error: /^error: syncs\/users\.yaml:9: schedule\.timezone: "Europe\/Pariss" is not an IANA time zone\. did you mean "Europe\/Paris"\?/ },
+  { name: 'schedule: a UTC offset for a zone', files: { 'syncs/users.yaml': goodSync + 'schedule: { cron: "0 * * * *", timezone: "+02:00" }\n' }, args: ['validate'], error: /^error: syncs\/users\.yaml:7: schedule\.timezone: "\+02:00" is not an IANA time zone/ },
+  { name: 'schedule: an interval under a minute', files: { 'syncs/users.yaml': goodSync + 'schedule: { every: 30s }\n' }, args: ['validate'], error: /^error: syncs\/users\.yaml:7: schedule\.every: 30s is shorter than the minimum of 1m\. use 1m or more\./ },
+  { name: 'schedule: an interval over a year', files: { 'syncs/users.yaml': goodSync + 'schedule: 400d\n' }, args: ['validate'], error: /^error: syncs\/users\.yaml:7: schedule: 400d is longer than the maximum of 365d\./ },
+  { name: 'schedule: an interval without a unit', files: { 'syncs/users.yaml': goodSync + 'schedule: { every: "15" }\n' }, args: ['validate'], error: /^error: syncs\/users\.yaml:7: schedule\.every: "15" is not an interval/ },
+  { name: 'schedule: a string that is no schedule', withState: true, files: { 'syncs/users.yaml': goodSync + 'schedule: hourly\n' }, args: ['run', 'users'], error: /^error: syncs\/users\.yaml:7: schedule: "hourly" is not a schedule\./ },
+  { name: 'schedule: a cron nickname', files: { 'syncs/users.yaml': goodSync + 'schedule: "@hourly"\n' }, args: ['validate'], error: /^error: syncs\/users\.yaml:7: schedule: "@hourly" has 1 field; a cron expression has 5/ },
+  { name: 'schedule: a time zone for an interval', files: { 'syncs/users.yaml': goodSync + 'schedule: { every: 15m, timezone: Europe/Paris }\n' }, args: ['validate'], error: /^error: syncs\/users\.yaml:7: schedule\.timezone: applies to cron only/ },
+  { name: 'schedule: both every and cron', files: { 'syncs/users.yaml': goodSync + 'schedule: { every: 15m, cron: "0 * * * *" }\n' }, args: ['validate'], error: /^error: syncs\/users\.yaml:7: schedule: has both every and cron\. keep one of them\./ },
+  { name: 'schedule: misspelt every', files: { 'syncs/users.yaml': goodSync + 'schedule:\n  evrey: 15m\n' }, args: ['validate'], error: /^error: syncs\/users\.yaml:8: schedule\.evrey: unknown key "evrey"\. did you mean "every"\?/ },
+  { name: 'schedule: a number', files: { 'syncs/users.yaml': goodSync + 'schedule: 15\n' }, args: ['validate'], error: /^error: syncs\/users\.yaml:7: schedule: must be a string or a mapping, not a whole number/ },
+
   // Mappings.
   { name: 'mapping: empty', files: { 'syncs/users.yaml': 'model: users\ndestination: out\nprimary_key: id\nmapping: {}\n' }, args: ['validate'], error: /^error: syncs\/users\.yaml:4: mapping: must not be empty/ },
   { name: 'mapping: a list for a column', files: { 'syncs/users.yaml': goodSync.replace('name: name', 'name: [name]') }, args: ['validate'], error: /^error: syncs\/users\.yaml:6: mapping\.name: must be a string, not a list/ },

@@ -9,6 +9,7 @@ import { loadProject } from '../core/config/load-project.js';
 import { schemaFiles } from '../core/config/schemas.js';
 import { isBlankSql } from '../core/config/sql-statement.js';
 import { closest } from '../core/config/did-you-mean.js';
+import { createProject } from './support/project.js';
 
 const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..');
 const made: string[] = [];
@@ -129,7 +130,7 @@ mapping: { id: order_id }
       mode: 'upsert',
       mapping: { email_address: 'email', user_id: 'id' },
       batch_size: 100,
-      schedule: '0 * * * *',
+      schedule: { kind: 'cron', cron: '0 * * * *', timezone: 'UTC' },
       settings: { format: 'csv' },
     });
     expect(Object.keys(users.mapping)).toEqual(['email_address', 'user_id']);
@@ -143,7 +144,7 @@ mapping: { id: order_id }
       batch_size: 7,
       schedule: 8,
     });
-    expect(config.syncs.orders).toMatchObject({ file: 'syncs/orders.yml', mode: 'mirror', primary_key: 'order_id' });
+    expect(config.syncs.orders).toMatchObject({ file: 'syncs/orders.yml', mode: 'mirror', primary_key: 'order_id', schedule: { kind: 'manual' } });
 
     expect(config.secrets).toEqual(['/tmp/s3cr3t']);
   });
@@ -411,6 +412,49 @@ describe('helpers', () => {
     const dir = await project({ 'syncs/users.yaml': SYNC + '  __proto__: email\n' });
     const loaded = await loadProject(dir, {});
     expect(Object.keys(loaded.syncs.users.mapping)).toEqual(['email', '__proto__']);
+  });
+});
+
+describe('schedule, through the CLI', () => {
+  const schedules: Record<string, { yaml: string | null; shown: string }> = {
+    absent: { yaml: null, shown: 'manual' },
+    manual: { yaml: 'manual', shown: 'manual' },
+    quarter: { yaml: '{ every: 15m }', shown: 'every 15m' },
+    short_form: { yaml: '1h30m', shown: 'every 1h30m' },
+    seconds: { yaml: '{ every: 90s }', shown: 'every 90s' },
+    kentico_hourly: { yaml: '{ cron: "0 * * * *" }', shown: '0 * * * * UTC' },
+    paris: { yaml: '{ cron: "30 2 * * 1-5", timezone: Europe/Paris }', shown: '30 2 * * 1-5 Europe/Paris' },
+    cron_string: { yaml: '"*/10 * * * *"', shown: '*/10 * * * * UTC' },
+    from_env: { yaml: '{ cron: "${HOURLY}" }', shown: '*** UTC' },
+  };
+
+  it('validate accepts every documented form, and status shows each schedule with its next slot', async () => {
+    const files: Record<string, string> = { 'hightouch-like.config.yaml': PROJECT, 'models/users.sql': MODEL };
+    for (const [name, { yaml }] of Object.entries(schedules)) files[`syncs/${name}.yaml`] = SYNC + (yaml === null ? '' : `schedule: ${yaml}\n`);
+    const p = await createProject(files);
+    made.push(p.dir);
+    const env = { HOURLY: '45 * * * *' };
+    const validate = await p.cli(['validate'], env);
+    expect(validate.code, validate.stderr).toBe(0);
+
+    const before = Date.now();
+    const status = await p.cli(['status', '--json'], env);
+    const after = Date.now();
+    expect(status.code, status.stderr).toBe(0);
+    const rows = JSON.parse(status.stdout) as { sync: string; schedule: string; next_run_at: string | null }[];
+    expect(Object.fromEntries(rows.map((r) => [r.sync, r.schedule]))).toEqual(Object.fromEntries(Object.entries(schedules).map(([n, s]) => [n, s.shown])));
+    const next = Object.fromEntries(rows.map((r) => [r.sync, r.next_run_at === null ? null : Date.parse(r.next_run_at)]));
+    expect([next.absent, next.manual]).toEqual([null, null]);
+    // Epoch-anchored: the first multiple of 15 minutes after the moment status ran.
+    expect(next.quarter! % 900_000).toBe(0);
+    expect(next.quarter!).toBeGreaterThan(before);
+    expect(next.quarter!).toBeLessThanOrEqual(after + 900_000);
+    expect(new Date(next.kentico_hourly!).getUTCMinutes()).toBe(0);
+    expect(next.kentico_hourly!).toBeLessThanOrEqual(after + 3_600_000);
+    expect(next.paris!).toBeGreaterThan(before);
+
+    const table = await p.cli(['status'], env);
+    expect(table.stdout.split('\n')[0]).toMatch(/\| schedule\s+\| next_run_at\s+\|/);
   });
 });
 

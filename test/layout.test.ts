@@ -19,6 +19,7 @@ const LAYERS = [
   'core/plan',
   'core/execute',
   'core/run',
+  'core/schedule',
   'core/cli',
   'core/api.ts',
 ];

@@ -136,7 +136,7 @@ export function buildProgram(): Command {
       const statuses = await syncStatuses(await project(program.opts()));
       if (opts.json) print(JSON.stringify(statuses, null, 2));
       else {
-        const columns = ['sync', 'last_status', 'last_finished_at', 'synced_rows', 'failed_rows', 'last_error'];
+        const columns = ['sync', 'last_status', 'last_finished_at', 'schedule', 'next_run_at', 'synced_rows', 'failed_rows', 'last_error'];
         print(formatTable(columns, statuses.map((s) => columns.map((c) => s[c as keyof typeof s]))));
       }
       return 0;

@@ -38,6 +38,21 @@ const retry = {
   },
 };
 
+// The grammar of each value (interval units, 5 cron fields, IANA zone) is checked by core/config/schedule.ts,
+// whose messages say what is wrong; a schema alternative (anyOf) would report the first branch's complaint.
+const schedule = {
+  type: ['string', 'object'],
+  description:
+    'When the scheduler runs the sync. Default: manual. An interval ({every: 15m}; units s, m, h, d; from 1m to 365d; slots at multiples of it since the Unix epoch, UTC), a 5-field cron expression ({cron: "0 * * * *", timezone: Europe/Paris}; timezone default UTC), or the string manual, an interval or a 5-field cron (UTC).',
+  examples: ['manual', { every: '15m' }, { cron: '0 * * * *', timezone: 'Europe/Paris' }],
+  additionalProperties: false,
+  properties: {
+    every: { type: 'string', description: 'Interval: 15m, 90s, 1h30m, 1d; from 1m to 365d.' },
+    cron: { type: 'string', description: 'Cron expression of 5 fields: minute hour day-of-month month day-of-week.' },
+    timezone: { type: 'string', description: 'IANA time zone the cron expression is read in. Default: UTC.' },
+  },
+};
+
 function connectors(): DestinationConnector[] {
   return connectorTypes().map((type) => getConnector(type)!);
 }
@@ -160,7 +175,7 @@ function syncBaseProperties(): Record<string, Schema> {
     concurrency,
     workers,
     retry,
-    schedule: { type: 'string', description: 'When to run, e.g. a cron expression.' },
+    schedule,
     description: { type: 'string' },
     delete_guard: {
       type: 'object',

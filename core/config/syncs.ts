@@ -8,6 +8,7 @@ import { unknownKeyHint } from './did-you-mean.js';
 import { substituteEnv } from './env-substitution.js';
 import { byBaseName, listFolder } from './folder.js';
 import { PROJECT_FILE } from './project-file.js';
+import { parseSchedule } from './schedule.js';
 import { SYNC_BASE_KEYS, connectorSyncSchema, syncJsonSchema } from './schemas.js';
 import { validateWithSchema } from './validate.js';
 import { readYaml, type YamlSource } from './yaml-source.js';
@@ -22,7 +23,7 @@ interface RawSync {
   concurrency?: number;
   workers?: number;
   retry?: Partial<RetryPolicy>;
-  schedule?: string;
+  schedule?: unknown;
   delete_guard?: { max_share?: number };
   [key: string]: unknown;
 }
@@ -117,6 +118,7 @@ export async function loadSync(
     primary_key: primaryKey,
     mode: raw.mode ?? 'upsert',
     mapping: Object.assign(Object.create(null), raw.mapping),
+    schedule: parseSchedule(raw.schedule, source),
     settings,
     lines,
   };
@@ -124,7 +126,6 @@ export async function loadSync(
   if (raw.concurrency !== undefined) sync.concurrency = raw.concurrency;
   if (raw.workers !== undefined) sync.workers = raw.workers;
   if (raw.retry !== undefined) sync.retry = { ...raw.retry };
-  if (raw.schedule !== undefined) sync.schedule = raw.schedule;
   if (raw.delete_guard?.max_share !== undefined) sync.delete_guard = { max_share: raw.delete_guard.max_share };
 
   const target: WriteTarget = {

@@ -5,6 +5,7 @@ export type DatabaseConfig =
   | { type: 'postgres'; url: string; /** state only: the role `query` connects as, instead of `url`. */ query_url?: string };
 
 import type { RetryPolicy, SyncMode } from '../../connectors/destination.js';
+import type { Schedule } from './schedule.js';
 
 /** Owned by the connector contract, which depends on nothing in core/. */
 export type { RetryPolicy, SyncMode };
@@ -43,7 +44,8 @@ export interface SyncConfig {
   concurrency?: number;
   workers?: number;
   retry?: Partial<RetryPolicy>;
-  schedule?: string;
+  /** When the scheduler starts it; `manual` unless the sync file says otherwise. */
+  schedule: Schedule;
   /** Mirror mode: the largest share of the synced rows one run may delete without `--allow-deletes`. */
   delete_guard?: { max_share: number };
   /** Destination-specific keys of the sync file (`table`, `object`, `external_id`, …). */

@@ -4,12 +4,15 @@ import type { ProjectConfig } from '../config/types.js';
 import { sql } from 'kysely';
 import { openStateStore } from '../state/state-store.js';
 import { currentSnapshotSql } from '../state/snapshot-log.js';
+import { scheduleColumns } from '../config/schedule-columns.js';
 
 export interface SyncStatus {
   sync: string;
   model: string;
   destination: string;
   mode: string;
+  schedule: string;
+  next_run_at: string | null;
   last_run_id: string | null;
   last_status: string | null;
   last_started_at: string | null;
@@ -25,6 +28,7 @@ export async function syncStatuses(project: ProjectConfig): Promise<SyncStatus[]
     model: s.model,
     destination: s.destination,
     mode: s.mode,
+    ...scheduleColumns(s.schedule, new Date(), project.secrets),
     last_run_id: null,
     last_status: null,
     last_started_at: null,
