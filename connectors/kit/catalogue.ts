@@ -25,7 +25,7 @@ export interface FailureOptions {
   remediation?: string;
 }
 
-export interface ErrorOptions extends FailureOptions {
+export interface DestinationErrorOptions extends FailureOptions {
   /** API calls the failed call spent. Default 0: checks and settings fail before any call. */
   apiCalls?: number;
 }
@@ -36,7 +36,7 @@ export interface FailureCatalogue<Code extends string> {
   has(code: string): code is Code;
   failure(code: Code, message: string, options?: FailureOptions): Failure;
   /** `failure` wrapped in a DestinationError, for `throw`. */
-  error(code: Code, message: string, options?: ErrorOptions): DestinationError;
+  error(code: Code, message: string, options?: DestinationErrorOptions): DestinationError;
   /** A vendor's own code, kept as is, classified like the catalogued code `like`. */
   passthrough(code: string, like: Code, message: string, options?: FailureOptions): Failure;
 }
