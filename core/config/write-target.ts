@@ -1,23 +1,16 @@
 /** What a sync writes to and how hard: the plain-data target sent to workers, and effective settings. */
 import { availableParallelism } from 'node:os';
 import type { DestinationConnector, WriteTarget } from '../../connectors/destination.js';
+import { buildWriteTarget } from '../../connectors/kit/write-target.js';
 import type { ProjectConfig, RetryPolicy, SyncConfig } from './types.js';
 
 export function writeTarget(project: ProjectConfig, sync: SyncConfig): WriteTarget {
-  const destination = project.destinations[sync.destination];
-  const keyEntry = Object.entries(sync.mapping).find(([, column]) => column === sync.primary_key);
-  return {
+  return buildWriteTarget({
     projectDir: project.dir,
-    destination: { name: destination.name, type: destination.type, settings: destination.settings },
-    sync: {
-      name: sync.name,
-      mode: sync.mode,
-      keyField: keyEntry ? keyEntry[0] : null,
-      fields: Object.keys(sync.mapping),
-      settings: sync.settings,
-    },
+    destination: project.destinations[sync.destination],
+    sync: { name: sync.name, mode: sync.mode, primaryKey: sync.primary_key, mapping: sync.mapping, settings: sync.settings },
     secrets: project.secrets,
-  };
+  });
 }
 
 export interface EffectiveSettings {

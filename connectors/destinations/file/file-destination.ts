@@ -16,14 +16,18 @@ import {
 import { checkWritableFolder } from './check-folder.js';
 import { stringifyExactJson } from '../../../shared/exact-json.js';
 import { csvLine } from '../../../shared/csv-line.js';
-import { classifyFileError } from './errors.js';
+import { targetSettings } from '../../kit/settings.js';
+import { classifyFileError, fileCatalogue } from './errors.js';
 
-type Format = 'jsonl' | 'csv';
+const FORMATS = ['jsonl', 'csv'] as const;
+type Format = (typeof FORMATS)[number];
 
 function outputFile(target: WriteTarget): { dir: string; file: string; format: Format } {
-  const settings = target.destination.settings;
-  const format = ((target.sync.settings.format ?? settings.format ?? 'jsonl') as Format);
-  const base = String(settings.path ?? 'out');
+  const settings = targetSettings(target, fileCatalogue, 'FILE_CONFIG');
+  // The sync's format wins over the destination's.
+  const format = settings.sync.oneOf('format', FORMATS, { default: settings.destination.oneOf('format', FORMATS, { default: 'jsonl' }) });
+  // "" is the project folder itself, as it always was.
+  const base = settings.destination.string('path', { default: 'out', allowEmpty: true });
   const dir = isAbsolute(base) ? base : resolve(target.projectDir ?? process.cwd(), base);
   return { dir, file: join(dir, `${target.sync.name}.${format}`), format };
 }
@@ -71,12 +75,12 @@ export const fileDestination: DestinationConnector = {
   settingsSchema: {
     properties: {
       path: { type: 'string', description: 'Folder the files are written to, relative to the project. Default: out' },
-      format: { enum: ['jsonl', 'csv'], description: 'Default: jsonl' },
+      format: { enum: [...FORMATS], description: 'Default: jsonl' },
     },
   },
   syncSchema: {
     properties: {
-      format: { enum: ['jsonl', 'csv'], description: 'Overrides the destination format for this sync.' },
+      format: { enum: [...FORMATS], description: 'Overrides the destination format for this sync.' },
     },
   },
   defaults: {

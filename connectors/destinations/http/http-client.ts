@@ -13,7 +13,7 @@ import {
 } from '../../destination.js';
 import { stringifyExactJson } from '../../../shared/exact-json.js';
 import { rowKeyValue } from '../sync-key.js';
-import { httpFailure, statusFailure } from './errors.js';
+import { httpCatalogue, statusFailure } from './errors.js';
 import { parseRetryAfter } from './retry-after.js';
 import { rowResults, type SentRow } from './row-results.js';
 import type { HttpTarget } from './settings.js';
@@ -35,7 +35,7 @@ export class HttpClient implements DestinationClient {
     for (const row of rows) {
       const value = key ? rowKeyValue(row, key) : row.key;
       if (value === undefined) {
-        const failure = httpFailure('HTTP_NO_KEY', `row ${row.key} was never acknowledged with an external id`);
+        const failure = httpCatalogue.failure('HTTP_NO_KEY', `row ${row.key} was never acknowledged with an external id`);
         results.push({ key: row.key, ok: false, failure });
         continue;
       }
@@ -81,11 +81,11 @@ export class HttpClient implements DestinationClient {
     const { endpoint, timeoutMs, secrets } = this.target;
     const e = error as { name?: string; code?: string; message?: string; cause?: { code?: string; message?: string } };
     if (e?.name === 'TimeoutError' || e?.name === 'AbortError') {
-      return httpFailure('HTTP_TIMEOUT', `POST ${endpoint} got no answer within ${timeoutMs} ms`);
+      return httpCatalogue.failure('HTTP_TIMEOUT', `POST ${endpoint} got no answer within ${timeoutMs} ms`);
     }
     // undici reports "fetch failed" and puts the socket error in `cause`.
     const reason = e?.cause?.code ?? e?.code ?? e?.cause?.message ?? e?.message ?? String(error);
-    return httpFailure('HTTP_NETWORK', redact(`POST ${endpoint} failed: ${reason}`, secrets));
+    return httpCatalogue.failure('HTTP_NETWORK', redact(`POST ${endpoint} failed: ${reason}`, secrets));
   }
 
   async close(): Promise<void> {}

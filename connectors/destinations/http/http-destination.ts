@@ -7,9 +7,9 @@
  * Deletes carry no fields, so with external_id they send the row's destinationId: the receiver's
  * `id` for the row if it gave one, else the external_id value this connector recorded there.
  */
-import { DestinationError, type DestinationConnector } from '../../destination.js';
+import type { DestinationConnector } from '../../destination.js';
 import { syncKeyProblems } from '../sync-key.js';
-import { httpFailure } from './errors.js';
+import { httpCatalogue } from './errors.js';
 import { HttpClient } from './http-client.js';
 import { probeTcp } from './probe.js';
 import { DEFAULT_TIMEOUT_MS, readHttpTarget } from './settings.js';
@@ -58,9 +58,9 @@ export const httpDestination: DestinationConnector = {
     } catch (error) {
       const code = (error as { code?: string }).code ?? 'ERROR';
       const where = `destination ${target.destination.name}: cannot connect to ${url.hostname}:${port} (${code})`;
-      if (code === 'ENOTFOUND') throw new DestinationError(httpFailure('HTTP_DNS', where), 0);
-      if (code === 'ETIMEDOUT') throw new DestinationError(httpFailure('HTTP_TIMEOUT', where), 0);
-      throw new DestinationError(httpFailure('HTTP_NETWORK', `${where}; is the receiver running?`), 0);
+      if (code === 'ENOTFOUND') throw httpCatalogue.error('HTTP_DNS', where);
+      if (code === 'ETIMEDOUT') throw httpCatalogue.error('HTTP_TIMEOUT', where);
+      throw httpCatalogue.error('HTTP_NETWORK', `${where}; is the receiver running?`);
     }
   },
   async connect(target) {

@@ -1,7 +1,8 @@
 /** Reads an `http` write target into the typed values the client and `check` use. */
-import { DestinationError, type WriteTarget } from '../../destination.js';
+import type { WriteTarget } from '../../destination.js';
+import { targetSettings } from '../../kit/settings.js';
 import { syncKey, type SyncKey } from '../sync-key.js';
-import { httpFailure } from './errors.js';
+import { httpCatalogue } from './errors.js';
 
 export const DEFAULT_TIMEOUT_MS = 30_000;
 
@@ -17,38 +18,37 @@ export interface HttpTarget {
   secrets: string[];
 }
 
-function invalid(message: string): DestinationError {
-  return new DestinationError(httpFailure('HTTP_CONFIG', message), 0);
-}
-
 export function readHttpTarget(target: WriteTarget): HttpTarget {
-  const { url, headers = {}, timeout_ms = DEFAULT_TIMEOUT_MS } = target.destination.settings;
-  const name = target.destination.name;
-  if (typeof url !== 'string' || url === '') throw invalid(`destination ${name}: url is required`);
+  const { destination } = targetSettings(target, httpCatalogue, 'HTTP_CONFIG');
+  const url = destination.string('url');
   let parsed: URL;
   try {
     parsed = new URL(url);
   } catch {
     // Not echoed: the URL may carry a token.
-    throw invalid(`destination ${name}: url is not a valid URL`);
+    throw destination.invalid('url is not a valid URL');
   }
   if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
-    throw invalid(`destination ${name}: url must start with http:// or https://`);
+    throw destination.invalid('url must start with http:// or https://');
   }
-  if (typeof timeout_ms !== 'number' || !Number.isFinite(timeout_ms) || timeout_ms <= 0) {
-    throw invalid(`destination ${name}: timeout_ms must be a positive number of milliseconds`);
-  }
+  const timeoutMs = destination.number('timeout_ms', {
+    default: DEFAULT_TIMEOUT_MS,
+    positive: true,
+    problem: 'must be a positive number of milliseconds',
+  });
+  const given = destination.value('headers');
+  const headers = given === undefined ? {} : given;
   if (typeof headers !== 'object' || headers === null || Array.isArray(headers)) {
-    throw invalid(`destination ${name}: headers must be a map of header name to value`);
+    throw destination.invalid('headers must be a map of header name to value');
   }
   const checked: Record<string, string> = {};
   for (const [header, value] of Object.entries(headers)) {
     // Only the name is reported: the value is often a token.
-    if (typeof value !== 'string') throw invalid(`destination ${name}: header "${header}" must be a string`);
+    if (typeof value !== 'string') throw destination.invalid(`header "${header}" must be a string`);
     try {
       new Headers([[header, value]]);
     } catch {
-      throw invalid(`destination ${name}: header "${header}" has an invalid name or value`);
+      throw destination.invalid(`header "${header}" has an invalid name or value`);
     }
     checked[header] = value;
   }
@@ -60,7 +60,7 @@ export function readHttpTarget(target: WriteTarget): HttpTarget {
     url: parsed,
     endpoint: `${parsed.origin}${parsed.pathname}`,
     headers: checked,
-    timeoutMs: timeout_ms,
+    timeoutMs,
     key: syncKey(target),
     secrets,
   };

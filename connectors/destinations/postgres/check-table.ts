@@ -4,8 +4,7 @@
  */
 import { sql, type Kysely } from 'kysely';
 import type { SyncMode } from '../../destination.js';
-import { DestinationError } from '../../destination.js';
-import { pgFailure } from './errors.js';
+import { pgCatalogue } from './errors.js';
 import type { PostgresTarget } from './settings.js';
 
 interface TableRow {
@@ -15,10 +14,6 @@ interface TableRow {
   can_insert: boolean;
   can_update: boolean;
   can_delete: boolean;
-}
-
-function fail(code: string, message: string): never {
-  throw new DestinationError(pgFailure(code, message), 0);
 }
 
 export async function checkTable(db: Kysely<any>, target: PostgresTarget, mode: SyncMode): Promise<void> {
@@ -32,8 +27,8 @@ export async function checkTable(db: Kysely<any>, target: PostgresTarget, mode: 
     FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
     WHERE n.nspname = ${target.schema} AND c.relname = ${target.table}`.execute(db);
   const table = tables.rows[0];
-  if (!table) fail('PG_42P01', `table ${label} does not exist in the destination database`);
-  if (table.relkind !== 'r' && table.relkind !== 'p') fail('PG_NOT_A_TABLE', `${label} is not a table`);
+  if (!table) throw pgCatalogue.error('PG_42P01', `table ${label} does not exist in the destination database`);
+  if (table.relkind !== 'r' && table.relkind !== 'p') throw pgCatalogue.error('PG_NOT_A_TABLE', `${label} is not a table`);
 
   const columns = await sql<{ name: string; attnum: number }>`
     SELECT attname::text AS name, attnum::int AS attnum FROM pg_attribute
@@ -42,7 +37,7 @@ export async function checkTable(db: Kysely<any>, target: PostgresTarget, mode: 
   const missing = target.columns.filter((c) => !attnums.has(c));
   if (missing.length > 0) {
     const names = missing.map((c) => `"${c}"`).join(', ');
-    fail('PG_MISSING_COLUMN', `table ${label} has no column ${names}; add ${missing.length > 1 ? 'them' : 'it'} or fix the mapping`);
+    throw pgCatalogue.error('PG_MISSING_COLUMN', `table ${label} has no column ${names}; add ${missing.length > 1 ? 'them' : 'it'} or fix the mapping`);
   }
 
   if (mode !== 'update') {
@@ -52,7 +47,7 @@ export async function checkTable(db: Kysely<any>, target: PostgresTarget, mode: 
       WHERE indrelid = ${table.oid} AND indisunique AND indimmediate AND indpred IS NULL
         AND indexprs IS NULL AND indnkeyatts = 1 AND indkey[0] = ${attnums.get(target.key.field)}`.execute(db);
     if (unique.rows.length === 0) {
-      fail(
+      throw pgCatalogue.error(
         'PG_NO_UNIQUE_KEY',
         `column "${target.key.field}" of ${label} has no primary key or unique constraint, which ${mode} mode needs to match rows`,
       );
@@ -66,5 +61,5 @@ export async function checkTable(db: Kysely<any>, target: PostgresTarget, mode: 
   ];
   const lacking = needed.filter(([, lacks]) => lacks).map(([privilege]) => privilege);
   if (!table.schema_usage) lacking.unshift(`USAGE on schema "${target.schema}"`);
-  if (lacking.length > 0) fail('PG_42501', `the destination role lacks ${lacking.join(', ')} on ${label}`);
+  if (lacking.length > 0) throw pgCatalogue.error('PG_42501', `the destination role lacks ${lacking.join(', ')} on ${label}`);
 }

@@ -12,7 +12,7 @@ import {
 import { stringifyExactJson } from '../../../shared/exact-json.js';
 import { rowKeyValue } from '../sync-key.js';
 import { openDatabase } from './database.js';
-import { classifyPgError, pgFailure } from './errors.js';
+import { classifyPgError, pgCatalogue } from './errors.js';
 import type { PostgresTarget } from './settings.js';
 import { deleteStatement, insertStatement, updateStatement, upsertStatement } from './statements.js';
 
@@ -44,7 +44,7 @@ export class PostgresClient implements DestinationClient {
       const value = rowKeyValue(row, key);
       if (value === undefined) {
         const why = op === 'delete' ? 'was never acknowledged with an external id' : `has no value for ${key.field}`;
-        results.push({ key: row.key, ok: false, failure: pgFailure('PG_NO_KEY', `row ${row.key} ${why}`) });
+        results.push({ key: row.key, ok: false, failure: pgCatalogue.failure('PG_NO_KEY', `row ${row.key} ${why}`) });
         continue;
       }
       const doc: Record<string, unknown> = {};
@@ -87,7 +87,7 @@ export class PostgresClient implements DestinationClient {
       for (const rowKey of slot.rowKeys) {
         if (!found) {
           const message = `no row of ${label} has ${key.field} = ${slot.keyText}`;
-          results.push({ key: rowKey, ok: false, failure: pgFailure('NOT_FOUND', message) });
+          results.push({ key: rowKey, ok: false, failure: pgCatalogue.failure('NOT_FOUND', message) });
         } else if (key.external && op !== 'delete') {
           // Remembered by the core so a later delete, which carries no fields, can still address the row.
           results.push({ key: rowKey, ok: true, destinationId: slot.keyText });

@@ -7,7 +7,7 @@
 import type { Connection } from 'jsforce';
 import { DestinationError } from '../../destination.js';
 import { metered, type CallMeter } from './connection.js';
-import { classifyRequestError, sfFailure } from './errors.js';
+import { classifyRequestError, sfCatalogue } from './errors.js';
 import type { SalesforceTarget } from './settings.js';
 
 interface DescribedField {
@@ -16,10 +16,6 @@ interface DescribedField {
   updateable: boolean;
   externalId: boolean;
   idLookup: boolean;
-}
-
-function fail(code: string, message: string): never {
-  throw new DestinationError(sfFailure(code, message), 0);
 }
 
 const quoted = (names: string[]) => names.map((n) => `"${n}"`).join(', ');
@@ -36,7 +32,7 @@ export async function checkObject(conn: Connection, target: SalesforceTarget): P
   } catch (error) {
     const failure = classifyRequestError(error, meter.lastStatus, `describe ${object}`, target.secrets);
     if (failure.code === 'SF_NOT_FOUND') {
-      fail('SF_UNKNOWN_OBJECT', `Salesforce has no object "${object}" that the integration user can see`);
+      throw sfCatalogue.error('SF_UNKNOWN_OBJECT', `Salesforce has no object "${object}" that the integration user can see`);
     }
     throw new DestinationError(failure, meter.calls);
   }
@@ -44,7 +40,7 @@ export async function checkObject(conn: Connection, target: SalesforceTarget): P
   const byName = new Map(fields.map((f) => [f.name, f]));
   const missing = target.fields.filter((f) => !byName.has(f));
   if (missing.length > 0) {
-    fail('SF_UNKNOWN_FIELD', `${object} has no field ${quoted(missing)} (or it is hidden from the integration user)`);
+    throw sfCatalogue.error('SF_UNKNOWN_FIELD', `${object} has no field ${quoted(missing)} (or it is hidden from the integration user)`);
   }
   const creating = mode !== 'update';
   const updating = mode !== 'insert';
@@ -56,13 +52,13 @@ export async function checkObject(conn: Connection, target: SalesforceTarget): P
   });
   if (readOnly.length > 0) {
     const needs = creating && updating ? 'created and updated' : creating ? 'created' : 'updated';
-    fail('SF_FIELD_NOT_WRITABLE', `${object} field ${quoted(readOnly)} cannot be ${needs} by the integration user`);
+    throw sfCatalogue.error('SF_FIELD_NOT_WRITABLE', `${object} field ${quoted(readOnly)} cannot be ${needs} by the integration user`);
   }
   if (externalId) {
     const key = byName.get(externalId)!;
     if (!key.externalId && !key.idLookup) {
-      fail('SF_NOT_EXTERNAL_ID', `external_id "${externalId}" is not an External ID field of ${object}, so records cannot be matched on it`);
+      throw sfCatalogue.error('SF_NOT_EXTERNAL_ID', `external_id "${externalId}" is not an External ID field of ${object}, so records cannot be matched on it`);
     }
   }
-  if (mode === 'mirror' && !deletable) fail('SF_NOT_DELETABLE', `${object} records cannot be deleted by the integration user`);
+  if (mode === 'mirror' && !deletable) throw sfCatalogue.error('SF_NOT_DELETABLE', `${object} records cannot be deleted by the integration user`);
 }

@@ -21,7 +21,7 @@ import {
 } from '../../destination.js';
 import { ExactNumber } from '../../../shared/exact-json.js';
 import { metered, openConnection, type CallMeter } from './connection.js';
-import { classifyRequestError, recordFailure, sfFailure, type SaveErrorLike } from './errors.js';
+import { classifyRequestError, recordFailure, sfCatalogue, type SaveErrorLike } from './errors.js';
 import type { SalesforceTarget } from './settings.js';
 
 interface SaveResultLike {
@@ -111,7 +111,7 @@ export class SalesforceClient implements DestinationClient {
     for (const row of rows) {
       const value = row.fields[field];
       if (blank(value)) {
-        results.push({ key: row.key, ok: false, failure: sfFailure('SF_NO_EXTERNAL_ID', `row ${row.key} has no value for ${field}`) });
+        results.push({ key: row.key, ok: false, failure: sfCatalogue.failure('SF_NO_EXTERNAL_ID', `row ${row.key} has no value for ${field}`) });
       } else {
         keyed.push({ row, value: keyValue(value) });
       }
@@ -156,7 +156,7 @@ export class SalesforceClient implements DestinationClient {
         if (id) ids.set(row.key, id);
         else {
           const message = `no ${this.target.object} has ${field} = ${String(value)}`;
-          results.push({ key: row.key, ok: false, failure: sfFailure('SF_NO_MATCH', message) });
+          results.push({ key: row.key, ok: false, failure: sfCatalogue.failure('SF_NO_MATCH', message) });
         }
       }
     }
@@ -175,7 +175,7 @@ export class SalesforceClient implements DestinationClient {
     const sent: OutboundRow[] = [];
     for (const row of rows) {
       if (row.destinationId) sent.push(row);
-      else results.push({ key: row.key, ok: false, failure: sfFailure('SF_NO_ID', `row ${row.key} has no Salesforce Id`) });
+      else results.push({ key: row.key, ok: false, failure: sfCatalogue.failure('SF_NO_ID', `row ${row.key} has no Salesforce Id`) });
     }
     if (sent.length === 0) return;
     const answers = await this.conn.sobject(this.target.object).destroy(

@@ -1,7 +1,7 @@
 /** Reads a `salesforce` write target into the typed values the client and `check` use. */
-import type { SyncMode } from '../../destination.js';
-import { DestinationError, type WriteTarget } from '../../destination.js';
-import { sfFailure } from './errors.js';
+import type { SyncMode, WriteTarget } from '../../destination.js';
+import { targetSettings } from '../../kit/settings.js';
+import { sfCatalogue } from './errors.js';
 
 export const DEFAULT_API_VERSION = '62.0';
 export const DEFAULT_LOGIN_URL = 'https://login.salesforce.com';
@@ -32,14 +32,6 @@ export interface SalesforceTarget {
   secrets: string[];
 }
 
-function invalid(message: string): DestinationError {
-  return new DestinationError(sfFailure('SF_CONFIG', message), 0);
-}
-
-function text(value: unknown): string | undefined {
-  return typeof value === 'string' && value !== '' ? value : undefined;
-}
-
 /** `62.0` is read by YAML as the number 62, so numbers are accepted and written back with one decimal. */
 export function apiVersionOf(value: unknown): string | undefined {
   if (value === undefined) return DEFAULT_API_VERSION;
@@ -49,35 +41,32 @@ export function apiVersionOf(value: unknown): string | undefined {
 }
 
 export function readSalesforceTarget(target: WriteTarget): SalesforceTarget {
-  const settings = target.destination.settings;
-  const name = target.destination.name;
-  const instanceUrl = text(settings.instance_url);
+  const { destination, sync } = targetSettings(target, sfCatalogue, 'SF_CONFIG');
+  const instanceUrl = destination.optionalString('instance_url');
   if (!instanceUrl || !/^https?:\/\/[^/]+/.test(instanceUrl)) {
-    throw invalid(`destination ${name}: instance_url must be the org's https:// URL, e.g. https://acme.my.salesforce.com`);
+    throw destination.invalid("instance_url must be the org's https:// URL, e.g. https://acme.my.salesforce.com");
   }
   // jsforce refuses Lightning UI hosts: the API lives on the my.salesforce.com host.
   if (/\.lightning\.force\.com/.test(instanceUrl)) {
-    throw invalid(`destination ${name}: instance_url must be the API host (…my.salesforce.com), not the Lightning one (…lightning.force.com)`);
+    throw destination.invalid('instance_url must be the API host (…my.salesforce.com), not the Lightning one (…lightning.force.com)');
   }
-  const accessToken = text(settings.access_token);
-  if (!accessToken) throw invalid(`destination ${name}: access_token is required (give it as \${SF_ACCESS_TOKEN})`);
-  const apiVersion = apiVersionOf(settings.api_version);
-  if (!apiVersion) throw invalid(`destination ${name}: api_version must look like "${DEFAULT_API_VERSION}" and be at least ${MIN_API_VERSION}.0`);
+  const accessToken = destination.string('access_token', { problem: 'is required (give it as ${SF_ACCESS_TOKEN})' });
+  const apiVersion = apiVersionOf(destination.value('api_version'));
+  if (!apiVersion) throw destination.invalid(`api_version must look like "${DEFAULT_API_VERSION}" and be at least ${MIN_API_VERSION}.0`);
 
-  const refreshToken = text(settings.refresh_token);
-  const clientId = text(settings.client_id);
+  const refreshToken = destination.optionalString('refresh_token');
+  const clientId = destination.optionalString('client_id');
   if ((refreshToken === undefined) !== (clientId === undefined)) {
-    throw invalid(`destination ${name}: refresh_token and client_id go together; set both to refresh expired tokens, or neither`);
+    throw destination.invalid('refresh_token and client_id go together; set both to refresh expired tokens, or neither');
   }
-  const clientSecret = text(settings.client_secret);
-  const loginUrl = text(settings.login_url) ?? DEFAULT_LOGIN_URL;
+  const clientSecret = destination.optionalString('client_secret');
+  const loginUrl = destination.optionalString('login_url') ?? DEFAULT_LOGIN_URL;
   const oauth = refreshToken && clientId ? { refreshToken, clientId, clientSecret, loginUrl: loginUrl.replace(/\/+$/, '') } : null;
 
-  const object = text(target.sync.settings.object);
-  if (!object) throw invalid(`sync ${target.sync.name}: object is required, e.g. object: Contact`);
-  const externalId = text(target.sync.settings.external_id) ?? null;
+  const object = sync.string('object', { problem: 'is required, e.g. object: Contact' });
+  const externalId = sync.optionalString('external_id') ?? null;
   if (!externalId && target.sync.mode !== 'insert') {
-    throw invalid(`sync ${target.sync.name}: external_id is required in ${target.sync.mode} mode`);
+    throw sync.invalid(`external_id is required in ${target.sync.mode} mode`);
   }
 
   return {
