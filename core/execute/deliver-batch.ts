@@ -16,6 +16,7 @@ import {
   type Failure,
   type OutboundRow,
   type RowOp,
+  type RowResult,
 } from '../../connectors/destination.js';
 import type { RetryPolicy } from '../config/types.js';
 import { backoffDelay, sleep } from './backoff.js';
@@ -51,64 +52,75 @@ export async function deliverBatch(
   retry: RetryPolicy,
   random: () => number = Math.random,
 ): Promise<DeliveryResult> {
-  const sends = new Map<string, number>();
-  const done = new Map<string, DeliveredRow>();
-  let apiCalls = 0;
-  let fatal: Failure | null = null;
-  const queue: Group[] = [{ rows, transientAttempts: 0, rateLimitWaits: 0 }];
+  return new BatchDelivery(client, op, retry, random).run(rows);
+}
 
-  const fail = (row: OutboundRow, failure: Failure) =>
-    done.set(row.key, { key: row.key, status: 'failed', failure, sends: sends.get(row.key) ?? 0 });
+/** One batch's delivery: the groups still to send, and what became of each row so far. */
+class BatchDelivery {
+  private readonly queue: Group[] = [];
+  private readonly sends = new Map<string, number>();
+  private readonly done = new Map<string, DeliveredRow>();
+  private apiCalls = 0;
+  private fatal: Failure | null = null;
 
-  /** Re-queue after a wait, or give up when the budget is spent. */
-  const retryLater = async (group: Group, failure: Failure) => {
-    if (failure.errorClass === 'rate_limited') {
-      if (group.rateLimitWaits >= MAX_RATE_LIMIT_WAITS) return group.rows.forEach((r) => fail(r, failure));
-      await sleep(failure.retryAfterMs ?? backoffDelay(group.rateLimitWaits, retry.base_delay_ms, retry.max_delay_ms, random));
-      queue.push({ ...group, rateLimitWaits: group.rateLimitWaits + 1 });
-      return;
-    }
-    const attempts = group.transientAttempts + 1;
-    if (attempts >= retry.attempts) return group.rows.forEach((r) => fail(r, failure));
-    await sleep(Math.max(failure.retryAfterMs ?? 0, backoffDelay(attempts, retry.base_delay_ms, retry.max_delay_ms, random)));
-    queue.push({ ...group, transientAttempts: attempts });
-  };
+  constructor(
+    private readonly client: DestinationClient,
+    private readonly op: RowOp,
+    private readonly retry: RetryPolicy,
+    private readonly random: () => number,
+  ) {}
 
-  while (queue.length > 0 && !fatal) {
-    const group = queue.shift()!;
-    for (const row of group.rows) sends.set(row.key, (sends.get(row.key) ?? 0) + 1);
-    let results;
-    try {
-      const outcome = await client.write(op, group.rows);
-      apiCalls += outcome.apiCalls;
-      results = outcome.results;
-    } catch (error) {
-      const failure = asFailure(error);
-      apiCalls += error instanceof DestinationError ? error.apiCalls : 1;
-      switch (failure.errorClass) {
-        case 'auth':
-        case 'fatal':
-          fatal = failure;
-          group.rows.forEach((r) => done.set(r.key, { key: r.key, status: 'aborted', failure, sends: sends.get(r.key) ?? 0 }));
-          break;
-        case 'transient':
-        case 'rate_limited':
-          await retryLater(group, failure);
-          break;
-        default:
-          // The whole call was refused for some row in it: halve until the bad rows stand alone.
-          if (group.rows.length === 1) fail(group.rows[0], failure);
-          else {
-            const middle = Math.ceil(group.rows.length / 2);
-            queue.push(
-              { ...group, rows: group.rows.slice(0, middle), transientAttempts: 0 },
-              { ...group, rows: group.rows.slice(middle), transientAttempts: 0 },
-            );
-          }
+  async run(rows: OutboundRow[]): Promise<DeliveryResult> {
+    this.queue.push({ rows, transientAttempts: 0, rateLimitWaits: 0 });
+    while (this.queue.length > 0 && !this.fatal) {
+      const group = this.queue.shift()!;
+      for (const row of group.rows) this.sends.set(row.key, this.sendsOf(row) + 1);
+      let results: RowResult[];
+      try {
+        const outcome = await this.client.write(this.op, group.rows);
+        this.apiCalls += outcome.apiCalls;
+        results = outcome.results;
+      } catch (error) {
+        this.apiCalls += error instanceof DestinationError ? error.apiCalls : 1;
+        await this.callFailed(group, asFailure(error));
+        continue;
       }
-      continue;
+      await this.answered(group, results);
     }
+    const delivered = rows.map(
+      (row): DeliveredRow =>
+        this.done.get(row.key) ?? { key: row.key, status: 'aborted', failure: this.fatal ?? undefined, sends: this.sendsOf(row) },
+    );
+    return { rows: delivered, apiCalls: this.apiCalls, fatal: this.fatal };
+  }
 
+  /** The whole call failed, for every row of the group alike. */
+  private async callFailed(group: Group, failure: Failure) {
+    switch (failure.errorClass) {
+      case 'auth':
+      case 'fatal':
+        this.fatal = failure;
+        group.rows.forEach((r) => this.done.set(r.key, { key: r.key, status: 'aborted', failure, sends: this.sendsOf(r) }));
+        break;
+      case 'transient':
+      case 'rate_limited':
+        await this.retryLater(group, failure);
+        break;
+      default:
+        // The whole call was refused for some row in it: halve until the bad rows stand alone.
+        if (group.rows.length === 1) this.fail(group.rows[0], failure);
+        else {
+          const middle = Math.ceil(group.rows.length / 2);
+          this.queue.push(
+            { ...group, rows: group.rows.slice(0, middle), transientAttempts: 0 },
+            { ...group, rows: group.rows.slice(middle), transientAttempts: 0 },
+          );
+        }
+    }
+  }
+
+  /** The call answered row by row: settle each row, and send the transient failures again. */
+  private async answered(group: Group, results: RowResult[]) {
     const byKey = new Map(results.map((r) => [r.key, r]));
     const again: OutboundRow[] = [];
     let againFailure: Failure | null = null;
@@ -118,23 +130,40 @@ export async function deliverBatch(
         again.push(row);
         againFailure ??= { errorClass: 'transient', code: 'NO_RESULT', message: 'the destination returned no result for this row' };
       } else if (result.ok) {
-        done.set(row.key, { key: row.key, status: 'succeeded', destinationId: result.destinationId ?? row.destinationId, sends: sends.get(row.key)! });
+        this.done.set(row.key, { key: row.key, status: 'succeeded', destinationId: result.destinationId ?? row.destinationId, sends: this.sendsOf(row) });
       } else if (result.failure.errorClass === 'transient' || result.failure.errorClass === 'rate_limited') {
         again.push(row);
         againFailure = result.failure;
       } else {
-        fail(row, result.failure);
-        if (result.failure.errorClass === 'auth' || result.failure.errorClass === 'fatal') fatal ??= result.failure;
+        this.fail(row, result.failure);
+        if (result.failure.errorClass === 'auth' || result.failure.errorClass === 'fatal') this.fatal ??= result.failure;
       }
     }
-    if (again.length && !fatal) await retryLater({ ...group, rows: again }, againFailure!);
+    if (again.length && !this.fatal) await this.retryLater({ ...group, rows: again }, againFailure!);
   }
 
-  const out: DeliveredRow[] = rows.map(
-    (row) =>
-      done.get(row.key) ?? { key: row.key, status: 'aborted' as const, failure: fatal ?? undefined, sends: sends.get(row.key) ?? 0 },
-  );
-  return { rows: out, apiCalls, fatal };
+  /** Re-queue after a wait, or give up when the budget is spent. */
+  private async retryLater(group: Group, failure: Failure) {
+    const { attempts, base_delay_ms, max_delay_ms } = this.retry;
+    if (failure.errorClass === 'rate_limited') {
+      if (group.rateLimitWaits >= MAX_RATE_LIMIT_WAITS) return group.rows.forEach((r) => this.fail(r, failure));
+      await sleep(failure.retryAfterMs ?? backoffDelay(group.rateLimitWaits, base_delay_ms, max_delay_ms, this.random));
+      this.queue.push({ ...group, rateLimitWaits: group.rateLimitWaits + 1 });
+      return;
+    }
+    const transientAttempts = group.transientAttempts + 1;
+    if (transientAttempts >= attempts) return group.rows.forEach((r) => this.fail(r, failure));
+    await sleep(Math.max(failure.retryAfterMs ?? 0, backoffDelay(transientAttempts, base_delay_ms, max_delay_ms, this.random)));
+    this.queue.push({ ...group, transientAttempts });
+  }
+
+  private fail(row: OutboundRow, failure: Failure) {
+    this.done.set(row.key, { key: row.key, status: 'failed', failure, sends: this.sendsOf(row) });
+  }
+
+  private sendsOf(row: OutboundRow): number {
+    return this.sends.get(row.key) ?? 0;
+  }
 }
 
 function asFailure(error: unknown): Failure {

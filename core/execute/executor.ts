@@ -9,15 +9,19 @@
  */
 import { fileURLToPath } from 'node:url';
 import { Piscina } from 'piscina';
-import type { DestinationConnector, Failure, RowOp, WriteTarget } from '../../connectors/destination.js';
-import type { RetryPolicy, SyncMode } from '../config/types.js';
+import type { DestinationConnector, Failure, WriteTarget } from '../../connectors/destination.js';
+import type { RetryPolicy } from '../config/types.js';
 import type { StateStore } from '../state/state-store.js';
 import { oneLine } from '../../shared/errors.js';
 import { markPending, readPlanPage, type PlannedRow } from '../state/plan-table.js';
 import { commitBatches, type BatchOutcome } from '../state/commit-batch.js';
 import { settleSnapshotLog } from '../state/snapshot-log.js';
 import { StateConnectionLost, type StateSession } from '../state/state-session.js';
+import { batchOp, cutBatches } from './cut-batches.js';
 import type { DeliveryResult } from './deliver-batch.js';
+import { GroupCommitter } from './group-committer.js';
+import { OutcomeJudge } from './outcome-judge.js';
+import { SendWindow } from './send-window.js';
 import type { WriteTask } from './write-worker.js';
 
 export interface ExecuteSettings {
@@ -48,23 +52,8 @@ export interface RunTotals {
   cancelled: boolean;
 }
 
-/**
- * A destination that is down fails every batch transiently even after retries. Past this many such
- * batches in a row the run stops instead of filling the failed-row index with every remaining row.
- */
-const OUTAGE_BATCHES = 3;
-
-/** The transient failure shared by every row of a batch, if the whole batch failed that way. */
-function outageOf(result: DeliveryResult): Failure | null {
-  const first = result.rows[0];
-  if (!first || first.status !== 'failed') return null;
-  const transient = (r: DeliveryResult['rows'][number]) =>
-    r.status === 'failed' && (r.failure.errorClass === 'transient' || r.failure.errorClass === 'rate_limited');
-  return result.rows.every(transient) ? first.failure : null;
-}
-
 /** Write calls each worker thread runs at once: the concurrency spread over the threads. */
-const tasksPerWorker = (s: { concurrency: number; workers: number }) => Math.ceil(s.concurrency / s.workers);
+const tasksPerWorker = (settings: { concurrency: number; workers: number }) => Math.ceil(settings.concurrency / settings.workers);
 
 /** Vitest runs the TypeScript sources; worker threads always load the compiled module. */
 function workerFilename(): string {
@@ -73,194 +62,102 @@ function workerFilename(): string {
   return here.replace(/([\\/])core[\\/]execute[\\/]executor\.ts$/, '$1dist$1core$1execute$1write-worker-entry.cjs');
 }
 
-/**
- * Under upsert and mirror an insert and an update are the same call, so they share batches;
- * deletes always travel alone, and so do inserts and updates under the modes that tell them apart.
- */
-function writeOp(mode: SyncMode, op: PlannedRow['op']): RowOp {
-  return op !== 'delete' && (mode === 'upsert' || mode === 'mirror') ? 'update' : op;
-}
-
-function* batchesOf(page: PlannedRow[], size: number, mode: SyncMode): Generator<PlannedRow[]> {
-  let batch: PlannedRow[] = [];
-  for (const row of page) {
-    if (batch.length && (batch.length >= size || writeOp(mode, batch[0].op) !== writeOp(mode, row.op))) {
-      yield batch;
-      batch = [];
-    }
-    batch.push(row);
-  }
-  if (batch.length) yield batch;
-}
-
-export async function executePlan(store: StateStore, s: ExecuteSettings): Promise<RunTotals> {
+export async function executePlan(store: StateStore, settings: ExecuteSettings): Promise<RunTotals> {
   const totals: RunTotals = { sent: 0, succeeded: 0, failed: 0, aborted: 0, apiCalls: 0, batches: 0, fatal: null, cancelled: false };
-  if (s.planned === 0) return totals;
+  if (settings.planned === 0) return totals;
 
   const pool = new Piscina({
     filename: workerFilename(),
-    minThreads: s.workers,
-    maxThreads: s.workers,
-    concurrentTasksPerWorker: tasksPerWorker(s),
+    minThreads: settings.workers,
+    maxThreads: settings.workers,
+    concurrentTasksPerWorker: tasksPerWorker(settings),
     idleTimeout: 60_000,
   });
-  const committer = new GroupCommitter(async (outcomes) => {
-    try {
-      await s.stateSession.assertAlive();
-      await commitBatches(store, s.runId, s.target.sync.name, outcomes, s.redact);
-    } catch (error) {
-      const explained = await s.stateSession.explain(error);
-      if (explained instanceof StateConnectionLost) throw explained;
-      throw new Error(`the state store refused a commit: ${oneLine((error as Error)?.message ?? String(error))}`, { cause: error });
-    }
-    for (const o of outcomes) {
-      for (const d of o.delivered) {
-        if (d.status === 'succeeded') totals.succeeded++;
-        else if (d.status === 'failed') totals.failed++;
-        else totals.aborted++;
-      }
-      totals.apiCalls += o.apiCalls;
-    }
-    s.onCommit?.(totals);
-  });
-
-  // Backpressure: at most `concurrency` batches on the wire, and at most as many again acknowledged
-  // but not yet committed. That bounds what a kill can force the next run to re-send.
-  const sending = new Set<Promise<void>>();
-  const unsettled = new Set<Promise<void>>();
-  const busy = () => sending.size >= s.concurrency || unsettled.size >= 2 * s.concurrency;
+  const committer = new GroupCommitter((outcomes) => commitOutcomes(store, settings, outcomes, totals));
+  const sendWindow = new SendWindow(settings.concurrency);
+  const judge = new OutcomeJudge(settings.redact);
   let stopped = false;
-  let failingBatches = 0;
   let crash: unknown = null;
   const stop = () => (stopped = true);
-  s.signal.addEventListener('abort', stop);
+  settings.signal.addEventListener('abort', stop);
 
-  const target = { ...s.target, callsPerClient: tasksPerWorker(s) };
+  const target = { ...settings.target, callsPerClient: tasksPerWorker(settings) };
   const dispatch = (batch: PlannedRow[]) => {
     const task: WriteTask = {
       target,
-      op: writeOp(s.target.sync.mode, batch[0].op),
+      op: batchOp(settings.target.sync.mode, batch[0].op),
       rows: batch.map((r) => ({ key: r.pk, payload: r.payload, destinationId: r.destination_id })),
-      retry: s.retry,
+      retry: settings.retry,
     };
     totals.sent += batch.length;
     totals.batches++;
-    // The outcome is judged before the send leaves `sending`: the dispatch loop wakes on that, and
+    // The outcome is judged before the send leaves the window: the dispatch loop wakes on that, and
     // must already see a stop (fatal, outage) so that it sends no further batch.
-    const send: Promise<DeliveryResult> = (pool.run(task) as Promise<DeliveryResult>)
-      .then((result) => {
-        if (result.fatal) {
-          totals.fatal ??= { ...result.fatal, message: s.redact(result.fatal.message) };
-          stop();
-        }
-        const outage = outageOf(result);
-        failingBatches = outage ? failingBatches + 1 : 0;
-        if (outage && failingBatches >= OUTAGE_BATCHES) {
-          totals.fatal ??= {
-            errorClass: 'fatal',
-            code: 'DESTINATION_UNAVAILABLE',
-            message: s.redact(`${failingBatches} batches in a row failed after every retry; last: ${outage.code}: ${outage.message}`),
-            remediation: 'check that the destination is up; the failed rows are retried by the next run.',
-          };
-          stop();
-        }
-        return result;
-      });
-    // Settles (never rejects, so the dispatch loop's race cannot throw) once the outcome is judged.
-    const onWire: Promise<void> = send.then(() => {}, () => {}).finally(() => sending.delete(onWire));
-    const job = send
-      .then((result) => committer.add({ op: task.op, planned: batch, delivered: result.rows, apiCalls: result.apiCalls }))
-      .catch((error) => {
-        crash ??= error;
+    const judged = (pool.run(task) as Promise<DeliveryResult>).then((result) => {
+      const stopping = judge.stoppingFailure(result);
+      if (stopping) {
+        totals.fatal ??= stopping;
         stop();
-      })
-      .finally(() => unsettled.delete(job));
-    sending.add(onWire);
-    unsettled.add(job);
+      }
+      return result;
+    });
+    sendWindow.track(judged, (sent) =>
+      sent
+        .then((result) => committer.add({ op: task.op, planned: batch, delivered: result.rows, apiCalls: result.apiCalls }))
+        .catch((error) => {
+          crash ??= error;
+          stop();
+        }),
+    );
   };
 
   try {
     // Each page costs two statements over the plan table (mark pending, read) whatever its size; pages
     // of at least 10,000 rows keep that under a few percent of the run. Memory: a page of 2.5 kB rows is 25 MB.
-    const pageSize = Math.max(s.batchSize * s.concurrency * 4, 10_000);
-    for (let after = 0; after < s.planned && !stopped; after += pageSize) {
-      await markPending(store, s.target.sync.name, s.runId, after, pageSize);
+    const pageSize = Math.max(settings.batchSize * settings.concurrency * 4, 10_000);
+    for (let after = 0; after < settings.planned && !stopped; after += pageSize) {
+      await markPending(store, settings.target.sync.name, settings.runId, after, pageSize);
       const page = await readPlanPage(store, after, pageSize);
-      for (const batch of batchesOf(page, s.batchSize, s.target.sync.mode)) {
-        while (busy() && !stopped) await Promise.race([...sending, ...unsettled]);
+      for (const batch of cutBatches(page, settings.batchSize, settings.target.sync.mode)) {
+        while (sendWindow.full && !stopped) await sendWindow.progress();
         if (stopped || committer.error) break;
         dispatch(batch);
       }
       if (committer.error) break;
     }
     // A failed commit does not wait for the sends still on the wire: their rows could not be committed.
-    const settled = Promise.all(unsettled).then(() => committer.flush());
+    const settled = sendWindow.allSettled().then(() => committer.flush());
     await Promise.race([settled, committer.failed]);
-    if (!committer.error) await settleSnapshotLog(store, s.target.sync.name);
+    if (!committer.error) await settleSnapshotLog(store, settings.target.sync.name);
   } finally {
-    s.signal.removeEventListener('abort', stop);
+    settings.signal.removeEventListener('abort', stop);
     await pool.destroy();
     // Whatever stopped the run, a commit still running must end before the caller closes the run.
     await committer.flush();
   }
   if (committer.error) throw committer.error;
   if (crash) throw crash;
-  totals.cancelled = s.signal.aborted && !totals.fatal;
+  totals.cancelled = settings.signal.aborted && !totals.fatal;
   return totals;
 }
 
-/**
- * Serialises commits and folds batches that finish during a commit into the next one. After a failed
- * commit every batch added, or still queued, is refused with that error: none may be acknowledged.
- */
-class GroupCommitter {
-  private pending: Array<{ outcome: BatchOutcome; resolve: () => void; reject: (error: unknown) => void }> = [];
-  private draining = false;
-  private idle: Promise<void> = Promise.resolve();
-  private onFailure: () => void = () => {};
-  /** Resolves when a commit has failed. */
-  readonly failed = new Promise<void>((resolve) => (this.onFailure = resolve));
-  error: unknown = null;
-
-  constructor(private readonly commit: (outcomes: BatchOutcome[]) => Promise<void>) {}
-
-  /** Resolves once the outcome is committed; rejects if it cannot be. */
-  add(outcome: BatchOutcome): Promise<void> {
-    if (this.error) return Promise.reject(this.error);
-    const committed = new Promise<void>((resolve, reject) => this.pending.push({ outcome, resolve, reject }));
-    // `draining` is set before drain() starts and cleared by it with no await after its last look at
-    // `pending`, so an outcome is never left queued with no drain to take it.
-    if (!this.draining) {
-      this.draining = true;
-      this.idle = this.drain();
+/** Commits a group of outcomes through the session the run holds its lock on, then counts them. */
+async function commitOutcomes(store: StateStore, settings: ExecuteSettings, outcomes: BatchOutcome[], totals: RunTotals) {
+  try {
+    await settings.stateSession.assertAlive();
+    await commitBatches(store, settings.runId, settings.target.sync.name, outcomes, settings.redact);
+  } catch (error) {
+    const explained = await settings.stateSession.explain(error);
+    if (explained instanceof StateConnectionLost) throw explained;
+    throw new Error(`the state store refused a commit: ${oneLine((error as Error)?.message ?? String(error))}`, { cause: error });
+  }
+  for (const outcome of outcomes) {
+    for (const row of outcome.delivered) {
+      if (row.status === 'succeeded') totals.succeeded++;
+      else if (row.status === 'failed') totals.failed++;
+      else totals.aborted++;
     }
-    return committed;
+    totals.apiCalls += outcome.apiCalls;
   }
-
-  private async drain() {
-    try {
-      while (this.pending.length) {
-        const take = this.pending.splice(0);
-        if (this.error) {
-          take.forEach((t) => t.reject(this.error));
-          continue;
-        }
-        try {
-          await this.commit(take.map((t) => t.outcome));
-          take.forEach((t) => t.resolve());
-        } catch (error) {
-          this.error = error;
-          this.onFailure();
-          take.forEach((t) => t.reject(error));
-        }
-      }
-    } finally {
-      this.draining = false;
-    }
-  }
-
-  /** Resolves once every outcome added so far is committed or refused. */
-  async flush() {
-    while (this.draining) await this.idle;
-  }
+  settings.onCommit?.(totals);
 }

@@ -286,6 +286,27 @@ async function planStaged(db: Kysely<any>, sync: SyncConfig, options: { fullResy
 }
 
 /**
+ * What `planDirect` makes of each row of its join, stored as one byte per row in `ht_diff`.
+ * `added` keys are not on the snapshot side at all; `addedPending` keys are there only as pending
+ * (sent by a killed run, never acknowledged). `sharedMatch…` rows have a match value another model
+ * row shares; their key is on the snapshot side (`KnownKey`) or not (`NewKey`).
+ */
+const DiffCode = {
+  removed: 0,
+  nullKey: 1,
+  added: 2,
+  changed: 3,
+  unchanged: 4,
+  addedPending: 5,
+  sharedMatchKnownKey: 6,
+  sharedMatchNewKey: 7,
+} as const;
+type DiffCode = (typeof DiffCode)[keyof typeof DiffCode];
+
+/** `(a, b, …)`: a list of codes for an SQL `in`. */
+const codes = (...list: DiffCode[]) => `(${list.join(', ')})`;
+
+/**
  * DuckDB warehouse attached to a DuckDB state store: the model is read once, straight into a full
  * outer join with the snapshot, without staging it. Only rows that are not unchanged keep their key
  * and payload in `ht_diff` (a payload is built for them alone, after the join); unchanged rows leave a
@@ -312,9 +333,6 @@ async function planDirect(
   const fields = Object.entries(sync.mapping);
   const carried = Object.fromEntries(fields.map(([field], i) => [field, `c${i}`]));
   const columns = fields.map(([, column], i) => `m.${quoteIdent(column)} as c${i}`).join(', ');
-  // Change codes: 0 removed, 1 null key, 2 added (key not in the snapshot side), 3 changed,
-  // 4 unchanged, 5 added (key only pending: sent by a killed run, never acknowledged), 6 and 7 a
-  // match value another row shares (6: key on the snapshot side, 7: not).
   const matchColumn = checksMatchDuplicates(match) ? `m.${quoteIdent(sync.mapping[match.key.field])}` : null;
   const matchCopies = matchColumn
     ? `case when ${matchColumn} is null then 1 else count(m.${quoteIdent(sync.primary_key)}) over (partition by ${matchColumn}) end`
@@ -325,21 +343,21 @@ async function planDirect(
     j as (
       select
         case
-          when m.present is null then 0
-          when m.pk is null then 1
-          when m.match_copies > 1 then case when s.primary_key is null then 7 else 6 end
-          when s.primary_key is null then 2
-          when s.h is null then 5
-          when ${options.fullResync} or m.h <> s.h then 3
-          else 4
+          when m.present is null then ${DiffCode.removed}
+          when m.pk is null then ${DiffCode.nullKey}
+          when m.match_copies > 1 then case when s.primary_key is null then ${DiffCode.sharedMatchNewKey} else ${DiffCode.sharedMatchKnownKey} end
+          when s.primary_key is null then ${DiffCode.added}
+          when s.h is null then ${DiffCode.addedPending}
+          when ${options.fullResync} or m.h <> s.h then ${DiffCode.changed}
+          else ${DiffCode.unchanged}
         end as change,
         coalesce(m.pk, s.primary_key) as pk,
         ${fields.map((_, i) => `m.c${i}`).join(', ')}
       from m full outer join s on m.pk = s.primary_key
     )
     select change::utinyint as change,
-      case when change <> 4 then pk end as pk,
-      case when change in (1, 2, 3, 5) then ${duckdbPayloadSql(carried, 'j')} end as payload
+      case when change <> ${DiffCode.unchanged} then pk end as pk,
+      case when change in ${codes(DiffCode.nullKey, DiffCode.added, DiffCode.changed, DiffCode.addedPending)} then ${duckdbPayloadSql(carried, 'j')} end as payload
     from j`;
   await sql`drop table if exists ht_diff`.execute(db);
   // The model runs as a view checked by DuckDB's parser, in a read-only transaction (temp tables only).
@@ -358,8 +376,9 @@ async function planDirect(
     await sql<{ change: number; n: number }>`select change, count(*) as n from ht_diff group by change`.execute(db)
   ).rows.map((r) => ({ change: Number(r.change), n: Number(r.n) }));
   const sum = (changes: number[]) => groups.filter((g) => changes.includes(g.change)).reduce((a, g) => a + g.n, 0);
-  const removed = sum([0]);
-  if (sum([3, 4, 5, 6]) !== side.rows - removed) {
+  const removed = sum([DiffCode.removed]);
+  const onSnapshotSide = sum([DiffCode.changed, DiffCode.unchanged, DiffCode.addedPending, DiffCode.sharedMatchKnownKey]);
+  if (onSnapshotSide !== side.rows - removed) {
     await sql`drop table if exists ht_diff`.execute(db);
     return null;
   }
@@ -370,17 +389,17 @@ async function planDirect(
       : `(select x.destination_id from ${currentSnapshotSql(sync.name)} x where x.primary_key = d.pk)`;
 
   const ctes = `
-    d as (select change, pk, payload from ht_diff where change <> 4),
-    dup as (select pk from d where change in (2, 7) group by pk having count(*) > 1),
+    d as (select change, pk, payload from ht_diff where change <> ${DiffCode.unchanged}),
+    dup as (select pk from d where change in ${codes(DiffCode.added, DiffCode.sharedMatchNewKey)} group by pk having count(*) > 1),
     joined as (
       select
         d.pk,
         case d.change
-          when 0 then 'removed'
-          when 1 then 'invalid_null'
-          when 3 then 'changed'
-          when 6 then 'invalid_duplicate_field'
-          else case when dup.pk is not null then 'invalid_duplicate' when d.change = 7 then 'invalid_duplicate_field' else 'added' end
+          when ${DiffCode.removed} then 'removed'
+          when ${DiffCode.nullKey} then 'invalid_null'
+          when ${DiffCode.changed} then 'changed'
+          when ${DiffCode.sharedMatchKnownKey} then 'invalid_duplicate_field'
+          else case when dup.pk is not null then 'invalid_duplicate' when d.change = ${DiffCode.sharedMatchNewKey} then 'invalid_duplicate_field' else 'added' end
         end as change,
         d.payload,
         case when d.payload is not null then ${rowHashSql('d.payload')} end as row_hash,
@@ -390,7 +409,8 @@ async function planDirect(
     )`;
   await sql.raw(planTail(sync, ctes, match)).execute(db);
   await sql`drop table if exists ht_diff`.execute(db);
-  return sum([1, 2, 3, 4, 5, 6, 7]);
+  // Every row but a removed one is a model row.
+  return sum(Object.values(DiffCode).filter((code) => code !== DiffCode.removed));
 }
 
 async function countPlan(db: Kysely<any>, modelRows: number, snapshotRows: number): Promise<PlanCounts> {

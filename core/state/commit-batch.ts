@@ -34,24 +34,29 @@ export interface BatchOutcome {
 
 type Dialect = StateStore['dialect'];
 
-/** A derived table of text columns `cols` from a JSON array of objects, inlined as a literal. */
-function jsonRows(dialect: Dialect, rows: Array<Record<string, string | null>>, cols: string[]): string {
+/** A derived table of text columns `cols` from a JSON array of objects keyed by them, inlined as a literal. */
+function jsonRows<C extends string>(dialect: Dialect, rows: Array<Record<C, string | null>>, cols: readonly C[]): string {
   const json = literal(JSON.stringify(rows));
   if (dialect === 'postgres') return `(select * from json_to_recordset(${json}::json) as r(${cols.map((c) => `${c} text`).join(', ')}))`;
   return `(select unnest(from_json(${json}, '[{${cols.map((c) => `"${c}":"VARCHAR"`).join(',')}}]'), recursive := true))`;
 }
 
-/** A derived table of one text column `k` from a list of strings. */
+/** A derived table of one text column `primary_key` from a list of keys. */
 function jsonKeys(dialect: Dialect, keys: string[]): string {
   const json = literal(JSON.stringify(keys));
-  if (dialect === 'postgres') return `(select json_array_elements_text(${json}::json) as k)`;
-  return `(select unnest(from_json(${json}, '["VARCHAR"]')) as k)`;
+  if (dialect === 'postgres') return `(select json_array_elements_text(${json}::json) as primary_key)`;
+  return `(select unnest(from_json(${json}, '["VARCHAR"]')) as primary_key)`;
 }
 
 /** `<column> is one of keys`, as a semi-join on the keys unpacked from one JSON literal. */
 function keyIn(dialect: Dialect, column: string, keys: string[]): string {
-  return `${column} in (select k from ${jsonKeys(dialect, keys)} as x)`;
+  return `${column} in (select x.primary_key from ${jsonKeys(dialect, keys)} as x)`;
 }
+
+/** The derived tables' columns: `acknowledged` feeds the snapshot log, `attempted` the changelog. */
+const ACKNOWLEDGED_COLUMNS = ['primary_key', 'row_hash', 'destination_id'] as const;
+const ATTEMPTED_COLUMNS = ['primary_key', 'op', 'status', 'error_code', 'error_message'] as const;
+type RowOf<Columns extends readonly string[]> = Record<Columns[number], string | null>;
 
 export async function commitBatches(
   store: StateStore,
@@ -61,15 +66,15 @@ export async function commitBatches(
   redactText: (text: string) => string,
 ): Promise<void> {
   const now = new Date().toISOString();
-  const { db, dialect } = store;
+  const { dialect } = store;
 
   let succeeded = 0;
   let failed = 0;
   let apiCalls = 0;
-  const logged: Array<Record<string, string | null>> = [];
-  const unfail: string[] = [];
+  const acknowledged: Array<RowOf<typeof ACKNOWLEDGED_COLUMNS>> = [];
+  const recovered: string[] = [];
   const failures: FailureRow[] = [];
-  const changelog: Array<Record<string, string | null>> = [];
+  const attempted: Array<RowOf<typeof ATTEMPTED_COLUMNS>> = [];
   // A destination's words are masked, then made storable; its ids are kept as given (they address
   // the record later), so an id the state store cannot hold fails the commit, and the run.
   const storable = (f: Failure): Failure => ({ ...f, code: storableText(f.code), message: storableText(redactText(f.message)) });
@@ -77,19 +82,29 @@ export async function commitBatches(
   for (const outcome of outcomes) {
     apiCalls += outcome.apiCalls;
     const plannedByKey = new Map(outcome.planned.map((p) => [p.pk, p]));
-    for (const d of outcome.delivered) {
-      const planned = plannedByKey.get(d.key)!;
-      const failure = d.status === 'succeeded' || !d.failure ? undefined : storable(d.failure);
-      changelog.push({ k: d.key, o: planned.op, s: d.status, c: failure?.code ?? null, m: failure?.message ?? null });
-      if (d.status === 'succeeded') {
+    for (const row of outcome.delivered) {
+      const planned = plannedByKey.get(row.key)!;
+      const failure = row.status === 'succeeded' || !row.failure ? undefined : storable(row.failure);
+      attempted.push({
+        primary_key: row.key,
+        op: planned.op,
+        status: row.status,
+        error_code: failure?.code ?? null,
+        error_message: failure?.message ?? null,
+      });
+      if (row.status === 'succeeded') {
         succeeded++;
         // Only a row the plan found in the failed-row index can be there: a row is sent once per run.
-        if (planned.retrying !== false) unfail.push(d.key);
+        if (planned.retrying !== false) recovered.push(row.key);
         // A delete is logged with no hash: folding the log removes the key from the snapshot.
-        logged.push(outcome.op === 'delete' ? { k: d.key, h: null, d: null } : { k: d.key, h: planned.row_hash!, d: d.destinationId });
-      } else if (d.status === 'failed') {
+        acknowledged.push(
+          outcome.op === 'delete'
+            ? { primary_key: row.key, row_hash: null, destination_id: null }
+            : { primary_key: row.key, row_hash: planned.row_hash!, destination_id: row.destinationId },
+        );
+      } else if (row.status === 'failed') {
         failed++;
-        failures.push({ key: d.key, op: planned.op, sends: d.sends, failure: failure! });
+        failures.push({ key: row.key, op: planned.op, sends: row.sends, failure: failure! });
       }
     }
   }
@@ -98,15 +113,17 @@ export async function commitBatches(
   const run = literal(runId);
   const at = `cast(${literal(now)} as timestamptz)`;
   const statements: string[] = [];
-  if (logged.length) {
+  if (acknowledged.length) {
     statements.push(`insert into sync_snapshot_log (sync_name, primary_key, row_hash, destination_id, synced_at, run_id)
-      select ${sync}, r.k, r.h, r.d, ${at}, ${run} from ${jsonRows(dialect, logged, ['k', 'h', 'd'])} as r`);
+      select ${sync}, r.primary_key, r.row_hash, r.destination_id, ${at}, ${run}
+      from ${jsonRows(dialect, acknowledged, ACKNOWLEDGED_COLUMNS)} as r`);
   }
-  if (unfail.length) statements.push(removeFailuresSql(syncName, keyIn(dialect, 'primary_key', unfail)));
+  if (recovered.length) statements.push(removeFailuresSql(syncName, keyIn(dialect, 'primary_key', recovered)));
   if (failures.length) statements.push(recordFailuresSql(syncName, runId, now, jsonRows(dialect, failureRows(failures), FAILURE_COLUMNS)));
-  if (changelog.length) {
+  if (attempted.length) {
     statements.push(`insert into sync_changelog (run_id, sync_name, primary_key, op, status, error_code, error_message, "at")
-      select ${run}, ${sync}, r.k, r.o, r.s, r.c, r.m, ${at} from ${jsonRows(dialect, changelog, ['k', 'o', 's', 'c', 'm'])} as r`);
+      select ${run}, ${sync}, r.primary_key, r.op, r.status, r.error_code, r.error_message, ${at}
+      from ${jsonRows(dialect, attempted, ATTEMPTED_COLUMNS)} as r`);
   }
   // The run's counters, in the same transaction as the rows they count.
   statements.push(`update sync_runs set rows_succeeded = rows_succeeded + ${succeeded}, rows_failed = rows_failed + ${failed},

@@ -22,16 +22,16 @@ export interface FailureRow {
 }
 
 /** The columns `recordFailuresSql` reads from its derived table, all text. */
-export const FAILURE_COLUMNS = ['k', 'o', 'n', 'e', 'c', 'm'];
+export const FAILURE_COLUMNS = ['primary_key', 'op', 'attempts', 'error_class', 'error_code', 'error_message'] as const;
 
-export function failureRows(failures: FailureRow[]): Array<Record<string, string | null>> {
+export function failureRows(failures: FailureRow[]): Array<Record<(typeof FAILURE_COLUMNS)[number], string>> {
   return failures.map((f) => ({
-    k: f.key,
-    o: f.op,
-    n: String(Math.max(1, f.sends)),
-    e: f.failure.errorClass,
-    c: f.failure.code,
-    m: f.failure.message,
+    primary_key: f.key,
+    op: f.op,
+    attempts: String(Math.max(1, f.sends)),
+    error_class: f.failure.errorClass,
+    error_code: f.failure.code,
+    error_message: f.failure.message,
   }));
 }
 
@@ -43,7 +43,8 @@ export function recordFailuresSql(syncName: string, runId: string, now: string, 
   const at = `cast(${literal(now)} as timestamptz)`;
   return `insert into failed_rows (sync_name, primary_key, error_class, error_code, error_message, attempts,
       first_failed_at, last_failed_at, next_retry_at, status, run_id, op)
-    select ${literal(syncName)}, r.k, r.e, r.c, r.m, cast(r.n as integer), ${at}, ${at}, ${at}, 'retrying', ${literal(runId)}, r.o
+    select ${literal(syncName)}, r.primary_key, r.error_class, r.error_code, r.error_message, cast(r.attempts as integer),
+      ${at}, ${at}, ${at}, 'retrying', ${literal(runId)}, r.op
     from ${rows} as r
     on conflict (sync_name, primary_key) do update set
       error_class = excluded.error_class,

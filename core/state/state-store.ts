@@ -135,6 +135,15 @@ export function describeDuckDBOpenError(
   return new UserError(`cannot open DuckDB file ${path}: ${message}`, { ...where, hint: 'fix the path or its permissions.' });
 }
 
+/**
+ * The advisory lock that serialises migrations within one PostgreSQL database. An arbitrary number
+ * picked once; it shares the bigint key space with the per-sync locks (core/run/sync-lock.ts, a 64-bit
+ * FNV-1a hash of schema and sync name), which hit it with odds of 2^-64 per sync. Never change it: a
+ * process still on the old id would migrate alongside a new one. It covers the whole database, so
+ * projects in other schemas wait for each other's migrations, which take milliseconds.
+ */
+const MIGRATION_LOCK_ID = 7346121;
+
 async function openPostgresState(project: ProjectConfig, url: string, options: OpenOptions): Promise<StateStore> {
   // One connection: temp tables made by the planner must be visible to every later query of the run.
   const pool = new pg.Pool({ connectionString: url, max: 1, idleTimeoutMillis: 0, connectionTimeoutMillis: 10_000, types: { getTypeParser } });
@@ -165,11 +174,11 @@ async function openPostgresState(project: ProjectConfig, url: string, options: O
   if (!options.readOnly) {
     // Two runs migrating at once would race on create table; serialise them.
     await db.connection().execute(async (conn) => {
-      await sql`select pg_advisory_lock(7346121)`.execute(conn);
+      await sql`select pg_advisory_lock(${sql.lit(MIGRATION_LOCK_ID)})`.execute(conn);
       try {
         await migrate(conn);
       } finally {
-        await sql`select pg_advisory_unlock(7346121)`.execute(conn);
+        await sql`select pg_advisory_unlock(${sql.lit(MIGRATION_LOCK_ID)})`.execute(conn);
       }
     });
   }
