@@ -7,8 +7,6 @@
  * their rows keep their old snapshot entry and are planned again by the next run. A commit that fails
  * ends the run the same way, at once: nothing later could be committed, so in-flight sends are dropped.
  */
-import { fileURLToPath } from 'node:url';
-import { Piscina } from 'piscina';
 import type { DestinationConnector, Failure, RowOp, WriteTarget } from '../../connectors/destination.js';
 import type { RetryPolicy, SyncMode } from '../config/types.js';
 import type { StateStore } from '../state/state-store.js';
@@ -19,6 +17,7 @@ import { settleSnapshotLog } from '../state/snapshot-log.js';
 import { StateConnectionLost, type StateSession } from '../state/state-session.js';
 import type { DeliveryResult } from './deliver-batch.js';
 import type { WriteTask } from './write-worker.js';
+import type { WorkerPools } from './worker-pool.js';
 
 export interface ExecuteSettings {
   runId: string;
@@ -33,6 +32,8 @@ export interface ExecuteSettings {
   /** The state store session the run holds its lock on; checked before every commit. */
   stateSession: StateSession;
   signal: AbortSignal;
+  /** Where the write threads come from; they outlive the run. */
+  workerPools: WorkerPools;
   onCommit?: (totals: RunTotals) => void;
 }
 
@@ -66,13 +67,6 @@ function outageOf(result: DeliveryResult): Failure | null {
 /** Write calls each worker thread runs at once: the concurrency spread over the threads. */
 const tasksPerWorker = (s: { concurrency: number; workers: number }) => Math.ceil(s.concurrency / s.workers);
 
-/** Vitest runs the TypeScript sources; worker threads always load the compiled module. */
-function workerFilename(): string {
-  const here = fileURLToPath(import.meta.url);
-  if (here.endsWith('.js')) return here.replace(/executor\.js$/, 'write-worker-entry.cjs');
-  return here.replace(/([\\/])core[\\/]execute[\\/]executor\.ts$/, '$1dist$1core$1execute$1write-worker-entry.cjs');
-}
-
 /**
  * Under upsert and mirror an insert and an update are the same call, so they share batches;
  * deletes always travel alone, and so do inserts and updates under the modes that tell them apart.
@@ -97,13 +91,7 @@ export async function executePlan(store: StateStore, s: ExecuteSettings): Promis
   const totals: RunTotals = { sent: 0, succeeded: 0, failed: 0, aborted: 0, apiCalls: 0, batches: 0, fatal: null, cancelled: false };
   if (s.planned === 0) return totals;
 
-  const pool = new Piscina({
-    filename: workerFilename(),
-    minThreads: s.workers,
-    maxThreads: s.workers,
-    concurrentTasksPerWorker: tasksPerWorker(s),
-    idleTimeout: 60_000,
-  });
+  const pool = s.workerPools.poolFor({ workers: s.workers, tasksPerWorker: tasksPerWorker(s) });
   const committer = new GroupCommitter(async (outcomes) => {
     try {
       await s.stateSession.assertAlive();
@@ -199,7 +187,9 @@ export async function executePlan(store: StateStore, s: ExecuteSettings): Promis
     if (!committer.error) await settleSnapshotLog(store, s.target.sync.name);
   } finally {
     s.signal.removeEventListener('abort', stop);
-    await pool.destroy();
+    // Sends still on the wire (a failed commit, a state error) could never be committed: they end
+    // with their threads, as under a kill, and the next run re-sends their rows.
+    if (sending.size > 0) await s.workerPools.discard(pool);
     // Whatever stopped the run, a commit still running must end before the caller closes the run.
     await committer.flush();
   }
