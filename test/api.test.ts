@@ -68,6 +68,8 @@ describe('the programmatic API', { timeout: 180_000 }, () => {
     const run = controller.start(config, { syncs: ['to_api'] });
     const held = await Promise.race([sink!.until(() => sink!.held === 2).then(() => true), run.result.then(() => false)]);
     expect(held, 'the run ended before two batches were in flight').toBe(true);
+    // The DuckDB state store's lock is per process: the controller itself keeps a sync from running twice.
+    await expect(controller.run(config, { syncs: ['to_api'] })).rejects.toThrow('sync to_api is already running in this process');
     run.cancel();
     // The two held batches are the ones in flight: answered now, they must still be committed.
     sink!.release();

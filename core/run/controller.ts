@@ -6,8 +6,9 @@
  * Cancelling is what SIGINT/SIGTERM do to `run`: no further batch or sync starts, batches in flight
  * finish and are committed, and the run is recorded `cancelled`.
  */
-import type { ProjectConfig } from '../config/types.js';
+import type { ProjectConfig, SyncConfig } from '../config/types.js';
 import { redact } from '../../shared/redact.js';
+import { UserError } from '../../shared/errors.js';
 import { WorkerPools, type PoolStats } from '../execute/worker-pool.js';
 import type { RunEvent, RunListener } from './events.js';
 import { runSyncs, type RunOptions } from './run-sync.js';
@@ -71,6 +72,11 @@ function outcomeOf(reports: SyncReport[], dryRun: boolean): RunOutcome {
 export class RunController {
   private readonly workerPools = new WorkerPools();
   private readonly active = new Set<RunHandle>();
+  /**
+   * Syncs of this process's runs, by state store and name. The sync lock of a DuckDB state store is its
+   * file lock, which one process holds for all its runs: two runs of one sync here would both get through.
+   */
+  private readonly runningSyncs = new Set<string>();
 
   /**
    * Starts a run of `project` (from `loadProject`). Syncs run one after the other, each in its own
@@ -91,8 +97,13 @@ export class RunController {
     const result = (async () => {
       try {
         const syncs = selectSyncs(project, options.syncs ?? [], !!options.all);
-        const reports = await runSyncs({ project, options, emit, workerPools: this.workerPools, signal: abort.signal }, syncs);
-        return { status: outcomeOf(reports, !!options.dryRun), reports };
+        const claimed = this.claim(project, syncs);
+        try {
+          const reports = await runSyncs({ project, options, emit, workerPools: this.workerPools, signal: abort.signal }, syncs);
+          return { status: outcomeOf(reports, !!options.dryRun), reports };
+        } finally {
+          claimed.forEach((key) => this.runningSyncs.delete(key));
+        }
       } finally {
         options.signal?.removeEventListener('abort', cancel);
       }
@@ -109,6 +120,20 @@ export class RunController {
     const forget = () => this.active.delete(handle);
     result.then(forget, forget);
     return handle;
+  }
+
+  /** Marks the syncs running, or refuses them all if one is already running in this process. */
+  private claim(project: ProjectConfig, syncs: SyncConfig[]): string[] {
+    const keys = syncs.map((sync) => JSON.stringify([project.state, sync.name]));
+    const busy = syncs.find((_, i) => this.runningSyncs.has(keys[i]));
+    if (busy) {
+      throw new UserError(`sync ${busy.name} is already running in this process`, {
+        file: busy.file,
+        hint: 'wait for that run to finish; a sync never runs twice at once.',
+      });
+    }
+    keys.forEach((key) => this.runningSyncs.add(key));
+    return keys;
   }
 
   /** Starts a run and waits for its result. */
