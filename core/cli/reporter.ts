@@ -4,46 +4,55 @@
  */
 import cliProgress from 'cli-progress';
 import { pino, stdTimeFunctions, destination } from 'pino';
-import type { RunTotals } from '../execute/executor.js';
-import type { RunEvents, SyncReport } from '../run/run-sync.js';
+import type { RunEvent } from '../run/events.js';
+import type { SyncReport } from '../run/sync-report.js';
 
-export function createReporter(options: { interactive: boolean; mask: (text: string) => string }): RunEvents & { stop(): void } {
+export interface Reporter {
+  onEvent(event: RunEvent): void;
+  stop(): void;
+}
+
+/** Events come masked from the run controller. */
+export function createReporter(options: { interactive: boolean }): Reporter {
   const logger = pino({ base: null, timestamp: stdTimeFunctions.isoTime }, destination({ fd: 2, sync: true }));
-  // Each string is masked before pino escapes it: a secret holding `"` is found raw, not as `\"`.
-  const maskDeep = (value: unknown): unknown => {
-    if (typeof value === 'string') return options.mask(value);
-    if (Array.isArray(value)) return value.map(maskDeep);
-    if (value !== null && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, maskDeep(v)]));
-    return value;
-  };
-  const clean = (fields: Record<string, unknown>) => maskDeep(fields) as Record<string, unknown>;
   if (!options.interactive) {
     return {
-      log: (event, fields) => logger.info(clean(fields), event),
-      progress: (sync, planned, t) => logger.info({ sync, planned, succeeded: t.succeeded, failed: t.failed, api_calls: t.apiCalls }, 'progress'),
+      onEvent(event) {
+        if (event.type === 'progress') {
+          const { sync, planned, succeeded, failed, api_calls } = event;
+          logger.info({ sync, planned, succeeded, failed, api_calls }, 'progress');
+          return;
+        }
+        const { type, ...fields } = event;
+        logger.info(fields, type);
+      },
       stop() {},
     };
   }
   let bar: cliProgress.SingleBar | null = null;
   return {
-    log(event, fields) {
-      if (event === 'run_started') {
+    onEvent(event) {
+      if (event.type === 'run_started') {
         bar?.stop();
         bar = new cliProgress.SingleBar(
-          { format: `${String(fields.sync)} [{bar}] {value}/{total} rows | failed {failed} | {duration}s`, hideCursor: true, stream: process.stderr },
+          { format: `${event.sync} [{bar}] {value}/{total} rows | failed {failed} | {duration}s`, hideCursor: true, stream: process.stderr },
           cliProgress.Presets.shades_classic,
         );
-        bar.start(Number(fields.planned) || 0, 0, { failed: 0 });
+        bar.start(event.planned, 0, { failed: 0 });
         return;
       }
-      if (event === 'run_finished' || event === 'run_failed') {
+      if (event.type === 'progress') {
+        bar?.update(event.succeeded + event.failed + event.aborted, { failed: event.failed });
+        return;
+      }
+      if (event.type === 'run_finished' || event.type === 'run_failed') {
         bar?.stop();
         bar = null;
       }
-      if (event === 'invalid_row' || event === 'run_failed') logger.warn(clean(fields), event);
-    },
-    progress(_sync, _planned, t: RunTotals) {
-      bar?.update(t.succeeded + t.failed + t.aborted, { failed: t.failed });
+      if (event.type === 'invalid_row' || event.type === 'run_failed') {
+        const { type, ...fields } = event;
+        logger.warn(fields, type);
+      }
     },
     stop() {
       bar?.stop();

@@ -7,8 +7,6 @@
  * their rows keep their old snapshot entry and are planned again by the next run. A commit that fails
  * ends the run the same way, at once: nothing later could be committed, so in-flight sends are dropped.
  */
-import { fileURLToPath } from 'node:url';
-import { Piscina } from 'piscina';
 import type { DestinationConnector, Failure, WriteTarget } from '../../connectors/destination.js';
 import type { RetryPolicy } from '../config/types.js';
 import type { StateStore } from '../state/state-store.js';
@@ -23,6 +21,7 @@ import { GroupCommitter } from './group-committer.js';
 import { OutcomeJudge } from './outcome-judge.js';
 import { SendWindow } from './send-window.js';
 import type { WriteTask } from './write-worker.js';
+import type { WorkerPools } from './worker-pool.js';
 
 export interface ExecuteSettings {
   runId: string;
@@ -37,6 +36,8 @@ export interface ExecuteSettings {
   /** The state store session the run holds its lock on; checked before every commit. */
   stateSession: StateSession;
   signal: AbortSignal;
+  /** Where the write threads come from; they outlive the run. */
+  workerPools: WorkerPools;
   onCommit?: (totals: RunTotals) => void;
 }
 
@@ -55,24 +56,11 @@ export interface RunTotals {
 /** Write calls each worker thread runs at once: the concurrency spread over the threads. */
 const tasksPerWorker = (settings: { concurrency: number; workers: number }) => Math.ceil(settings.concurrency / settings.workers);
 
-/** Vitest runs the TypeScript sources; worker threads always load the compiled module. */
-function workerFilename(): string {
-  const here = fileURLToPath(import.meta.url);
-  if (here.endsWith('.js')) return here.replace(/executor\.js$/, 'write-worker-entry.cjs');
-  return here.replace(/([\\/])core[\\/]execute[\\/]executor\.ts$/, '$1dist$1core$1execute$1write-worker-entry.cjs');
-}
-
 export async function executePlan(store: StateStore, settings: ExecuteSettings): Promise<RunTotals> {
   const totals: RunTotals = { sent: 0, succeeded: 0, failed: 0, aborted: 0, apiCalls: 0, batches: 0, fatal: null, cancelled: false };
   if (settings.planned === 0) return totals;
 
-  const pool = new Piscina({
-    filename: workerFilename(),
-    minThreads: settings.workers,
-    maxThreads: settings.workers,
-    concurrentTasksPerWorker: tasksPerWorker(settings),
-    idleTimeout: 60_000,
-  });
+  const pool = settings.workerPools.poolFor({ workers: settings.workers, tasksPerWorker: tasksPerWorker(settings) });
   const committer = new GroupCommitter((outcomes) => commitOutcomes(store, settings, outcomes, totals));
   const sendWindow = new SendWindow(settings.concurrency);
   const judge = new OutcomeJudge(settings.redact);
@@ -131,7 +119,9 @@ export async function executePlan(store: StateStore, settings: ExecuteSettings):
     if (!committer.error) await settleSnapshotLog(store, settings.target.sync.name);
   } finally {
     settings.signal.removeEventListener('abort', stop);
-    await pool.destroy();
+    // Sends still on the wire (a failed commit, a state error) could never be committed: they end
+    // with their threads, as under a kill, and the next run re-sends their rows.
+    if (sendWindow.onWire > 0) await settings.workerPools.discard(pool);
     // Whatever stopped the run, a commit still running must end before the caller closes the run.
     await committer.flush();
   }

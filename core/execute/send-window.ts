@@ -15,6 +15,11 @@ export class SendWindow {
     return this.sending.size >= this.concurrency || this.unsettled.size >= 2 * this.concurrency;
   }
 
+  /** Batches sent whose outcome is not judged yet. */
+  get onWire(): number {
+    return this.sending.size;
+  }
+
   /** Settles once some batch leaves the wire or is committed; never rejects. */
   progress(): Promise<void> {
     return Promise.race([...this.sending, ...this.unsettled]);

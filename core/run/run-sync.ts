@@ -1,6 +1,9 @@
 /**
- * One command's worth of work over the pipeline: config (already loaded) → preflight → plan →
- * execute → state. Used by `plan` (stops after planning) and `run`.
+ * One run's worth of work over the pipeline: config (already loaded) → preflight → plan → execute →
+ * state, sync after sync. A dry run (`plan`) stops after planning.
+ *
+ * A sync's run has three steps, each its own function: open (plan, guard, a `sync_runs` row), execute
+ * (send the plan), close (the run's status and report).
  */
 import { existsSync } from 'node:fs';
 import type { DestinationConnector, Failure } from '../../connectors/destination.js';
@@ -8,40 +11,22 @@ import { getConnector } from '../../connectors/registry.js';
 import type { ProjectConfig, SyncConfig } from '../config/types.js';
 import { redact } from '../../shared/redact.js';
 import { oneLine } from '../../shared/errors.js';
-import { deleteGuard, refusalMessage, type DeleteGuardVerdict } from '../plan/delete-guard.js';
+import { deleteGuard, refusalMessage } from '../plan/delete-guard.js';
 import { openStateStore, type StateStore } from '../state/state-store.js';
 import { executePlan, type RunTotals } from '../execute/executor.js';
+import type { WorkerPools } from '../execute/worker-pool.js';
 import { effectiveSettings, writeTarget } from '../config/write-target.js';
 import { buildPlan, forgetSuperseded, type Plan } from '../plan/planner.js';
 import { dropSettledFailures } from '../state/plan-table.js';
 import { preflight } from '../plan/preflight.js';
 import { closeInterruptedRuns, closeRun, newRunId, openRun, recordMapping } from '../state/run-log.js';
 import { storableText } from '../state/sanitize-text.js';
-import { watchStateSession } from '../state/state-session.js';
+import { watchStateSession, type StateSession } from '../state/state-session.js';
 import type { RunStatus } from '../state/schema.js';
+import type { RunListener } from './events.js';
+import { failedByClass } from './failed-by-class.js';
+import type { SyncReport } from './sync-report.js';
 import { lockSync } from './sync-lock.js';
-
-export interface RunEvents {
-  log(event: string, fields: Record<string, unknown>): void;
-  progress?(sync: string, planned: number, totals: RunTotals): void;
-}
-
-export interface SyncReport {
-  sync: string;
-  run_id: string | null;
-  status: RunStatus | 'planned';
-  plan: Plan['counts'];
-  sent: number;
-  succeeded: number;
-  failed: number;
-  aborted: number;
-  invalid: number;
-  api_calls: number;
-  duration_ms: number;
-  error: string | null;
-  /** Mirror mode's mass-delete guard; null for modes that never delete. */
-  delete_guard: DeleteGuardVerdict | null;
-}
 
 export interface RunOptions {
   fullResync?: boolean;
@@ -49,10 +34,20 @@ export interface RunOptions {
   dryRun?: boolean;
   /** Let a mirror run through the delete guard (`run --allow-deletes`). */
   allowDeletes?: boolean;
-  signal?: AbortSignal;
 }
 
-export async function runSyncs(project: ProjectConfig, syncs: SyncConfig[], events: RunEvents, options: RunOptions = {}): Promise<SyncReport[]> {
+/** What every sync of a run shares. */
+export interface RunContext {
+  project: ProjectConfig;
+  options: RunOptions;
+  emit: RunListener;
+  workerPools: WorkerPools;
+  /** Aborted: in-flight batches finish and commit, no further batch or sync starts. */
+  signal: AbortSignal;
+}
+
+export async function runSyncs(context: RunContext, syncs: SyncConfig[]): Promise<SyncReport[]> {
+  const { project, options } = context;
   await preflight(project, syncs);
   // A dry run against a DuckDB state that does not exist yet plans as if nothing was synced, in an
   // in-memory store, so `plan` never creates the file. Against an existing one it may migrate it and fold
@@ -63,8 +58,8 @@ export async function runSyncs(project: ProjectConfig, syncs: SyncConfig[], even
   const reports: SyncReport[] = [];
   try {
     for (const sync of syncs) {
-      if (options.signal?.aborted) break;
-      reports.push(await runOne(store, project, sync, events, options));
+      if (context.signal.aborted) break;
+      reports.push(await runOne(context, store, sync));
     }
   } finally {
     await store.close();
@@ -72,92 +67,49 @@ export async function runSyncs(project: ProjectConfig, syncs: SyncConfig[], even
   return reports;
 }
 
-async function runOne(store: StateStore, project: ProjectConfig, sync: SyncConfig, events: RunEvents, options: RunOptions): Promise<SyncReport> {
+/** What every report of a sync's run carries, whatever became of the run. */
+type ReportBase = Pick<SyncReport, 'sync' | 'plan' | 'invalid' | 'delete_guard'>;
+
+/** A report for a run that sent nothing. */
+function emptyReport(base: ReportBase, runId: string | null, status: SyncReport['status'], error: string | null, started: number): SyncReport {
+  return { ...base, run_id: runId, status, sent: 0, succeeded: 0, failed: 0, aborted: 0, api_calls: 0, duration_ms: Date.now() - started, error, failed_by_class: {} };
+}
+
+async function runOne(context: RunContext, store: StateStore, sync: SyncConfig): Promise<SyncReport> {
   const started = Date.now();
-  const connector = getConnector(project.destinations[sync.destination].type) as DestinationConnector;
-  const settings = effectiveSettings(project, sync, connector);
-  const mask = (text: string) => redact(text, project.secrets);
   const unlock = await lockSync(store, sync.name, sync.file);
   let failed = false;
   try {
     const stateSession = await watchStateSession(store);
-    const plan = await buildPlan(store, project, sync, { fullResync: !!options.fullResync });
-    for (const row of plan.invalidSample) events.log('invalid_row', { sync: sync.name, primary_key: row.key, reason: row.reason });
-    if (plan.counts.invalid > plan.invalidSample.length) {
-      events.log('invalid_rows_more', { sync: sync.name, more: plan.counts.invalid - plan.invalidSample.length });
-    }
+    const plan = await planSync(context, store, sync);
     const guard = deleteGuard(sync, plan.counts);
-    const base = {
-      sync: sync.name,
-      plan: plan.counts,
-      invalid: plan.counts.invalid,
-      delete_guard: guard,
-    };
-    if (options.dryRun) {
-      return { ...base, run_id: null, status: 'planned', sent: 0, succeeded: 0, failed: 0, aborted: 0, api_calls: 0, duration_ms: Date.now() - started, error: null };
-    }
+    const base: ReportBase = { sync: sync.name, plan: plan.counts, invalid: plan.counts.invalid, delete_guard: guard };
+    if (context.options.dryRun) return emptyReport(base, null, 'planned', null, started);
 
-    const runId = newRunId();
-    await closeInterruptedRuns(store.db, sync.name);
-    await openRun(store.db, runId, sync.name, plan.counts, !!options.fullResync);
-    if (guard?.stops && !options.allowDeletes) {
+    const runId = await openSyncRun(context, store, sync, plan);
+    if (guard?.stops && !context.options.allowDeletes) {
       // Recorded as a failed run so `status` and a scheduler see why nothing moved; no other state changes.
       const message = refusalMessage(guard);
       await closeRun(store.db, runId, 'failed', message);
-      events.log('run_refused', { sync: sync.name, run_id: runId, deletes: guard.deletes, synced: guard.synced, max_share: guard.max_share, error: message });
-      return { ...base, run_id: runId, status: 'failed', sent: 0, succeeded: 0, failed: 0, aborted: 0, api_calls: 0, duration_ms: Date.now() - started, error: message };
+      context.emit({ type: 'run_refused', sync: sync.name, run_id: runId, deletes: guard.deletes, synced: guard.synced, max_share: guard.max_share, error: message });
+      return emptyReport(base, runId, 'failed', message, started);
     }
     // From here on the run has a `sync_runs` row: any failure, the state store's own included, closes it
     // as failed. If the state store's connection was lost, the pool opens a new one to record that; if
     // even that fails, the next run's closeInterruptedRuns marks the run failed (`interrupted…`).
-    let totals: RunTotals;
-    let closed: { status: RunStatus; error: string | null };
+    let report: SyncReport;
     try {
-      await recordMapping(store.db, sync.name, plan.mappingHash);
-      await dropSettledFailures(store, sync);
-      const superseded = await forgetSuperseded(store, project, sync, runId);
-      if (superseded > 0) events.log('deletes_superseded', { sync: sync.name, run_id: runId, keys: superseded });
-      events.log('run_started', { sync: sync.name, run_id: runId, ...plan.counts, batch_size: settings.batchSize, concurrency: settings.concurrency, workers: settings.workers });
-
-      totals = await executePlan(store, {
-        runId,
-        target: writeTarget(project, sync),
-        connector,
-        batchSize: settings.batchSize,
-        concurrency: settings.concurrency,
-        workers: settings.workers,
-        retry: settings.retry,
-        planned: plan.counts.planned,
-        redact: mask,
-        stateSession,
-        signal: options.signal ?? new AbortController().signal,
-        onCommit: (t) => events.progress?.(sync.name, plan.counts.planned, t),
-      });
-      closed = outcome(totals, plan.counts.invalid);
-      await closeRun(store.db, runId, closed.status, closed.error);
+      const totals = await executeSyncRun(context, store, sync, plan, runId, stateSession);
+      report = await closeSyncRun(store, base, runId, totals, started);
     } catch (error) {
       failed = true;
-      const explained = await stateSession.explain(error);
-      const message = storableText(mask(oneLine((explained as Error)?.message ?? String(explained))));
+      const message = await failureMessage(context.project, stateSession, error);
       await closeRun(store.db, runId, 'failed', message).catch(() => {});
-      events.log('run_failed', { sync: sync.name, run_id: runId, error: message });
-      return { ...base, run_id: runId, status: 'failed', sent: 0, succeeded: 0, failed: 0, aborted: 0, api_calls: 0, duration_ms: Date.now() - started, error: message };
+      context.emit({ type: 'run_failed', sync: sync.name, run_id: runId, error: message });
+      return emptyReport(base, runId, 'failed', message, started);
     }
-
-    const { status, error } = closed;
-    const report: SyncReport = {
-      ...base,
-      run_id: runId,
-      status,
-      sent: totals.sent,
-      succeeded: totals.succeeded,
-      failed: totals.failed,
-      aborted: totals.aborted,
-      api_calls: totals.apiCalls,
-      duration_ms: Date.now() - started,
-      error,
-    };
-    events.log('run_finished', { ...report, plan: undefined });
+    const { plan: _plan, ...finished } = report;
+    context.emit({ type: 'run_finished', ...finished });
     return report;
   } finally {
     // A lost session has already released its lock; failing again here would hide why the run failed.
@@ -165,6 +117,96 @@ async function runOne(store: StateStore, project: ProjectConfig, sync: SyncConfi
       if (!failed) throw error;
     });
   }
+}
+
+/** Plans the sync and logs its invalid rows: the first of them one by one, the rest as a count. */
+async function planSync(context: RunContext, store: StateStore, sync: SyncConfig): Promise<Plan> {
+  const plan = await buildPlan(store, context.project, sync, { fullResync: !!context.options.fullResync });
+  for (const row of plan.invalidSample) context.emit({ type: 'invalid_row', sync: sync.name, primary_key: row.key, reason: row.reason });
+  if (plan.counts.invalid > plan.invalidSample.length) {
+    context.emit({ type: 'invalid_rows_more', sync: sync.name, more: plan.counts.invalid - plan.invalidSample.length });
+  }
+  return plan;
+}
+
+/** Gives the run its `sync_runs` row, after closing any run a killed process left `running`. */
+async function openSyncRun(context: RunContext, store: StateStore, sync: SyncConfig, plan: Plan): Promise<string> {
+  const runId = newRunId();
+  await closeInterruptedRuns(store.db, sync.name);
+  await openRun(store.db, runId, sync.name, plan.counts, !!context.options.fullResync);
+  return runId;
+}
+
+/** Settles what the plan needs settled before the first send, then sends it. */
+async function executeSyncRun(
+  context: RunContext,
+  store: StateStore,
+  sync: SyncConfig,
+  plan: Plan,
+  runId: string,
+  stateSession: StateSession,
+): Promise<RunTotals> {
+  const { project, emit } = context;
+  const connector = getConnector(project.destinations[sync.destination].type) as DestinationConnector;
+  const settings = effectiveSettings(project, sync, connector);
+  await recordMapping(store.db, sync.name, plan.mappingHash);
+  await dropSettledFailures(store, sync);
+  const superseded = await forgetSuperseded(store, project, sync, runId);
+  if (superseded > 0) emit({ type: 'deletes_superseded', sync: sync.name, run_id: runId, keys: superseded });
+  emit({ type: 'run_started', sync: sync.name, run_id: runId, ...plan.counts, batch_size: settings.batchSize, concurrency: settings.concurrency, workers: settings.workers });
+
+  return executePlan(store, {
+    runId,
+    target: writeTarget(project, sync),
+    connector,
+    batchSize: settings.batchSize,
+    concurrency: settings.concurrency,
+    workers: settings.workers,
+    retry: settings.retry,
+    planned: plan.counts.planned,
+    redact: (text) => redact(text, project.secrets),
+    stateSession,
+    signal: context.signal,
+    workerPools: context.workerPools,
+    onCommit: (t) =>
+      emit({
+        type: 'progress',
+        sync: sync.name,
+        run_id: runId,
+        planned: plan.counts.planned,
+        sent: t.sent,
+        succeeded: t.succeeded,
+        failed: t.failed,
+        aborted: t.aborted,
+        api_calls: t.apiCalls,
+      }),
+  });
+}
+
+/** Records how the run ended and reports it. */
+async function closeSyncRun(store: StateStore, base: ReportBase, runId: string, totals: RunTotals, started: number): Promise<SyncReport> {
+  const { status, error } = outcome(totals, base.invalid);
+  const byClass = totals.failed > 0 ? await failedByClass(store, base.sync, runId) : {};
+  await closeRun(store.db, runId, status, error);
+  return {
+    ...base,
+    run_id: runId,
+    status,
+    sent: totals.sent,
+    succeeded: totals.succeeded,
+    failed: totals.failed,
+    aborted: totals.aborted,
+    api_calls: totals.apiCalls,
+    duration_ms: Date.now() - started,
+    error,
+    failed_by_class: byClass,
+  };
+}
+
+/** One storable line, secrets masked; a lost state connection says so. */
+async function failureMessage(project: ProjectConfig, stateSession: StateSession, error: unknown): Promise<string> {
+  const explained = await stateSession.explain(error);
+  return storableText(redact(oneLine((explained as Error)?.message ?? String(explained)), project.secrets));
 }
 
 function describeFatal(f: Failure): string {

@@ -1,0 +1,38 @@
+/**
+ * The programmatic API, `import { … } from 'hightouch-like'`: load a project, start runs of its syncs,
+ * watch their events, cancel them, read their results. What the CLI does, for a scheduler or a server.
+ *
+ * @example
+ * const project = await loadProject('/srv/reverse-etl');
+ * const controller = new RunController();
+ * try {
+ *   const run = controller.start(project, { syncs: ['users_to_crm'], onEvent: (e) => console.log(e.type) });
+ *   const { status, reports } = await run.result;
+ * } finally {
+ *   await controller.close();
+ * }
+ */
+export { loadProject } from './config/load-project.js';
+export type { DatabaseConfig, DestinationConfig, ModelConfig, ProjectConfig, RetryPolicy, SyncConfig, SyncMode } from './config/types.js';
+export { UserError } from '../shared/errors.js';
+export { RunController } from './run/controller.js';
+export type { RunHandle, RunOutcome, RunResult, StartOptions } from './run/controller.js';
+export type { RunOptions } from './run/run-sync.js';
+export type { FailedByClass, PlanCounts, SyncReport } from './run/sync-report.js';
+export type {
+  DeletesSupersededEvent,
+  InvalidRowEvent,
+  InvalidRowsMoreEvent,
+  ProgressEvent,
+  RunEvent,
+  RunFailedEvent,
+  RunFinishedEvent,
+  RunListener,
+  RunRefusedEvent,
+  RunStartedEvent,
+} from './run/events.js';
+export type { PoolStats } from './execute/worker-pool.js';
+export type { DeleteGuardVerdict } from './plan/delete-guard.js';
+export type { FailureClass } from '../connectors/destination.js';
+export type { RunStatus } from './state/schema.js';
+export { syncStatuses, type SyncStatus } from './run/status.js';

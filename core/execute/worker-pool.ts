@@ -1,0 +1,74 @@
+/**
+ * The write threads, owned across runs: one piscina pool per shape (threads, write calls per thread),
+ * created on first use and kept until `close()`. A process that runs syncs again and again (a
+ * scheduler, a web server) then starts its threads once, not once per run: starting 2 threads and
+ * loading the connectors in them took about 230 ms here, more than a run of a few changed rows.
+ *
+ * A thread keeps its destination clients between runs (see write-worker.ts); they go with the pool.
+ */
+import { fileURLToPath } from 'node:url';
+import { Piscina } from 'piscina';
+
+export interface PoolShape {
+  workers: number;
+  tasksPerWorker: number;
+}
+
+export interface PoolStats extends PoolShape {
+  /** Write tasks the pool has finished, across every run that used it. */
+  completed: number;
+}
+
+/** Vitest runs the TypeScript sources; worker threads always load the compiled module. */
+function workerFilename(): string {
+  const here = fileURLToPath(import.meta.url);
+  if (here.endsWith('.js')) return here.replace(/worker-pool\.js$/, 'write-worker-entry.cjs');
+  return here.replace(/([\\/])core[\\/]execute[\\/]worker-pool\.ts$/, '$1dist$1core$1execute$1write-worker-entry.cjs');
+}
+
+export class WorkerPools {
+  private readonly pools = new Map<string, { shape: PoolShape; pool: Piscina }>();
+  private closed = false;
+  /** Pools started so far, discarded ones included: a second run of the same shape adds none. */
+  created = 0;
+
+  poolFor(shape: PoolShape): Piscina {
+    if (this.closed) throw new Error('the worker pools are closed');
+    const id = `${shape.workers}x${shape.tasksPerWorker}`;
+    let entry = this.pools.get(id);
+    if (!entry) {
+      const pool = new Piscina({
+        filename: workerFilename(),
+        minThreads: shape.workers,
+        maxThreads: shape.workers,
+        concurrentTasksPerWorker: shape.tasksPerWorker,
+        idleTimeout: 60_000,
+      });
+      entry = { shape: { ...shape }, pool };
+      this.pools.set(id, entry);
+      this.created++;
+    }
+    return entry.pool;
+  }
+
+  /**
+   * Ends a pool whose tasks must not outlive their run (a run that stopped with sends on the wire):
+   * its threads are terminated, as a kill would end them, and the next run of that shape starts a new one.
+   */
+  async discard(pool: Piscina): Promise<void> {
+    for (const [id, entry] of this.pools) if (entry.pool === pool) this.pools.delete(id);
+    await pool.destroy();
+  }
+
+  stats(): PoolStats[] {
+    return [...this.pools.values()].map(({ shape, pool }) => ({ ...shape, completed: pool.completed }));
+  }
+
+  /** Terminates every thread; no run may be in progress. */
+  async close(): Promise<void> {
+    this.closed = true;
+    const pools = [...this.pools.values()];
+    this.pools.clear();
+    await Promise.all(pools.map(({ pool }) => pool.destroy()));
+  }
+}

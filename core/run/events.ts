@@ -1,0 +1,78 @@
+/**
+ * What a run tells while it works, one typed event per line of the JSON log `run` writes on stderr
+ * (the `msg` of a line is the event's `type`, its other fields are the line's fields).
+ */
+import type { PlanCounts, SyncReport } from './sync-report.js';
+
+export interface InvalidRowEvent {
+  type: 'invalid_row';
+  sync: string;
+  primary_key: string | null;
+  reason: string;
+}
+
+/** Past the logged sample of invalid rows, how many more there are. */
+export interface InvalidRowsMoreEvent {
+  type: 'invalid_rows_more';
+  sync: string;
+  more: number;
+}
+
+/** The delete guard stopped a mirror run before it sent anything. */
+export interface RunRefusedEvent {
+  type: 'run_refused';
+  sync: string;
+  run_id: string;
+  deletes: number;
+  synced: number;
+  max_share: number;
+  error: string;
+}
+
+/** Deletes not sent because a write of the run addresses the same record. */
+export interface DeletesSupersededEvent {
+  type: 'deletes_superseded';
+  sync: string;
+  run_id: string;
+  keys: number;
+}
+
+export type RunStartedEvent = { type: 'run_started'; sync: string; run_id: string } & PlanCounts & {
+  batch_size: number;
+  concurrency: number;
+  workers: number;
+};
+
+/** After every commit: the run's totals so far. */
+export interface ProgressEvent {
+  type: 'progress';
+  sync: string;
+  run_id: string;
+  planned: number;
+  sent: number;
+  succeeded: number;
+  failed: number;
+  aborted: number;
+  api_calls: number;
+}
+
+export type RunFinishedEvent = { type: 'run_finished' } & Omit<SyncReport, 'plan'>;
+
+export interface RunFailedEvent {
+  type: 'run_failed';
+  sync: string;
+  run_id: string;
+  error: string;
+}
+
+export type RunEvent =
+  | InvalidRowEvent
+  | InvalidRowsMoreEvent
+  | RunRefusedEvent
+  | DeletesSupersededEvent
+  | RunStartedEvent
+  | ProgressEvent
+  | RunFinishedEvent
+  | RunFailedEvent;
+
+export type RunListener = (event: RunEvent) => void;

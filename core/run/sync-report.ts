@@ -1,0 +1,29 @@
+/** What one sync's run (or plan) came to: `run --json` prints one per sync. */
+import type { FailureClass } from '../../connectors/destination.js';
+import type { DeleteGuardVerdict } from '../plan/delete-guard.js';
+import type { Plan } from '../plan/planner.js';
+import type { RunStatus } from '../state/schema.js';
+
+export type PlanCounts = Plan['counts'];
+
+/** Rows the run failed, by the failure class the destination's answer was given, as committed. */
+export type FailedByClass = Partial<Record<FailureClass, number>>;
+
+export interface SyncReport {
+  sync: string;
+  run_id: string | null;
+  status: RunStatus | 'planned';
+  plan: PlanCounts;
+  sent: number;
+  succeeded: number;
+  failed: number;
+  aborted: number;
+  invalid: number;
+  api_calls: number;
+  duration_ms: number;
+  error: string | null;
+  /** Mirror mode's mass-delete guard; null for modes that never delete. */
+  delete_guard: DeleteGuardVerdict | null;
+  /** `failed`, split by failure class; empty when no row failed. */
+  failed_by_class: FailedByClass;
+}
