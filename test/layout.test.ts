@@ -20,6 +20,7 @@ const LAYERS = [
   'core/execute',
   'core/run',
   'core/schedule',
+  'core/service',
   'core/cli',
   'core/api.ts',
 ];

@@ -10,6 +10,7 @@ import { createContext, type CliContext } from './context.js';
 import { planCommand } from './commands/plan.js';
 import { queryCommand } from './commands/query.js';
 import { runCommand } from './commands/run.js';
+import { serveCommand } from './commands/serve.js';
 import { statusCommand } from './commands/status.js';
 import { validateCommand } from './commands/validate.js';
 
@@ -64,6 +65,13 @@ export function buildProgram(context: CliContext): Command {
     .option('--json', 'rows as JSON objects')
     .option('--csv', 'rows as CSV')
     .action(act(async (text: string, opts) => queryCommand(context, text, { ...program.opts(), ...opts })));
+
+  program
+    .command('serve')
+    .description('run every sync on its schedule, with an HTTP API on loopback, until SIGTERM')
+    .option('--port <port>', 'TCP port of the API (default: service.port, else 7345; 0 picks a free one)')
+    .option('--host <host>', 'loopback address to listen on (default: service.host, else 127.0.0.1)')
+    .action(act(async (opts) => serveCommand(context, { ...program.opts(), ...opts })));
 
   return program;
 }

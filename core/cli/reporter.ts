@@ -12,9 +12,14 @@ export interface Reporter {
   stop(): void;
 }
 
+/** One JSON line per entry on stderr: `{"level":30,"time":"…","msg":"<event>",…fields}`. */
+export function createJsonLogger() {
+  return pino({ base: null, timestamp: stdTimeFunctions.isoTime }, destination({ fd: 2, sync: true }));
+}
+
 /** Events come masked from the run controller. */
 export function createReporter(options: { interactive: boolean }): Reporter {
-  const logger = pino({ base: null, timestamp: stdTimeFunctions.isoTime }, destination({ fd: 2, sync: true }));
+  const logger = createJsonLogger();
   if (!options.interactive) {
     return {
       onEvent(event) {

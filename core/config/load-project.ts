@@ -31,6 +31,7 @@ export async function loadProject(dir: string, env: NodeJS.ProcessEnv = process.
     warehouse: project.warehouse,
     state: project.state,
     destinations: project.destinations,
+    service: project.service,
     models,
     syncs,
     lines: project.lines,

@@ -3,7 +3,7 @@ import { access } from 'node:fs/promises';
 import { isAbsolute, join, resolve } from 'node:path';
 import { getConnector } from '../../connectors/registry.js';
 import { UserError } from '../../shared/errors.js';
-import type { DatabaseConfig, DestinationConfig, RetryPolicy } from './types.js';
+import type { DatabaseConfig, DestinationConfig, RetryPolicy, ServiceConfig } from './types.js';
 import { substituteEnv } from './env-substitution.js';
 import { DESTINATION_ENGINE_KEYS, projectJsonSchema } from './schemas.js';
 import { validateWithSchema } from './validate.js';
@@ -17,7 +17,25 @@ export interface ProjectFile {
   warehouse: DatabaseConfig;
   state: DatabaseConfig;
   destinations: Record<string, DestinationConfig>;
+  service: ServiceConfig;
   lines: Record<string, number>;
+}
+
+export const DEFAULT_MAX_PARALLEL = 2;
+export const DEFAULT_SERVICE_PORT = 7345;
+export const LOOPBACK_HOSTS = ['127.0.0.1', '::1', 'localhost'];
+
+/**
+ * The API has no authentication yet: anyone who reaches it can read the state tables and start runs,
+ * so it listens on loopback only. Also checked for `serve --host`.
+ */
+export function checkLoopback(host: string, where: { file?: string; line?: number; field: string }): void {
+  if (!LOOPBACK_HOSTS.includes(host)) {
+    throw new UserError(`${host} is not a loopback address; the API has no authentication yet, so serve listens on loopback only`, {
+      ...where,
+      hint: `use one of ${LOOPBACK_HOSTS.join(', ')}, and put a proxy that authenticates in front to reach it from elsewhere.`,
+    });
+  }
 }
 
 async function exists(path: string): Promise<boolean> {
@@ -77,7 +95,12 @@ export async function loadProjectFile(dir: string, env: NodeJS.ProcessEnv, secre
     warehouse?: RawDatabase;
     state?: RawDatabase;
     destinations?: Record<string, Record<string, unknown>>;
+    scheduler?: { max_parallel?: number };
+    service?: { host?: string; port?: number };
   };
+  const lines = source.keyLines();
+  const host = raw.service?.host ?? '127.0.0.1';
+  checkLoopback(host, { file, line: lines['service.host'] ?? lines.service, field: 'service.host' });
   const destinations: Record<string, DestinationConfig> = Object.create(null);
   for (const [name, settings] of Object.entries(raw.destinations ?? {})) {
     destinations[name] = destination(name, settings);
@@ -87,6 +110,7 @@ export async function loadProjectFile(dir: string, env: NodeJS.ProcessEnv, secre
     warehouse: database(raw.warehouse, dir, ':memory:'),
     state: database(raw.state, dir, join(dir, '.hightouch-like', 'state.duckdb')),
     destinations,
-    lines: source.keyLines(),
+    service: { maxParallel: raw.scheduler?.max_parallel ?? DEFAULT_MAX_PARALLEL, host, port: raw.service?.port ?? DEFAULT_SERVICE_PORT },
+    lines,
   };
 }

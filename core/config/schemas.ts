@@ -145,6 +145,23 @@ export function projectJsonSchema(): Schema {
           description: 'Optional: the URL `query` connects with instead of url, e.g. a role that may only SELECT the state tables.',
         },
       }),
+      scheduler: {
+        type: 'object',
+        additionalProperties: false,
+        description: 'How `serve` runs the syncs on their schedules.',
+        properties: {
+          max_parallel: { type: 'integer', minimum: 1, maximum: 64, description: 'Runs at once over all syncs. Default: 2.' },
+        },
+      },
+      service: {
+        type: 'object',
+        additionalProperties: false,
+        description: 'The HTTP API of `serve`.',
+        properties: {
+          host: { type: 'string', minLength: 1, description: 'Loopback address to listen on: 127.0.0.1 (default), ::1 or localhost.' },
+          port: { type: 'integer', minimum: 0, maximum: 65535, description: 'TCP port. Default: 7345; 0 picks a free one.' },
+        },
+      },
       destinations: {
         type: 'object',
         description: 'Destinations by name, referenced by syncs.',

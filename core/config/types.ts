@@ -54,6 +54,16 @@ export interface SyncConfig {
   lines: Record<string, number>;
 }
 
+/** `scheduler:` and `service:` of the project file: how `serve` runs. */
+export interface ServiceConfig {
+  /** Runs at once over all syncs (`scheduler.max_parallel`). */
+  maxParallel: number;
+  /** Loopback address the HTTP API listens on (`service.host`). */
+  host: string;
+  /** `service.port`; 0 lets the system pick one. */
+  port: number;
+}
+
 export interface ProjectConfig {
   dir: string;
   /** Path of the project file relative to `dir`. */
@@ -61,6 +71,7 @@ export interface ProjectConfig {
   warehouse: DatabaseConfig;
   state: DatabaseConfig;
   destinations: Record<string, DestinationConfig>;
+  service: ServiceConfig;
   models: Record<string, ModelConfig>;
   syncs: Record<string, SyncConfig>;
   /** Line of each key of the project file (`warehouse`, `state.url`, `destinations.crm.url`), for messages. */

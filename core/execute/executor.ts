@@ -122,6 +122,7 @@ export async function executePlan(store: StateStore, settings: ExecuteSettings):
     // Sends still on the wire (a failed commit, a state error) could never be committed: they end
     // with their threads, as under a kill, and the next run re-sends their rows.
     if (sendWindow.onWire > 0) await settings.workerPools.discard(pool);
+    else settings.workerPools.release(pool);
     // Whatever stopped the run, a commit still running must end before the caller closes the run.
     await committer.flush();
   }

@@ -5,6 +5,11 @@
  * loading the connectors in them took about 230 ms here, more than a run of a few changed rows.
  *
  * A thread keeps its destination clients between runs (see write-worker.ts); they go with the pool.
+ *
+ * A pool serves one run at a time (`poolFor` … `release`): runs going on at once (`serve` with
+ * `scheduler.max_parallel` 2) each get a pool of their own, so a destination that holds its answers
+ * cannot queue another sync's calls behind its own, and a run that discards its pool (sends left on
+ * the wire) ends no other run's sends. Pools are kept and reused, up to one per shape per concurrent run.
  */
 import { fileURLToPath } from 'node:url';
 import { Piscina } from 'piscina';
@@ -27,15 +32,16 @@ function workerFilename(): string {
 }
 
 export class WorkerPools {
-  private readonly pools = new Map<string, { shape: PoolShape; pool: Piscina }>();
+  private readonly pools: Array<{ id: string; shape: PoolShape; pool: Piscina; busy: boolean }> = [];
   private closed = false;
   /** Pools started so far, discarded ones included: a second run of the same shape adds none. */
   created = 0;
 
+  /** An idle pool of this shape, else a new one, for one run until `release` (or `discard`). */
   poolFor(shape: PoolShape): Piscina {
     if (this.closed) throw new Error('the worker pools are closed');
     const id = `${shape.workers}x${shape.tasksPerWorker}`;
-    let entry = this.pools.get(id);
+    let entry = this.pools.find((e) => e.id === id && !e.busy);
     if (!entry) {
       const pool = new Piscina({
         filename: workerFilename(),
@@ -44,11 +50,18 @@ export class WorkerPools {
         concurrentTasksPerWorker: shape.tasksPerWorker,
         idleTimeout: 60_000,
       });
-      entry = { shape: { ...shape }, pool };
-      this.pools.set(id, entry);
+      entry = { id, shape: { ...shape }, pool, busy: false };
+      this.pools.push(entry);
       this.created++;
     }
+    entry.busy = true;
     return entry.pool;
+  }
+
+  /** The run is done with `pool`: the next run of its shape reuses it. */
+  release(pool: Piscina): void {
+    const entry = this.pools.find((e) => e.pool === pool);
+    if (entry) entry.busy = false;
   }
 
   /**
@@ -56,19 +69,19 @@ export class WorkerPools {
    * its threads are terminated, as a kill would end them, and the next run of that shape starts a new one.
    */
   async discard(pool: Piscina): Promise<void> {
-    for (const [id, entry] of this.pools) if (entry.pool === pool) this.pools.delete(id);
+    const index = this.pools.findIndex((e) => e.pool === pool);
+    if (index >= 0) this.pools.splice(index, 1);
     await pool.destroy();
   }
 
   stats(): PoolStats[] {
-    return [...this.pools.values()].map(({ shape, pool }) => ({ ...shape, completed: pool.completed }));
+    return this.pools.map(({ shape, pool }) => ({ ...shape, completed: pool.completed }));
   }
 
   /** Terminates every thread; no run may be in progress. */
   async close(): Promise<void> {
     this.closed = true;
-    const pools = [...this.pools.values()];
-    this.pools.clear();
+    const pools = this.pools.splice(0);
     await Promise.all(pools.map(({ pool }) => pool.destroy()));
   }
 }

@@ -6,12 +6,13 @@
  */
 import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
+import type { DuckDBConnection } from '@duckdb/node-api';
 import { Kysely, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
 import type { DatabaseConfig, ModelConfig, ProjectConfig } from '../config/types.js';
 import { UserError, oneLine } from '../../shared/errors.js';
 import { DuckDBDialect } from '../db/duckdb-dialect.js';
+import { leaseDuckDBInstance, type InstanceLease } from '../db/duckdb-instances.js';
 import { migrate } from './migrations.js';
 import type { StateTables } from './schema.js';
 import { redactUrl } from '../../shared/redact.js';
@@ -55,13 +56,15 @@ export async function openStateStore(project: ProjectConfig, options: OpenOption
 
 async function openDuckDBState(project: ProjectConfig, path: string, options: OpenOptions): Promise<StateStore> {
   const where = { file: project.file, line: lineOf(project, 'state.path'), field: 'state.path' };
-  let instance: DuckDBInstance;
+  let lease: InstanceLease | undefined;
   let connection: DuckDBConnection;
   try {
     if (!options.readOnly) await mkdir(dirname(path), { recursive: true });
-    instance = await DuckDBInstance.create(path, options.readOnly ? { access_mode: 'READ_ONLY' } : {});
-    connection = await instance.connect();
+    // Shared with the process's other opens of this file (concurrent runs of `serve`); see duckdb-instances.ts.
+    lease = await leaseDuckDBInstance(path, !!options.readOnly);
+    connection = await lease.instance.connect();
   } catch (error) {
+    lease?.release();
     throw describeDuckDBOpenError(error, path, where, options.readOnly);
   }
   await connection.run(DUCKDB_SESSION_SQL);
@@ -80,7 +83,8 @@ async function openDuckDBState(project: ProjectConfig, path: string, options: Op
     }
     try {
       await connection.run(
-        wh === ':memory:' ? `attach ':memory:' as warehouse` : `attach '${wh.replace(/'/g, "''")}' as warehouse (read_only)`,
+        // Attached databases belong to the instance, which concurrent runs share: the first attaches.
+        wh === ':memory:' ? `attach if not exists ':memory:' as warehouse` : `attach if not exists '${wh.replace(/'/g, "''")}' as warehouse (read_only)`,
       );
     } catch (error) {
       throw describeDuckDBOpenError(error, wh, whWhere, true);
@@ -111,7 +115,7 @@ async function openDuckDBState(project: ProjectConfig, path: string, options: Op
     async close() {
       await db.destroy();
       connection.closeSync();
-      instance.closeSync();
+      lease!.release();
     },
   };
 }

@@ -1,9 +1,19 @@
 /** `plan`: a dry run; counts of what a run would send, nothing sent. Exits 0 whatever the plan. */
+import { UserError } from '../../../shared/errors.js';
 import { print, type CliContext } from '../context.js';
+import { owningService } from '../service-route.js';
 import { formatSummary } from '../reporter.js';
 import { runFromTerminal, type TerminalRunOptions } from '../terminal-run.js';
 
 export async function planCommand(context: CliContext, names: string[], options: TerminalRunOptions): Promise<number> {
+  const service = owningService(await context.project(options));
+  if (service) {
+    // Planning needs the state file, which the service holds; a plan is also stale once the service runs.
+    throw new UserError(`the service (pid ${service.pid}, port ${service.port}) holds the DuckDB state file, which plan needs`, {
+      field: 'plan',
+      hint: 'stop the service to plan, or use status and query, which go through it.',
+    });
+  }
   const { reports } = await runFromTerminal(context, names, options, true);
   if (options.json) print(JSON.stringify(reports.map(({ sync, plan, delete_guard }) => ({ sync, ...plan, delete_guard })), null, 2));
   else reports.forEach((r) => print(formatSummary(r)));

@@ -1,0 +1,52 @@
+/**
+ * `.hightouch-like/service.json` in the project folder: written by `serve` once it listens, removed when
+ * it exits. A DuckDB state file admits one process, so while a service holds it the CLI's `status`,
+ * `query` and `run` ask the service's API instead. A file whose pid is gone (a killed service) is stale
+ * and ignored.
+ */
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+export interface ServiceFile {
+  pid: number;
+  host: string;
+  port: number;
+  started_at: string;
+}
+
+export function serviceFilePath(projectDir: string): string {
+  return join(projectDir, '.hightouch-like', 'service.json');
+}
+
+export function writeServiceFile(projectDir: string, info: ServiceFile): void {
+  const path = serviceFilePath(projectDir);
+  mkdirSync(join(projectDir, '.hightouch-like'), { recursive: true });
+  writeFileSync(path, JSON.stringify(info) + '\n');
+}
+
+/** Removes the file if it is still this process's (a newer service may have replaced it). */
+export function removeServiceFile(projectDir: string, pid = process.pid): void {
+  if (readServiceFile(projectDir)?.pid === pid) rmSync(serviceFilePath(projectDir), { force: true });
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    // EPERM: the process exists under another user.
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** The running service of the project, or null (no file, unreadable, or its process is gone). */
+export function readServiceFile(projectDir: string): ServiceFile | null {
+  let info: ServiceFile;
+  try {
+    info = JSON.parse(readFileSync(serviceFilePath(projectDir), 'utf8')) as ServiceFile;
+  } catch {
+    return null;
+  }
+  if (!Number.isInteger(info?.pid) || !Number.isInteger(info?.port)) return null;
+  return alive(info.pid) ? info : null;
+}
