@@ -20,7 +20,8 @@ export async function planCommand(context: CliContext, names: string[], options:
   } else {
     reports.forEach((r) => print(r.status === 'failed' ? `${r.sync}: failed — ${r.error}` : formatSummary(r)));
   }
-  // A plan logs no event for a sync it could not plan: this line is its only trace on stderr.
-  for (const r of failed) process.stderr.write(`error: sync ${r.sync}: ${r.error}\n`);
+  // A plan logs no event for a sync it could not plan: this line is its trace on stderr, in the one-line
+  // form of bad input (`error: file:line: field: problem. fix`); stdout names the sync.
+  for (const r of failed) process.stderr.write(`error: ${r.error}\n`);
   return failed.length ? 1 : 0;
 }
