@@ -25,10 +25,12 @@ afterAll(async () => {
 
 let project: TestProject;
 let sink: HttpSink;
+/** Sinks still open: each test closes its own. */
+const sinks: HttpSink[] = [];
 let schema: string | undefined;
 afterEach(async () => {
   await project?.remove();
-  await sink?.close();
+  await Promise.all(sinks.splice(0).map((s) => s.close()));
   if (schema) await admin.query(`drop schema if exists ${schema} cascade`);
   schema = undefined;
 });
@@ -49,6 +51,7 @@ const MISSING_ERROR = /^syncs\/missing_column\.yaml:6: mapping\.name: column "fu
 
 async function setup(state: 'duckdb' | 'postgres') {
   sink = await startHttpSink();
+  sinks.push(sink);
   const env: Record<string, string> = { SINK_URL: sink.url, DOWN_URL: `http://127.0.0.1:${await closedPort()}/rows` };
   if (state === 'postgres') {
     schema = `htl_iso_${process.pid}_${++counter}`;
@@ -165,5 +168,27 @@ describe('input about the whole project still stops at once', () => {
     expect(result.stderr.trim().split('\n')).toEqual([expect.stringMatching(/^error: syncs\/nope\.yaml: no sync named "nope"/)]);
     expect(existsSync(join(project.dir, 'state.duckdb')), 'no state').toBe(false);
     expect(sink.received).toHaveLength(0);
+  });
+});
+
+describe('a recorded preflight failure is masked', () => {
+  it('keeps a secret named in the failing check out of sync_runs, the log and the summary', async () => {
+    // Any string of a sync may come from the environment; a mapped column read that way is a secret.
+    const secret = 'col_Isolated_4f3e2d1c';
+    project = await createProject({
+      'hightouch-like.config.yaml': 'warehouse: { type: duckdb, path: warehouse.duckdb }\nstate: { type: duckdb, path: state.duckdb }\ndestinations:\n  out: { type: file, path: out }\n',
+      'models/users.sql': 'select id, email from users',
+      'syncs/to_file.yaml': 'model: users\ndestination: out\nprimary_key: id\nmapping:\n  email: "${EMAIL_COLUMN}"\n',
+    });
+    await project.warehouse(`create table users as select 1 as id, 'a@x.io' as email`);
+    const env = { EMAIL_COLUMN: secret };
+    const result = await project.cli(['run', '--all', '--json'], env);
+    expect(result.code, result.stderr).toBe(1);
+    const [report] = JSON.parse(result.stdout);
+    expect(report).toMatchObject({ sync: 'to_file', status: 'failed' });
+    expect(report.error).toMatch(/^syncs\/to_file\.yaml:5: mapping\.email: column "\*\*\*" is not in model users/);
+    const rows = await syncRuns(env);
+    expect(rows).toEqual([expect.objectContaining({ sync_name: 'to_file', status: 'failed', error: report.error })]);
+    expect(result.stdout + result.stderr + JSON.stringify(rows)).not.toContain(secret);
   });
 });
