@@ -1,7 +1,8 @@
 /**
  * Bad input, one case a row, through the real CLI: exit code 1, exactly one line on stderr naming
  * file:line: field where there is one, no stack trace, and the state left as it was (absent, or
- * byte for byte what a good run wrote before the bad input).
+ * byte for byte what a good run wrote before the bad input). A problem of one sync found by preflight is
+ * checked through `plan`; `run` records it as a failed run (test/run-isolation.test.ts).
  */
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
@@ -74,7 +75,7 @@ const cases: Case[] = [
   { name: 'model: empty', files: { 'models/users.sql': '-- nothing yet\n' }, args: ['validate'], error: /^error: models\/users\.sql:1: the model is empty/ },
   { name: 'model: two statements', files: { 'models/users.sql': goodModel + ';\nselect 2' }, args: ['validate'], error: /^error: models\/users\.sql:1: the model holds more than one SQL statement/ },
   { name: 'model: SQL syntax error', files: { 'models/users.sql': 'select id, email, name\nfrom users\nwher id > 1' }, args: ['validate'], error: /^error: models\/users\.sql:\d+: SQL error: Parser Error/ },
-  { name: 'model: unknown table', withState: true, files: { 'models/users.sql': 'select id, email, name\nfrom customers' }, args: ['run', 'users'], error: /^error: models\/users\.sql:2: SQL error: Catalog Error: Table with name customers does not exist/ },
+  { name: 'model: unknown table', withState: true, files: { 'models/users.sql': 'select id, email, name\nfrom customers' }, args: ['plan', 'users'], error: /^error: models\/users\.sql:2: SQL error: Catalog Error: Table with name customers does not exist/ },
   { name: 'model: metadata without SQL', files: { 'models/other.yaml': 'primary_key: id\n' }, args: ['validate'], error: /^error: models\/other\.yaml: has no SQL file/ },
   { name: 'model: misspelt metadata key', files: { 'models/users.yaml': 'primary_kye: id\n' }, args: ['validate'], error: /^error: models\/users\.yaml:1: primary_kye: unknown key "primary_kye"\. did you mean "primary_key"\?/ },
   { name: 'model: invalid UTF-8 SQL', files: { 'models/users.sql': badUtf8('select id, email, name\nfrom users\n-- a\n-- b\n-- caf') }, args: ['validate'], error: /^error: models\/users\.sql:5: the file is not valid UTF-8/ },
@@ -122,7 +123,7 @@ const cases: Case[] = [
   // Mappings.
   { name: 'mapping: empty', files: { 'syncs/users.yaml': 'model: users\ndestination: out\nprimary_key: id\nmapping: {}\n' }, args: ['validate'], error: /^error: syncs\/users\.yaml:4: mapping: must not be empty/ },
   { name: 'mapping: a list for a column', files: { 'syncs/users.yaml': goodSync.replace('name: name', 'name: [name]') }, args: ['validate'], error: /^error: syncs\/users\.yaml:6: mapping\.name: must be a string, not a list/ },
-  { name: 'mapping: a column the model lacks', files: { 'syncs/users.yaml': goodSync.replace('name: name', 'name: full_name') }, args: ['run', 'users'], error: /^error: syncs\/users\.yaml:6: mapping\.name: column "full_name" is not in model users/ },
+  { name: 'mapping: a column the model lacks', files: { 'syncs/users.yaml': goodSync.replace('name: name', 'name: full_name') }, args: ['plan', 'users'], error: /^error: syncs\/users\.yaml:6: mapping\.name: column "full_name" is not in model users/ },
   { name: 'mapping: a column the model lacks, with existing state', withState: true, files: { 'syncs/users.yaml': goodSync.replace('email: email', 'email: mail') }, args: ['plan', 'users'], error: /^error: syncs\/users\.yaml:5: mapping\.email: column "mail" is not in model users/ },
 
   // Sync names on the command line.

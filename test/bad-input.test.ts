@@ -1,6 +1,8 @@
 /**
  * Bad input through the real CLI: one line on stderr naming file, line and field with the fix,
- * exit code 1, no stack trace, and no state written.
+ * exit code 1, no stack trace, and no state written. A problem of one sync found by preflight (its model's
+ * SQL, a mapped column, its destination) is checked through `plan`: `run` records it as a failed run of
+ * that sync (test/run-isolation.test.ts).
  */
 import { existsSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -63,7 +65,7 @@ describe('bad input', () => {
 
   it('an SQL error in a model, with the database message and the model line', async () => {
     await make({ 'models/users.sql': 'select id, email, name\nfrom users\nwhere nope > 1' });
-    await expectOneLineError(['run', 'users'], /models\/users\.sql:3: SQL error: Binder Error: Referenced column "nope" not found/);
+    await expectOneLineError(['plan', 'users'], /models\/users\.sql:3: SQL error: Binder Error: Referenced column "nope" not found/);
   });
 
   it('a primary key that is not a model column', async () => {
@@ -73,7 +75,7 @@ describe('bad input', () => {
 
   it('a mapped column that is not a model column', async () => {
     await make({ 'syncs/users.yaml': goodSync.replace('name: name', 'name: full_name') });
-    await expectOneLineError(['run', 'users'], /syncs\/users\.yaml:6: mapping\.name: column "full_name" is not in model users/);
+    await expectOneLineError(['plan', 'users'], /syncs\/users\.yaml:6: mapping\.name: column "full_name" is not in model users/);
   });
 
   it('an unknown destination and an unknown destination type', async () => {
@@ -108,7 +110,7 @@ describe('bad input', () => {
       'hightouch-like.config.yaml': goodConfig + `  api: { type: http, url: "http://127.0.0.1:${port}/rows" }\n`,
       'syncs/users.yaml': goodSync.replace('destination: out', 'destination: api'),
     });
-    await expectOneLineError(['run', 'users'], /hightouch-like\.config\.yaml:4: destinations\.api: destination "api" \(http\) is not usable/);
+    await expectOneLineError(['plan', 'users'], /hightouch-like\.config\.yaml:4: destinations\.api: destination "api" \(http\) is not usable/);
   });
 
   it('a destination table that does not exist', async () => {
@@ -116,7 +118,7 @@ describe('bad input', () => {
       'hightouch-like.config.yaml': goodConfig + `  db: { type: postgres, url: "postgres://postgres@127.0.0.1:5432/test" }\n`,
       'syncs/users.yaml': goodSync.replace('destination: out', 'destination: db').replace('  email: email', '  id: id\n  email: email') + 'table: no_such_table_htl\n',
     });
-    await expectOneLineError(['run', 'users'], /destinations\.db: .*no_such_table_htl/);
+    await expectOneLineError(['plan', 'users'], /destinations\.db: .*no_such_table_htl/);
   });
 
   it('a sync that does not exist', async () => {

@@ -54,6 +54,14 @@ function expectRefused(result: { code: number | null; stderr: string }, why: Reg
   expect(result.stderr).toMatch(why);
 }
 
+/** `run --json` records a model the warehouse refuses as a failed run of its sync, with the same line. */
+function expectRunFailed(result: { code: number | null; stdout: string; stderr: string }, why: RegExp) {
+  expect(result.code, result.stderr).toBe(1);
+  const [report] = JSON.parse(result.stdout);
+  expect(report).toMatchObject({ status: 'failed', sent: 0 });
+  expect(`error: ${report.error}`).toMatch(why);
+}
+
 /** Queries that must keep working on both state stores, README examples included. */
 const POSITIVE = [
   { sql: 'select run_id, status, rows_planned, rows_succeeded, api_calls from sync_runs', expect: /succeeded|completed_with_errors/ },
@@ -245,11 +253,13 @@ describe('model SQL', () => {
       'syncs/sandboxed.yaml': SYNC,
     });
     await project.warehouse(USERS.replace('generate_series(1, 5) as t(g)', 'range(1, 6) as t(g)'));
-    for (const command of [['validate'], ['plan', 'sandboxed'], ['run', 'sandboxed']]) {
-      const result = await project.cli(command, { SINK_URL: sink.url });
-      expectRefused(result, /^error: models\/users\.sql:1: the model holds more than one SQL statement\./);
+    const why = /^error: models\/users\.sql:1: the model holds more than one SQL statement\./;
+    for (const command of [['validate'], ['plan', 'sandboxed']]) {
+      expectRefused(await project.cli(command, { SINK_URL: sink.url }), why);
       expect(existsSync(pwned)).toBe(false);
     }
+    expectRunFailed(await project.cli(['run', 'sandboxed', '--json'], { SINK_URL: sink.url }), why);
+    expect(existsSync(pwned)).toBe(false);
   });
 
   it('DuckDB: a model that is not a query fails validate with file:line', async () => {
@@ -307,9 +317,9 @@ describe('model SQL', () => {
 
     it("several statements behind an E'\\'' string are refused as such, by validate, plan and run", async () => {
       const project = await pgProject(`select 1 as id, E'\\'' as email; delete from victims; select 1 as id, 'x' as email -- '`);
-      for (const command of [['validate'], ['plan', 'sandboxed'], ['run', 'sandboxed']]) {
-        expectRefused(await project.cli(command, env), /^error: models\/users\.sql:1: the model holds more than one SQL statement\./);
-      }
+      const why = /^error: models\/users\.sql:1: the model holds more than one SQL statement\./;
+      for (const command of [['validate'], ['plan', 'sandboxed']]) expectRefused(await project.cli(command, env), why);
+      expectRunFailed(await project.cli(['run', 'sandboxed', '--json'], env), why);
       expect(await victims()).toBe(1);
     });
 

@@ -1,6 +1,9 @@
 /**
  * Checks that need the outside world, before any state is written: each model's SQL runs in the
  * warehouse, the primary key and every mapped column exist in it, and each destination answers.
+ *
+ * A failed check belongs to the syncs it concerns: `run` records them as failed runs and runs the
+ * others. Only what the whole project shares (the warehouse's connection) stops everything.
  */
 import { DestinationError } from '../../connectors/destination.js';
 import { getConnector } from '../../connectors/registry.js';
@@ -10,61 +13,97 @@ import { openWarehouse } from '../db/warehouse.js';
 import { UserError } from '../../shared/errors.js';
 import { writeTarget } from '../config/write-target.js';
 
+/** Why a sync cannot run, by sync name; a sync absent from it passed. Warehouse problems come first. */
+export type PreflightFailures = Map<string, UserError>;
+
+/** Checks every sync; rejects only when the warehouse cannot be reached at all. */
+export async function preflightSyncs(project: ProjectConfig, syncs: SyncConfig[]): Promise<PreflightFailures> {
+  const failures: PreflightFailures = new Map();
+  await checkModels(project, syncs, failures);
+  await checkDestinations(project, syncs.filter((sync) => !failures.has(sync.name)), failures);
+  return failures;
+}
+
+/** `validate`: the first problem, as one line. */
 export async function preflight(project: ProjectConfig, syncs: SyncConfig[]): Promise<void> {
+  const [first] = (await preflightSyncs(project, syncs)).values();
+  if (first) throw first;
+}
+
+async function checkModels(project: ProjectConfig, syncs: SyncConfig[], failures: PreflightFailures): Promise<void> {
   const warehouse = await openWarehouse(project);
   try {
-    const columnsByModel = new Map<string, string[]>();
+    // A model shared by several syncs runs once; its error fails each of them.
+    const columnsByModel = new Map<string, string[] | UserError>();
     for (const sync of syncs) {
       const model = project.models[sync.model];
       let columns = columnsByModel.get(model.name);
       if (!columns) {
-        columns = await warehouse.columns(model);
+        try {
+          columns = await warehouse.columns(model);
+        } catch (error) {
+          // A UserError is the model's own SQL error; anything else is the warehouse's and stops the run.
+          if (!(error instanceof UserError)) throw error;
+          columns = error;
+        }
         columnsByModel.set(model.name, columns);
       }
-      const known = new Set(columns);
-      const list = columns.join(', ');
-      if (!known.has(sync.primary_key)) {
-        throw new UserError(`primary key column "${sync.primary_key}" is not in model ${model.name} (columns: ${list})`, {
-          file: sync.file,
-          line: sync.lines.primary_key,
-          field: 'primary_key',
-          hint: `name one of the model's columns, or add it to ${model.file}.`,
-        });
-      }
-      for (const [field, column] of Object.entries(sync.mapping)) {
-        if (!known.has(column)) {
-          throw new UserError(`column "${column}" is not in model ${model.name} (columns: ${list})`, {
-            file: sync.file,
-            line: sync.lines[`mapping.${field}`] ?? sync.lines.mapping,
-            field: `mapping.${field}`,
-            hint: `map a column the model returns, or add it to ${model.file}.`,
-          });
-        }
-      }
+      const failure = columns instanceof UserError ? columns : missingColumn(sync, model.name, model.file, columns);
+      if (failure) failures.set(sync.name, failure);
     }
   } finally {
     await warehouse.close();
   }
+}
 
-  const checked = new Set<string>();
+function missingColumn(sync: SyncConfig, modelName: string, modelFile: string, columns: string[]): UserError | null {
+  const known = new Set(columns);
+  const list = columns.join(', ');
+  if (!known.has(sync.primary_key)) {
+    return new UserError(`primary key column "${sync.primary_key}" is not in model ${modelName} (columns: ${list})`, {
+      file: sync.file,
+      line: sync.lines.primary_key,
+      field: 'primary_key',
+      hint: `name one of the model's columns, or add it to ${modelFile}.`,
+    });
+  }
+  for (const [field, column] of Object.entries(sync.mapping)) {
+    if (!known.has(column)) {
+      return new UserError(`column "${column}" is not in model ${modelName} (columns: ${list})`, {
+        file: sync.file,
+        line: sync.lines[`mapping.${field}`] ?? sync.lines.mapping,
+        field: `mapping.${field}`,
+        hint: `map a column the model returns, or add it to ${modelFile}.`,
+      });
+    }
+  }
+  return null;
+}
+
+/** Each distinct target (destination, settings, fields) is checked once; its verdict holds for every sync writing to it. */
+async function checkDestinations(project: ProjectConfig, syncs: SyncConfig[], failures: PreflightFailures): Promise<void> {
+  const verdicts = new Map<string, UserError | null>();
   for (const sync of syncs) {
     const destination = project.destinations[sync.destination];
     const target = writeTarget(project, sync);
-    const connector = getConnector(destination.type)!;
     const id = JSON.stringify([sync.destination, target.sync.settings, target.sync.fields]);
-    if (checked.has(id)) continue;
-    checked.add(id);
-    try {
-      await connector.check(target);
-    } catch (error) {
-      const message = error instanceof DestinationError ? error.failure.message : (error as Error).message;
-      const remediation = error instanceof DestinationError ? error.failure.remediation : undefined;
-      throw new UserError(`destination "${destination.name}" (${destination.type}) is not usable: ${redact(message, project.secrets)}`, {
-        file: project.file,
-        line: project.lines?.[`destinations.${destination.name}`],
-        field: `destinations.${destination.name}`,
-        hint: remediation ?? 'check that it is running and that the settings are right.',
-      });
+    let verdict = verdicts.get(id);
+    if (verdict === undefined) {
+      verdict = null;
+      try {
+        await getConnector(destination.type)!.check(target);
+      } catch (error) {
+        const message = error instanceof DestinationError ? error.failure.message : (error as Error).message;
+        const remediation = error instanceof DestinationError ? error.failure.remediation : undefined;
+        verdict = new UserError(`destination "${destination.name}" (${destination.type}) is not usable: ${redact(message, project.secrets)}`, {
+          file: project.file,
+          line: project.lines?.[`destinations.${destination.name}`],
+          field: `destinations.${destination.name}`,
+          hint: remediation ?? 'check that it is running and that the settings are right.',
+        });
+      }
+      verdicts.set(id, verdict);
     }
+    if (verdict) failures.set(sync.name, verdict);
   }
 }

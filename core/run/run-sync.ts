@@ -1,6 +1,7 @@
 /**
  * One run's worth of work over the pipeline: config (already loaded) → preflight → plan → execute →
- * state, sync after sync. A dry run (`plan`) stops after planning.
+ * state, sync after sync. A dry run (`plan`) stops after planning. Each sync stands alone: one that
+ * fails its preflight is a failed run of its own, and the next sync runs.
  *
  * A sync's run has three steps, each its own function: open (plan, guard, a `sync_runs` row), execute
  * (send the plan), close (the run's status and report).
@@ -10,7 +11,7 @@ import type { DestinationConnector, Failure } from '../../connectors/destination
 import { getConnector } from '../../connectors/registry.js';
 import type { ProjectConfig, SyncConfig } from '../config/types.js';
 import { redact } from '../../shared/redact.js';
-import { oneLine } from '../../shared/errors.js';
+import { oneLine, type UserError } from '../../shared/errors.js';
 import { deleteGuard, refusalMessage } from '../plan/delete-guard.js';
 import { openStateStore, type StateStore } from '../state/state-store.js';
 import { executePlan, type RunTotals } from '../execute/executor.js';
@@ -18,14 +19,14 @@ import type { WorkerPools } from '../execute/worker-pool.js';
 import { effectiveSettings, writeTarget } from '../config/write-target.js';
 import { buildPlan, forgetSuperseded, type Plan } from '../plan/planner.js';
 import { dropSettledFailures } from '../state/plan-table.js';
-import { preflight } from '../plan/preflight.js';
-import { closeInterruptedRuns, closeRun, newRunId, openRun, recordMapping } from '../state/run-log.js';
+import { preflightSyncs } from '../plan/preflight.js';
+import { closeInterruptedRuns, closeRun, newRunId, openRun, recordMapping, type RunPlanCounts } from '../state/run-log.js';
 import { storableText } from '../state/sanitize-text.js';
 import { watchStateSession, type StateSession } from '../state/state-session.js';
 import type { RunStatus } from '../state/schema.js';
 import type { RunListener } from './events.js';
 import { failedByClass } from './failed-by-class.js';
-import type { SyncReport } from './sync-report.js';
+import type { PlanCounts, SyncReport } from './sync-report.js';
 import { lockSync } from './sync-lock.js';
 
 export interface RunOptions {
@@ -48,7 +49,9 @@ export interface RunContext {
 
 export async function runSyncs(context: RunContext, syncs: SyncConfig[]): Promise<SyncReport[]> {
   const { project, options } = context;
-  await preflight(project, syncs);
+  // A sync whose checks fail is recorded as a failed run below and the others run; only what the whole
+  // project shares (its warehouse, its state store) stops the command before anything is written.
+  const failures = await preflightSyncs(project, syncs);
   // A dry run against a DuckDB state that does not exist yet plans as if nothing was synced, in an
   // in-memory store, so `plan` never creates the file. Against an existing one it may migrate it and fold
   // the snapshot log (the same content, README "CLI").
@@ -59,7 +62,8 @@ export async function runSyncs(context: RunContext, syncs: SyncConfig[]): Promis
   try {
     for (const sync of syncs) {
       if (context.signal.aborted) break;
-      reports.push(await runOne(context, store, sync));
+      const failure = failures.get(sync.name);
+      reports.push(failure ? await failBeforePlan(context, store, sync, failure) : await runOne(context, store, sync));
     }
   } finally {
     await store.close();
@@ -75,6 +79,42 @@ function emptyReport(base: ReportBase, runId: string | null, status: SyncReport[
   return { ...base, run_id: runId, status, sent: 0, succeeded: 0, failed: 0, aborted: 0, api_calls: 0, duration_ms: Date.now() - started, error, failed_by_class: {} };
 }
 
+const NOTHING_PLANNED: PlanCounts = {
+  model_rows: 0,
+  snapshot_rows: 0,
+  added: 0,
+  changed: 0,
+  removed: 0,
+  superseded: 0,
+  unchanged: 0,
+  invalid: 0,
+  retrying: 0,
+  to_insert: 0,
+  to_update: 0,
+  to_delete: 0,
+  planned: 0,
+};
+
+/**
+ * A sync that failed its preflight: a `sync_runs` row, `failed` with the check's one line, so `status`
+ * and a scheduler see why nothing moved; no other state changes. A dry run only reports it.
+ */
+async function failBeforePlan(context: RunContext, store: StateStore, sync: SyncConfig, failure: UserError): Promise<SyncReport> {
+  const started = Date.now();
+  const message = storableText(redact(failure.format(), context.project.secrets));
+  const base: ReportBase = { sync: sync.name, plan: NOTHING_PLANNED, invalid: 0, delete_guard: null };
+  if (context.options.dryRun) return emptyReport(base, null, 'failed', message, started);
+  const unlock = await lockSync(store, sync.name, sync.file);
+  try {
+    const runId = await openSyncRun(context, store, sync, NOTHING_PLANNED);
+    await closeRun(store.db, runId, 'failed', message);
+    context.emit({ type: 'run_failed', sync: sync.name, run_id: runId, error: message });
+    return emptyReport(base, runId, 'failed', message, started);
+  } finally {
+    await unlock();
+  }
+}
+
 async function runOne(context: RunContext, store: StateStore, sync: SyncConfig): Promise<SyncReport> {
   const started = Date.now();
   const unlock = await lockSync(store, sync.name, sync.file);
@@ -86,7 +126,7 @@ async function runOne(context: RunContext, store: StateStore, sync: SyncConfig):
     const base: ReportBase = { sync: sync.name, plan: plan.counts, invalid: plan.counts.invalid, delete_guard: guard };
     if (context.options.dryRun) return emptyReport(base, null, 'planned', null, started);
 
-    const runId = await openSyncRun(context, store, sync, plan);
+    const runId = await openSyncRun(context, store, sync, plan.counts);
     if (guard?.stops && !context.options.allowDeletes) {
       // Recorded as a failed run so `status` and a scheduler see why nothing moved; no other state changes.
       const message = refusalMessage(guard);
@@ -130,10 +170,10 @@ async function planSync(context: RunContext, store: StateStore, sync: SyncConfig
 }
 
 /** Gives the run its `sync_runs` row, after closing any run a killed process left `running`. */
-async function openSyncRun(context: RunContext, store: StateStore, sync: SyncConfig, plan: Plan): Promise<string> {
+async function openSyncRun(context: RunContext, store: StateStore, sync: SyncConfig, counts: RunPlanCounts): Promise<string> {
   const runId = newRunId();
   await closeInterruptedRuns(store.db, sync.name);
-  await openRun(store.db, runId, sync.name, plan.counts, !!context.options.fullResync);
+  await openRun(store.db, runId, sync.name, counts, !!context.options.fullResync);
   return runId;
 }
 

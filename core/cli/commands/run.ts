@@ -1,6 +1,7 @@
 /**
  * `run`: syncs changes. Exit codes: 0 every row synced; 2 the run completed but some rows were rejected
- * or invalid; 1 the run could not complete (a sync failed or was cancelled).
+ * or invalid; 1 the run could not complete (a sync failed, its preflight included, or was cancelled).
+ * Syncs are isolated: one that fails is reported and recorded, and the others still run.
  */
 import type { RunOutcome } from '../../run/controller.js';
 import { selectSyncs } from '../../run/select-syncs.js';
