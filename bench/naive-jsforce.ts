@@ -23,7 +23,11 @@ const records = reader.getRowObjectsJson() as Array<Record<string, unknown>>;
 connection.closeSync();
 instance.closeSync();
 
-const conn = new jsforce.Connection({ instanceUrl: instanceUrl.replace(/\/$/, ''), accessToken: process.env.BENCH_SF_TOKEN, version: '62.0' });
+const conn = new jsforce.Connection({
+  instanceUrl: instanceUrl.replace(/\/$/, ''),
+  accessToken: process.env.BENCH_SF_TOKEN,
+  version: '62.0',
+});
 let calls = 0;
 let failed = 0;
 const started = performance.now();

@@ -35,7 +35,11 @@ const work = join(root, 'bench/.work');
 const only = values.only ? new Set(values.only.split(',').map((s) => s.trim())) : null;
 const runs = Math.max(1, Number(values.runs));
 // A partial run must not overwrite the full results.
-const out = values.out ? resolve(values.out) : only ? join(root, `bench/.work/RESULTS-${[...only].join('-')}.md`) : join(root, 'bench/RESULTS.md');
+const out = values.out
+  ? resolve(values.out)
+  : only
+    ? join(root, `bench/.work/RESULTS-${[...only].join('-')}.md`)
+    : join(root, 'bench/RESULTS.md');
 
 await mkdir(work, { recursive: true });
 const sink = await startSink();
@@ -48,7 +52,8 @@ const ctx: BenchContext = {
   env: { BENCH_SINK_URL: sink.url },
   cli: join(root, 'bin/hightouch-like.js'),
   script: (name: string) => join(dist, 'bench', `${name}.js`),
-  measure: (script: string, args: string[], options = {}): Promise<Measured> => measureNode(script, args, { timeoutMs: 30 * 60_000, ...options }),
+  measure: (script: string, args: string[], options = {}): Promise<Measured> =>
+    measureNode(script, args, { timeoutMs: 30 * 60_000, ...options }),
   log: (text: string) => process.stderr.write(`[bench] ${text}\n`),
 };
 

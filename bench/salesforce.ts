@@ -26,7 +26,13 @@ export const salesforceWrites: Benchmark = {
     const body: Array<Array<string | number>> = [];
     try {
       for (const c of writeCases(ctx)) {
-        const project = await seededProject(ctx, `salesforce-${c.rows}`, { shape: 'narrow', rows: c.rows, target: 'salesforce' }, { changedEvery: 1 }, env);
+        const project = await seededProject(
+          ctx,
+          `salesforce-${c.rows}`,
+          { shape: 'narrow', rows: c.rows, target: 'salesforce' },
+          { changedEvery: 1 },
+          env,
+        );
         const writer = async (script: string, args: string[]): Promise<WriterFigures> => {
           const measured = await ctx.measure(ctx.script(script), args, { env });
           if (measured.code !== 0) throw new Error(`${script} failed: ${measured.stderr.slice(-2000)}`);

@@ -76,7 +76,7 @@ const planVsRaw: Benchmark = {
       'Model of N rows × 10 columns in a DuckDB warehouse; the previous snapshot differs by 1% changed, 0.5% added and ' +
         '0.5% removed rows. **plan** is `hightouch-like plan bench --json` end to end (Node start-up, config, preflight, ' +
         'the diff, counts). **raw** is a process that opens the same state file, attaches the same warehouse and runs the ' +
-        'one full outer join that computes the same three counts with the engine\'s row hash (`bench/raw-plan.ts`); ' +
+        "one full outer join that computes the same three counts with the engine's row hash (`bench/raw-plan.ts`); " +
         'its statement time is shown apart. Both answered the expected counts in every run: ' +
         (sizeFigures.every((f) => f.countsOk) ? '**yes**.' : '**NO** (see the log).'),
       '',
@@ -141,7 +141,9 @@ const incremental: Benchmark = {
     }
     const batch = runs[0].batchSize;
     const expectedCalls = Math.ceil(changed / batch);
-    const exact = runs.every((r) => r.report.api_calls === expectedCalls && r.report.succeeded === changed) && requests.every((n) => n === expectedCalls);
+    const exact =
+      runs.every((r) => r.report.api_calls === expectedCalls && r.report.succeeded === changed) &&
+      requests.every((n) => n === expectedCalls);
     return {
       title: '2. Incremental run',
       lines: [
@@ -171,8 +173,21 @@ const incremental: Benchmark = {
   },
 };
 
-async function rawWriter(ctx: BenchContext, project: BenchProject, rows: number, batch: number, concurrency: number): Promise<WriterFigures> {
-  const measured = await ctx.measure(ctx.script('raw-writer'), [project.warehousePath, project.options.shape, ctx.sink.url, String(rows), String(batch), String(concurrency)]);
+async function rawWriter(
+  ctx: BenchContext,
+  project: BenchProject,
+  rows: number,
+  batch: number,
+  concurrency: number,
+): Promise<WriterFigures> {
+  const measured = await ctx.measure(ctx.script('raw-writer'), [
+    project.warehousePath,
+    project.options.shape,
+    ctx.sink.url,
+    String(rows),
+    String(batch),
+    String(concurrency),
+  ]);
   if (measured.code !== 0) throw new Error(`raw writer failed: ${measured.stderr}`);
   return JSON.parse(measured.stdout) as WriterFigures;
 }
@@ -230,12 +245,18 @@ async function profileRun(ctx: BenchContext, project: BenchProject): Promise<str
   const lines = [
     `### Profile of the 0 ms run (${rowsLabel(project.options.rows)} rows, one run under \`node --cpu-prof\`, ${ms(run.measured.wallMs)} wall)`,
     '',
-    'Self time per frame; **busy** is the thread\'s sampled time minus idle. The first profile is the main thread, the others the worker threads.',
+    "Self time per frame; **busy** is the thread's sampled time minus idle. The first profile is the main thread, the others the worker threads.",
     '',
   ];
   for (const [i, t] of threads.entries()) {
     lines.push(`${i === 0 ? 'Main thread' : `Worker ${i}`}: busy ${ms(t.busyMs)} of ${ms(t.totalMs)}.`, '');
-    lines.push(...table(['frame', 'self', 'share'], t.top.map((f) => [`\`${f.frame}\``, ms(f.selfMs), `${(100 * f.share).toFixed(1)}%`])), '');
+    lines.push(
+      ...table(
+        ['frame', 'self', 'share'],
+        t.top.map((f) => [`\`${f.frame}\``, ms(f.selfMs), `${(100 * f.share).toFixed(1)}%`]),
+      ),
+      '',
+    );
   }
   return lines;
 }
@@ -260,7 +281,13 @@ const workerScaling: Benchmark = {
       const rate = median(runs.map((r) => perSecond(rows, r.sendMs)));
       base ||= rate;
       const cores = median(runs.map((r) => (r.measured.cpuSeconds ?? NaN) / (r.measured.wallMs / 1000)));
-      body.push([workers, thousands(rate), ratio(rate, base), Number.isNaN(cores) ? 'n/a' : cores.toFixed(2), mib(peakRss(runs.map((r) => r.measured)))]);
+      body.push([
+        workers,
+        thousands(rate),
+        ratio(rate, base),
+        Number.isNaN(cores) ? 'n/a' : cores.toFixed(2),
+        mib(peakRss(runs.map((r) => r.measured))),
+      ]);
     }
     return {
       title: '4. Worker scaling',
@@ -268,7 +295,7 @@ const workerScaling: Benchmark = {
         `${rowsLabel(rows)} wide rows (60 columns, about 2.5 kB of JSON each), every row changed, to the HTTP sink at 0 ms ` +
           `latency, batch size 100, ${concurrency} calls in flight spread over 1, 2 and 4 worker threads (\`workers\`). ` +
           'Parsing the payloads and building the request bodies run in the workers, so this is the CPU-heavy case. ' +
-          '**cores busy** is the CLI process\'s CPU time over its wall time (the sink runs in another process). The ' +
+          "**cores busy** is the CLI process's CPU time over its wall time (the sink runs in another process). The " +
           'Salesforce Bulk API (CSV) is not built yet, so the wide JSON payload stands in for it.',
         '',
         ...table(['worker threads', 'rows/s (send phase)', 'vs 1 thread', 'cores busy', 'peak RSS'], body),
@@ -308,7 +335,12 @@ const retryCost: Benchmark = {
     }
     await ctx.sink.configure({});
     const batch = runs[0].batchSize;
-    const minimum = minimumCalls(rows, batch, (id) => id % 100 === 7, (id) => id % 100 === 53);
+    const minimum = minimumCalls(
+      rows,
+      batch,
+      (id) => id % 100 === 7,
+      (id) => id % 100 === 53,
+    );
     const clean = Math.ceil(rows / batch);
     const calls = median(runs.map((r) => r.report.api_calls));
     return {
@@ -316,7 +348,7 @@ const retryCost: Benchmark = {
       lines: [
         `${rowsLabel(rows)} rows to the HTTP sink (0 ms latency, default batch size ${batch}, concurrency ` +
           `${runs[0].concurrency}, default retry policy). 1% of rows are rejected (the sink answers 400 for the whole ` +
-          'request), 1% fail once transiently (503 the first time the sink sees them). The **minimum** is every batch\'s ' +
+          "request), 1% fail once transiently (503 the first time the sink sees them). The **minimum** is every batch's " +
           'halving tree down to its rejected rows plus one resend per batch that held a transient row; a run without ' +
           `faults takes ${thousands(clean)} calls.`,
         '',

@@ -28,14 +28,7 @@ export interface RetryPolicy {
  * - `auth`: credentials expired or lack permission; never retried, stops the run.
  * - `fatal`: the destination cannot be written at all (wrong table, bad URL); stops the run.
  */
-export type FailureClass =
-  | 'transient'
-  | 'rate_limited'
-  | 'rejected'
-  | 'needs_change'
-  | 'schema_drift'
-  | 'auth'
-  | 'fatal';
+export type FailureClass = 'transient' | 'rate_limited' | 'rejected' | 'needs_change' | 'schema_drift' | 'auth' | 'fatal';
 
 export interface Failure {
   errorClass: FailureClass;
@@ -70,9 +63,7 @@ export interface OutboundRow {
   destinationId: string | null;
 }
 
-export type RowResult =
-  | { key: string; ok: true; destinationId?: string | null }
-  | { key: string; ok: false; failure: Failure };
+export type RowResult = { key: string; ok: true; destinationId?: string | null } | { key: string; ok: false; failure: Failure };
 
 export interface WriteOutcome {
   /** One result per row sent, any order; a row with no result counts as a transient failure. */

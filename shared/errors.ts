@@ -28,5 +28,8 @@ export class UserError extends Error {
 
 /** Collapses a multi-line message (database errors carry a caret diagram) into one line. */
 export function oneLine(text: string): string {
-  return text.replace(/\s*\n\s*/g, ' ').replace(/\s+/g, ' ').trim();
+  return text
+    .replace(/\s*\n\s*/g, ' ')
+    .replace(/\s+/g, ' ')
+    .trim();
 }

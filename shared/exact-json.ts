@@ -71,7 +71,11 @@ class Parser {
     if (c === '{') return this.object(field);
     if (c === '[') return this.array(field);
     if (c === '"') return this.string();
-    for (const [word, value] of [['true', true], ['false', false], ['null', null]] as const) {
+    for (const [word, value] of [
+      ['true', true],
+      ['false', false],
+      ['null', null],
+    ] as const) {
       if (this.text.startsWith(word, this.at)) {
         this.at += word.length;
         return value;

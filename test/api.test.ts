@@ -50,7 +50,14 @@ describe('the programmatic API', { timeout: 180_000 }, () => {
 
     expect(result.status).toBe('succeeded');
     expect(result.reports).toHaveLength(1);
-    expect(result.reports[0]).toMatchObject({ sync: 'to_file', status: 'succeeded', sent: 400, succeeded: 400, failed: 0, failed_by_class: {} });
+    expect(result.reports[0]).toMatchObject({
+      sync: 'to_file',
+      status: 'succeeded',
+      sent: 400,
+      succeeded: 400,
+      failed: 0,
+      failed_by_class: {},
+    });
     expect(events[0]).toMatchObject({ type: 'run_started', sync: 'to_file', planned: 400 });
     expect(events.at(-1)).toMatchObject({ type: 'run_finished', sync: 'to_file', status: 'succeeded', succeeded: 400 });
     const progress = events.filter((e) => e.type === 'progress');
@@ -86,7 +93,12 @@ describe('the programmatic API', { timeout: 180_000 }, () => {
     sink!.rejectKeys([refused]);
     const next = await controller.run(config, { syncs: ['to_api'] });
     expect(next.status).toBe('completed_with_errors');
-    expect(next.reports[0]).toMatchObject({ status: 'completed_with_errors', sent: 400 - report.succeeded, failed: 1, failed_by_class: { rejected: 1 } });
+    expect(next.reports[0]).toMatchObject({
+      status: 'completed_with_errors',
+      sent: 400 - report.succeeded,
+      failed: 1,
+      failed_by_class: { rejected: 1 },
+    });
     expect(sink!.rows.size).toBe(399);
   });
 

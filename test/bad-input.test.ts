@@ -70,7 +70,10 @@ describe('bad input', () => {
 
   it('a primary key that is not a model column', async () => {
     await make({ 'syncs/users.yaml': goodSync.replace('primary_key: id', 'primary_key: user_id') });
-    await expectOneLineError(['plan', 'users'], /syncs\/users\.yaml:3: primary_key: primary key column "user_id" is not in model users \(columns: id, email, name\)/);
+    await expectOneLineError(
+      ['plan', 'users'],
+      /syncs\/users\.yaml:3: primary_key: primary key column "user_id" is not in model users \(columns: id, email, name\)/,
+    );
   });
 
   it('a mapped column that is not a model column', async () => {
@@ -83,24 +86,40 @@ describe('bad input', () => {
     await expectOneLineError(['run', 'users'], /syncs\/users\.yaml:2: destination: destination "crm" is not defined.*use one of: out/);
     await project.write('syncs/users.yaml', goodSync);
     await project.write('hightouch-like.config.yaml', goodConfig.replace('type: file', 'type: hubspot'));
-    await expectOneLineError(['run', 'users'], /hightouch-like\.config\.yaml:3: destinations\.out\.type: unknown destination type "hubspot"/);
+    await expectOneLineError(
+      ['run', 'users'],
+      /hightouch-like\.config\.yaml:3: destinations\.out\.type: unknown destination type "hubspot"/,
+    );
   });
 
   it('an environment variable that is not set', async () => {
     await make({ 'hightouch-like.config.yaml': goodConfig + '  api: { type: http, url: "${CRM_URL}" }\n' });
-    await expectOneLineError(['run', 'users'], /hightouch-like\.config\.yaml:4: destinations\.api\.url: environment variable CRM_URL is not set/);
+    await expectOneLineError(
+      ['run', 'users'],
+      /hightouch-like\.config\.yaml:4: destinations\.api\.url: environment variable CRM_URL is not set/,
+    );
   });
 
   it('an unreachable warehouse', async () => {
     const port = await closedPort();
-    await make({ 'hightouch-like.config.yaml': goodConfig.replace('{ type: duckdb, path: warehouse.duckdb }', `{ type: postgres, url: "postgres://postgres:hunter2pw@127.0.0.1:${port}/test" }`) });
-    const line = await expectOneLineError(['run', 'users'], /hightouch-like\.config\.yaml:1: warehouse\.url: cannot connect to PostgreSQL warehouse/);
+    await make({
+      'hightouch-like.config.yaml': goodConfig.replace(
+        '{ type: duckdb, path: warehouse.duckdb }',
+        `{ type: postgres, url: "postgres://postgres:hunter2pw@127.0.0.1:${port}/test" }`,
+      ),
+    });
+    const line = await expectOneLineError(
+      ['run', 'users'],
+      /hightouch-like\.config\.yaml:1: warehouse\.url: cannot connect to PostgreSQL warehouse/,
+    );
     expect(line).not.toContain('hunter2pw');
   });
 
   it('an unreachable state store', async () => {
     const port = await closedPort();
-    await make({ 'hightouch-like.config.yaml': goodConfig + `state: { type: postgres, url: "postgres://postgres@127.0.0.1:${port}/test" }\n` });
+    await make({
+      'hightouch-like.config.yaml': goodConfig + `state: { type: postgres, url: "postgres://postgres@127.0.0.1:${port}/test" }\n`,
+    });
     await expectOneLineError(['run', 'users'], /hightouch-like\.config\.yaml:4: state\.url: cannot connect to PostgreSQL/);
   });
 
@@ -110,13 +129,18 @@ describe('bad input', () => {
       'hightouch-like.config.yaml': goodConfig + `  api: { type: http, url: "http://127.0.0.1:${port}/rows" }\n`,
       'syncs/users.yaml': goodSync.replace('destination: out', 'destination: api'),
     });
-    await expectOneLineError(['plan', 'users'], /hightouch-like\.config\.yaml:4: destinations\.api: destination "api" \(http\) is not usable/);
+    await expectOneLineError(
+      ['plan', 'users'],
+      /hightouch-like\.config\.yaml:4: destinations\.api: destination "api" \(http\) is not usable/,
+    );
   });
 
   it('a destination table that does not exist', async () => {
     await make({
       'hightouch-like.config.yaml': goodConfig + `  db: { type: postgres, url: "postgres://postgres@127.0.0.1:5432/test" }\n`,
-      'syncs/users.yaml': goodSync.replace('destination: out', 'destination: db').replace('  email: email', '  id: id\n  email: email') + 'table: no_such_table_htl\n',
+      'syncs/users.yaml':
+        goodSync.replace('destination: out', 'destination: db').replace('  email: email', '  id: id\n  email: email') +
+        'table: no_such_table_htl\n',
     });
     await expectOneLineError(['plan', 'users'], /destinations\.db: .*no_such_table_htl/);
   });

@@ -144,7 +144,12 @@ mapping: { id: order_id }
       batch_size: 7,
       schedule: 8,
     });
-    expect(config.syncs.orders).toMatchObject({ file: 'syncs/orders.yml', mode: 'mirror', primary_key: 'order_id', schedule: { kind: 'manual' } });
+    expect(config.syncs.orders).toMatchObject({
+      file: 'syncs/orders.yml',
+      mode: 'mirror',
+      primary_key: 'order_id',
+      schedule: { kind: 'manual' },
+    });
 
     expect(config.secrets).toEqual(['/tmp/s3cr3t']);
   });
@@ -200,9 +205,7 @@ describe('loadProject: errors name file, line and field', () => {
       'hightouch-like.config.yaml': 'destinations:\n  out:\n    type: file\n    fromat: csv\n',
     });
     const line = await failure(dir);
-    expect(line).toBe(
-      'hightouch-like.config.yaml:4: destinations.out.fromat: unknown key "fromat". did you mean "format"?',
-    );
+    expect(line).toBe('hightouch-like.config.yaml:4: destinations.out.fromat: unknown key "fromat". did you mean "format"?');
   });
 
   it('unknown nested key without a close match lists the allowed keys', async () => {
@@ -232,9 +235,7 @@ describe('loadProject: errors name file, line and field', () => {
   it('enum value not allowed lists the allowed values', async () => {
     const dir = await project({ 'syncs/users.yaml': SYNC + 'mode: merge\n' });
     const line = await failure(dir);
-    expect(line).toBe(
-      'syncs/users.yaml:6: mode: "merge" is not allowed. use one of: insert, update, upsert, mirror.',
-    );
+    expect(line).toBe('syncs/users.yaml:6: mode: "merge" is not allowed. use one of: insert, update, upsert, mirror.');
   });
 
   it('connector enum value not allowed', async () => {
@@ -340,9 +341,7 @@ describe('loadProject: errors name file, line and field', () => {
 
   it('unknown key in model metadata', async () => {
     const dir = await project({ 'models/users.yaml': 'description: x\nprimary_keys: id\n' });
-    expect(await failure(dir)).toBe(
-      'models/users.yaml:2: primary_keys: unknown key "primary_keys". did you mean "primary_key"?',
-    );
+    expect(await failure(dir)).toBe('models/users.yaml:2: primary_keys: unknown key "primary_keys". did you mean "primary_key"?');
   });
 
   it('a sync defined twice (.yaml and .yml)', async () => {
@@ -430,7 +429,8 @@ describe('schedule, through the CLI', () => {
 
   it('validate accepts every documented form, and status shows each schedule with its next slot', async () => {
     const files: Record<string, string> = { 'hightouch-like.config.yaml': PROJECT, 'models/users.sql': MODEL };
-    for (const [name, { yaml }] of Object.entries(schedules)) files[`syncs/${name}.yaml`] = SYNC + (yaml === null ? '' : `schedule: ${yaml}\n`);
+    for (const [name, { yaml }] of Object.entries(schedules))
+      files[`syncs/${name}.yaml`] = SYNC + (yaml === null ? '' : `schedule: ${yaml}\n`);
     const p = await createProject(files);
     made.push(p.dir);
     const env = { HOURLY: '45 * * * *' };
@@ -442,7 +442,9 @@ describe('schedule, through the CLI', () => {
     const after = Date.now();
     expect(status.code, status.stderr).toBe(0);
     const rows = JSON.parse(status.stdout) as { sync: string; schedule: string; next_run_at: string | null }[];
-    expect(Object.fromEntries(rows.map((r) => [r.sync, r.schedule]))).toEqual(Object.fromEntries(Object.entries(schedules).map(([n, s]) => [n, s.shown])));
+    expect(Object.fromEntries(rows.map((r) => [r.sync, r.schedule]))).toEqual(
+      Object.fromEntries(Object.entries(schedules).map(([n, s]) => [n, s.shown])),
+    );
     const next = Object.fromEntries(rows.map((r) => [r.sync, r.next_run_at === null ? null : Date.parse(r.next_run_at)]));
     expect([next.absent, next.manual]).toEqual([null, null]);
     // Epoch-anchored: the first multiple of 15 minutes after the moment status ran.

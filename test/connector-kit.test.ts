@@ -65,7 +65,10 @@ describe('catalogue typing', () => {
     const program = ts.createProgram([thisFile], { ...parsed.options, noEmit: true });
     const messages = ts
       .getPreEmitDiagnostics(program)
-      .map((d) => `${d.file ? `${d.file.fileName}:${d.file.getLineAndCharacterOfPosition(d.start ?? 0).line + 1}: ` : ''}${ts.flattenDiagnosticMessageText(d.messageText, ' ')}`);
+      .map(
+        (d) =>
+          `${d.file ? `${d.file.fileName}:${d.file.getLineAndCharacterOfPosition(d.start ?? 0).line + 1}: ` : ''}${ts.flattenDiagnosticMessageText(d.messageText, ' ')}`,
+      );
     expect(messages).toEqual([]);
   });
 });
@@ -149,8 +152,14 @@ describe('settings readers', () => {
     expect(failureOf(() => destination.string('schema', { default: 'public' })).message).toBe('destination crm: schema is required');
     expect(failureOf(() => destination.number('n', { positive: true })).message).toBe('destination crm: n must be a positive number');
     expect(failureOf(() => destination.boolean('flag')).message).toBe('destination crm: flag must be true or false');
-    expect(failureOf(() => destination.oneOf('format', ['jsonl', 'csv'])).message).toBe('destination crm: format must be one of jsonl, csv');
-    expect(failureOf(() => { throw destination.invalid('url is not a valid URL'); }).message).toBe('destination crm: url is not a valid URL');
+    expect(failureOf(() => destination.oneOf('format', ['jsonl', 'csv'])).message).toBe(
+      'destination crm: format must be one of jsonl, csv',
+    );
+    expect(
+      failureOf(() => {
+        throw destination.invalid('url is not a valid URL');
+      }).message,
+    ).toBe('destination crm: url is not a valid URL');
   });
 });
 

@@ -80,7 +80,12 @@ const query = async (sqlText: string) => JSON.parse((await cli(['query', sqlText
 
 describe('text from destinations is stored sanitised', () => {
   it('stores a per-row error holding NUL and control characters in PostgreSQL state, capped at 1,000 characters', async () => {
-    await setup({ state: 'postgres', rows: 10, batchSize: 5, sink: { rejectMessage: (key) => `bad\u0000byte\u0007 in row ${key}\r\n${'x'.repeat(5000)}` } });
+    await setup({
+      state: 'postgres',
+      rows: 10,
+      batchSize: 5,
+      sink: { rejectMessage: (key) => `bad\u0000byte\u0007 in row ${key}\r\n${'x'.repeat(5000)}` },
+    });
     sink!.rejectKeys(['2']);
     const { code, report, stderr } = await run();
     expect(code, stderr).toBe(2);
@@ -134,7 +139,9 @@ describe('a failed state commit fails the run', () => {
         beforeAnswer: async () => {
           if (terminated || sink!.received.length < 5) return;
           terminated = true;
-          const ended = await admin.query('select pg_terminate_backend(pid) as ok from pg_stat_activity where application_name = $1', [appName(schema!)]);
+          const ended = await admin.query('select pg_terminate_backend(pid) as ok from pg_stat_activity where application_name = $1', [
+            appName(schema!),
+          ]);
           expect(ended.rows).toEqual([{ ok: true }]);
           // pg_terminate_backend only signals: wait until the backend is gone.
           while ((await admin.query('select 1 from pg_stat_activity where application_name = $1', [appName(schema!)])).rowCount) {

@@ -51,7 +51,8 @@ destinations:
   api: { type: http, url: "\${SINK_URL}" }
 `,
       'models/users.sql': 'select id, email, score, updated_at from users',
-      'syncs/users.yaml': 'model: users\ndestination: api\nprimary_key: id\nmode: mirror\nmapping: { email: email, score: score, updated_at: updated_at }\nbatch_size: 7\n',
+      'syncs/users.yaml':
+        'model: users\ndestination: api\nprimary_key: id\nmode: mirror\nmapping: { email: email, score: score, updated_at: updated_at }\nbatch_size: 7\n',
     });
     const create = `create table users as select g as id, 'u' || g || '@x.io' as email, g * 1.5 as score,
       timestamp '2026-01-01 00:00:00' + g * interval '1 minute' as updated_at from generate_series(1, 50) as t(g)`;
@@ -77,12 +78,19 @@ destinations:
     expect(sink.rows.size).toBe(50);
     expect(sink.rows.get('3')).toMatchObject({ email: 'u3@x.io', score: 4.5 });
 
-    await change(`update users set score = 0 where id = 3; delete from users where id = 4; insert into users values (51, 'new@x.io', 1, timestamp '2026-02-01 00:00:00')`);
+    await change(
+      `update users set score = 0 where id = 3; delete from users where id = 4; insert into users values (51, 'new@x.io', 1, timestamp '2026-02-01 00:00:00')`,
+    );
     const before = sink.received.length;
     const second = await run();
     expect(second.code, second.stderr).toBe(0);
     expect(second.report.plan).toMatchObject({ added: 1, changed: 1, removed: 1, unchanged: 48 });
-    expect(sink.received.slice(before).map((r) => `${r.operation}:${r.rows.map((x) => x.key).join(',')}`).sort()).toEqual(['delete:4', 'upsert:3,51']);
+    expect(
+      sink.received
+        .slice(before)
+        .map((r) => `${r.operation}:${r.rows.map((x) => x.key).join(',')}`)
+        .sort(),
+    ).toEqual(['delete:4', 'upsert:3,51']);
     expect(sink.rows.has('4')).toBe(false);
     expect(sink.rows.get('3')).toMatchObject({ score: 0 });
 
@@ -91,7 +99,10 @@ destinations:
     expect(third.code, third.stderr).toBe(2);
     expect(third.report).toMatchObject({ invalid: 3, sent: 0 });
 
-    const query = await project.cli(['query', 'select sync_name, status, rows_succeeded, rows_invalid from sync_runs order by started_at', '--json'], env);
+    const query = await project.cli(
+      ['query', 'select sync_name, status, rows_succeeded, rows_invalid from sync_runs order by started_at', '--json'],
+      env,
+    );
     expect(query.code, query.stderr).toBe(0);
     expect(JSON.parse(query.stdout)).toEqual([
       { sync_name: 'users', status: 'succeeded', rows_succeeded: 50, rows_invalid: 0 },

@@ -40,7 +40,10 @@ async function usersProject(mode: string, extra = ''): Promise<TestProject> {
 /** Every operation the destination received, in order. */
 async function sent(project: TestProject): Promise<Array<{ op: string; key: string; fields: Record<string, unknown> }>> {
   const text = await readFile(join(project.dir, 'out/users.jsonl'), 'utf8').catch(() => '');
-  return text.split('\n').filter(Boolean).map((line) => JSON.parse(line));
+  return text
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => JSON.parse(line));
 }
 
 let project: TestProject;
@@ -117,7 +120,10 @@ describe('modes', () => {
       insert into users values (5, 'e@x.io', 'Eve', 50)`);
     const run = await project.cli(['run', 'users', '--json']);
     expect(run.code, run.stderr).toBe(0);
-    return (await sent(project)).slice(3).map((r) => `${r.op}:${r.key}`).sort();
+    return (await sent(project))
+      .slice(3)
+      .map((r) => `${r.op}:${r.key}`)
+      .sort();
   }
 
   it('insert sends new keys only', async () => {

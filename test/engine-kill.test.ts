@@ -31,7 +31,12 @@ async function killWhen(args: string[], env: Record<string, string>, ready: (ali
   child.stderr!.on('data', (d) => (stderr += d));
   child.stdout!.resume();
   let exited = false;
-  const exit = new Promise<number | null>((resolve) => child.on('close', (code) => ((exited = true), resolve(code))));
+  const exit = new Promise<number | null>((resolve) =>
+    child.on('close', (code) => {
+      exited = true;
+      resolve(code);
+    }),
+  );
   const early = await Promise.race([ready(() => !exited).then(() => false), exit.then(() => true)]);
   if (early) throw new Error(`the run ended before the kill point (exit ${await exit}): ${stderr}`);
   child.kill('SIGKILL');
@@ -79,7 +84,9 @@ destinations:
     // Per kill at most the batches in flight plus those acknowledged but not yet committed.
     expect(resent).toBeLessThanOrEqual(killPoints.length * (concurrency + 2) * batch);
 
-    const runs = JSON.parse((await project.cli(['query', 'select status, count(*)::int as n from sync_runs group by 1 order by 1', '--json'], env)).stdout);
+    const runs = JSON.parse(
+      (await project.cli(['query', 'select status, count(*)::int as n from sync_runs group by 1 order by 1', '--json'], env)).stdout,
+    );
     expect(runs).toEqual([
       { status: 'failed', n: killPoints.length },
       { status: 'succeeded', n: 1 },
@@ -96,9 +103,15 @@ destinations:
     // a run cannot finish before the kill and the kill finds exactly `concurrency` writes on the wire.
     const lock = `${LOCK_CLASS}, ${process.pid}`;
     const waiting = async () =>
-      (await client.query(`select pid from pg_locks where locktype = 'advisory' and classid = ${LOCK_CLASS} and objid = ${process.pid} and not granted`)).rows.map((r) => Number(r.pid));
+      (
+        await client.query(
+          `select pid from pg_locks where locktype = 'advisory' and classid = ${LOCK_CLASS} and objid = ${process.pid} and not granted`,
+        )
+      ).rows.map((r) => Number(r.pid));
     const openFor = async (statements: number) =>
-      client.query(`update ${schema}.gate set open_writes = (select case when is_called then last_value else 0 end from ${schema}.writes) + ${statements}`);
+      client.query(
+        `update ${schema}.gate set open_writes = (select case when is_called then last_value else 0 end from ${schema}.writes) + ${statements}`,
+      );
     try {
       await client.query(`
         create schema ${schema};
@@ -126,7 +139,9 @@ destinations:
         'models/users.sql': 'select * from users',
         'syncs/users.yaml': `model: users\ndestination: db\nprimary_key: id\nmode: mirror\ntable: users\nmapping: { id: id, email: email, score: score }\nbatch_size: ${batch}\n`,
       });
-      await project.warehouse(`create table users as select range as id, 'u' || range || '@x.io' as email, range::int as score from range(4000)`);
+      await project.warehouse(
+        `create table users as select range as id, 'u' || range || '@x.io' as email, range::int as score from range(4000)`,
+      );
       const env = { PG_URL };
 
       /** Lets `statements` more writes through, kills the run once the next ones wait, and ends the orphans. */
@@ -143,7 +158,9 @@ destinations:
       };
 
       await killAfter(500 / batch);
-      await project.warehouse(`delete from users where id % 10 = 0; update users set score = -score where id % 7 = 0; insert into users select range, 'n' || range, 1 from range(4000, 4100)`);
+      await project.warehouse(
+        `delete from users where id % 10 = 0; update users set score = -score where id % 7 = 0; insert into users select range, 'n' || range, 1 from range(4000, 4100)`,
+      );
       await killAfter(2000 / batch);
       await client.query(`select pg_advisory_unlock(${lock})`);
       const final = await project.cli(['run', 'users', '--json'], env);
@@ -153,7 +170,9 @@ destinations:
       const destination = (await client.query(`select id, email, score from ${schema}.users order by id`)).rows;
       expect(destination.length).toBe(model.length);
       expect(destination).toEqual(model.map((r) => ({ id: r.id, email: r.email, score: Number(r.score) })));
-      const runs = JSON.parse((await project.cli(['query', 'select status, count(*)::int as n from sync_runs group by 1 order by 1', '--json'], env)).stdout);
+      const runs = JSON.parse(
+        (await project.cli(['query', 'select status, count(*)::int as n from sync_runs group by 1 order by 1', '--json'], env)).stdout,
+      );
       expect(runs).toEqual([
         { status: 'failed', n: 2 },
         { status: 'succeeded', n: 1 },

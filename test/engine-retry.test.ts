@@ -13,7 +13,14 @@ afterEach(async () => {
   await sink?.close();
 });
 
-async function setup(options: { rows: number; batchSize: number; retry?: string; wholeBatch?: boolean; failEachNewBatch?: number; mode?: string }) {
+async function setup(options: {
+  rows: number;
+  batchSize: number;
+  retry?: string;
+  wholeBatch?: boolean;
+  failEachNewBatch?: number;
+  mode?: string;
+}) {
   sink = await startHttpSink({ wholeBatch: options.wholeBatch, failEachNewBatch: options.failEachNewBatch });
   project = await createProject({
     'hightouch-like.config.yaml': `
@@ -70,7 +77,9 @@ describe('in-run retries', () => {
     expect(code).toBe(2);
     expect(report).toMatchObject({ status: 'completed_with_errors', failed: 3, api_calls: 2 });
     const failed = await query('select primary_key, error_class, error_code, attempts, status from failed_rows order by primary_key');
-    expect(failed).toEqual(['1', '2', '3'].map((k) => ({ primary_key: k, error_class: 'transient', error_code: 'HTTP_503', attempts: 2, status: 'retrying' })));
+    expect(failed).toEqual(
+      ['1', '2', '3'].map((k) => ({ primary_key: k, error_class: 'transient', error_code: 'HTTP_503', attempts: 2, status: 'retrying' })),
+    );
   });
 
   it('splits a rejected batch in halves so the good rows still land', async () => {
@@ -88,7 +97,13 @@ describe('in-run retries', () => {
     // Every new batch (the whole, then each half) is first answered 503, then served: a rejected
     // batch splits 9 times down to the bad row, each half spending one transient retry. Halves that
     // inherited their parent's count ran out at the 5th level and failed 31 good rows as HTTP_503.
-    await setup({ rows: 500, batchSize: 500, wholeBatch: true, failEachNewBatch: 503, retry: '{ attempts: 5, base_delay_ms: 1, max_delay_ms: 2 }' });
+    await setup({
+      rows: 500,
+      batchSize: 500,
+      wholeBatch: true,
+      failEachNewBatch: 503,
+      retry: '{ attempts: 5, base_delay_ms: 1, max_delay_ms: 2 }',
+    });
     sink.rejectKeys(['3']);
     const { code, report } = await run();
     expect(code).toBe(2);
@@ -142,7 +157,10 @@ describe('failed-row index across runs', () => {
     const second = await run();
     expect(second.code).toBe(2);
     expect(second.report.plan).toMatchObject({ retrying: 2, planned: 2 });
-    const resent = sink.received.slice(before).flatMap((r) => r.rows.map((row) => row.key)).sort();
+    const resent = sink.received
+      .slice(before)
+      .flatMap((r) => r.rows.map((row) => row.key))
+      .sort();
     expect(resent).toEqual(['2', '5']);
     expect(sink.rows.get('2')).toEqual({ email: 'new2@x.io' });
     const still = await query('select primary_key, attempts from failed_rows');

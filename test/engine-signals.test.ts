@@ -21,7 +21,8 @@ describe('SIGTERM', { timeout: 180_000 }, () => {
     // Three batches of 10 are acknowledged, then answers are held: the run cannot finish before the signal.
     sink.holdAfter(30);
     project = await createProject({
-      'hightouch-like.config.yaml': 'warehouse: { type: duckdb, path: warehouse.duckdb }\ndestinations:\n  api: { type: http, url: "${SINK_URL}", concurrency: 2 }\n',
+      'hightouch-like.config.yaml':
+        'warehouse: { type: duckdb, path: warehouse.duckdb }\ndestinations:\n  api: { type: http, url: "${SINK_URL}", concurrency: 2 }\n',
       'models/users.sql': 'select * from users',
       'syncs/users.yaml': 'model: users\ndestination: api\nprimary_key: id\nmapping: { email: email }\nbatch_size: 10\n',
     });

@@ -101,7 +101,13 @@ describe('http destination: requests and row results', () => {
     const s = await sink();
     const client = await connect(target(s.url));
     const out = await client.write('insert', users('1', '2'));
-    expect(out).toEqual({ apiCalls: 1, results: [{ key: '1', ok: true }, { key: '2', ok: true }] });
+    expect(out).toEqual({
+      apiCalls: 1,
+      results: [
+        { key: '1', ok: true },
+        { key: '2', ok: true },
+      ],
+    });
     expect(s.received).toHaveLength(1);
     const [request] = s.received;
     expect(request).toMatchObject({
@@ -318,7 +324,10 @@ describe('http destination: whole-call failures', () => {
   it('acknowledges every row for a 2xx body that is not JSON', async () => {
     const url = await fixedServer(204);
     const out = await (await connect(target(url))).write('insert', users('1', '2'));
-    expect(out.results).toEqual([{ key: '1', ok: true }, { key: '2', ok: true }]);
+    expect(out.results).toEqual([
+      { key: '1', ok: true },
+      { key: '2', ok: true },
+    ]);
   });
 });
 

@@ -63,7 +63,8 @@ destinations:
 `,
       'models/users.sql': `select i as id, 'u' || i || '@x.io' as email from src`,
       // Named apart: PostgreSQL state locks a sync by name, database-wide.
-      'syncs/mirror_users.yaml': 'model: users\ndestination: crm\nprimary_key: id\nmode: mirror\ntable: users_out\nmapping: { id: id, email: email }\n',
+      'syncs/mirror_users.yaml':
+        'model: users\ndestination: crm\nprimary_key: id\nmode: mirror\ntable: users_out\nmapping: { id: id, email: email }\n',
     });
     const create = `create table src as select g as i from generate_series(1, 1000) as t(g)`;
     if (warehouse === 'postgres') await admin.query(`set search_path = ${s}; ${create}; reset search_path`);
@@ -118,7 +119,10 @@ destinations:
     expect(first.code, first.stderr).toBe(2);
     expect(first.report).toMatchObject({ invalid: 2, sent: 1, succeeded: 1 });
     const invalid = logEvents(first.stderr).filter((e) => e.msg === 'invalid_row');
-    expect(invalid.map((e) => [e.primary_key, e.reason]).sort()).toEqual([['1', 'duplicate ext'], ['2', 'duplicate ext']]);
+    expect(invalid.map((e) => [e.primary_key, e.reason]).sort()).toEqual([
+      ['1', 'duplicate ext'],
+      ['2', 'duplicate ext'],
+    ]);
     expect(await records()).toEqual([{ ext: 'y', email: 'three@x.io' }]);
 
     // Row 2 leaves: row 1 alone holds 'x' now and is sent; nothing is deleted.
@@ -130,7 +134,6 @@ destinations:
       { ext: 'x', email: 'one@x.io' },
       { ext: 'y', email: 'three@x.io' },
     ]);
-
   });
 });
 
@@ -143,7 +146,8 @@ destinations:
   crm: { type: postgres, url: "\${PG_URL}", schema: ${s} }
 `,
     'models/contacts.sql': 'select id, ext, email from people',
-    'syncs/contacts.yaml': 'model: contacts\ndestination: crm\nprimary_key: id\nmode: mirror\ntable: contacts\nexternal_id: ext\nmapping: { ext: ext, email: email }\n',
+    'syncs/contacts.yaml':
+      'model: contacts\ndestination: crm\nprimary_key: id\nmode: mirror\ntable: contacts\nexternal_id: ext\nmapping: { ext: ext, email: email }\n',
   });
   await project.warehouse(`create table people (id integer, ext text, email text);
     insert into people values (1, 'x', 'one@x.io'), (2, 'y', 'two@x.io'), (3, 'z', 'three@x.io')`);
@@ -172,7 +176,8 @@ describe('delete guard', () => {
   async function setup(guard = '') {
     sink = await startHttpSink();
     project = await createProject({
-      'hightouch-like.config.yaml': 'warehouse: { type: duckdb, path: warehouse.duckdb }\ndestinations:\n  api: { type: http, url: "${SINK_URL}" }\n',
+      'hightouch-like.config.yaml':
+        'warehouse: { type: duckdb, path: warehouse.duckdb }\ndestinations:\n  api: { type: http, url: "${SINK_URL}" }\n',
       'models/users.sql': 'select id, email from users',
       'syncs/users.yaml': `model: users\ndestination: api\nprimary_key: id\nmode: mirror\nmapping: { email: email }\n${guard}`,
     });
@@ -184,14 +189,20 @@ describe('delete guard', () => {
     return env;
   }
   const lastRun = async (env: Record<string, string>) =>
-    JSON.parse((await project!.cli(['query', 'select status, error from sync_runs order by started_at desc limit 1', '--json'], env)).stdout)[0];
+    JSON.parse(
+      (await project!.cli(['query', 'select status, error from sync_runs order by started_at desc limit 1', '--json'], env)).stdout,
+    )[0];
 
   it('stops a run that would delete more than half the synced rows, until --allow-deletes', async () => {
     const env = await setup();
     await project!.warehouse('delete from users where id <= 6');
     const plan = await runJson(['plan', 'users'], env);
     expect(plan.code).toBe(0);
-    expect(plan.report).toMatchObject({ to_delete: 6, snapshot_rows: 10, delete_guard: { deletes: 6, synced: 10, max_share: 0.5, stops: true } });
+    expect(plan.report).toMatchObject({
+      to_delete: 6,
+      snapshot_rows: 10,
+      delete_guard: { deletes: 6, synced: 10, max_share: 0.5, stops: true },
+    });
     const text = await project!.cli(['plan', 'users'], env);
     expect(text.stdout).toContain('delete guard: the run would stop');
 

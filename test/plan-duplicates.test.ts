@@ -29,6 +29,9 @@ it('sets aside every copy of a key duplicated after it was synced, changed copy 
   const run = await project.cli(['run', 'users', '--json']);
   expect(run.code).toBe(2);
   expect(JSON.parse(run.stdout)[0]).toMatchObject({ sent: 1, succeeded: 1, invalid: 4 });
-  const lines = (await readFile(join(project.dir, 'out/users.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
+  const lines = (await readFile(join(project.dir, 'out/users.jsonl'), 'utf8'))
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l));
   expect(lines.slice(4).map((l) => l.key)).toEqual(['4']);
 });

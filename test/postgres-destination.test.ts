@@ -194,7 +194,11 @@ describe('postgres destination: write semantics', () => {
     ]);
     const removed = await client.write('delete', [row(1, {}, 'a@x.io'), row(2, {}, null)]);
     expect(removed.results.find((r) => r.key === '1')).toEqual({ key: '1', ok: true });
-    expect(removed.results.find((r) => r.key === '2')).toMatchObject({ key: '2', ok: false, failure: { errorClass: 'rejected', code: 'PG_NO_KEY' } });
+    expect(removed.results.find((r) => r.key === '2')).toMatchObject({
+      key: '2',
+      ok: false,
+      failure: { errorClass: 'rejected', code: 'PG_NO_KEY' },
+    });
     expect(await tableRows(table, 'email')).toEqual([{ email: 'b@x.io', name: 'b' }]);
   });
 
@@ -405,9 +409,7 @@ describe('postgres destination: check and validateSync', () => {
 
   it('validateSync requires a key and a mapped external_id', () => {
     expect(postgresDestination.validateSync!(target('t'))).toEqual([]);
-    expect(postgresDestination.validateSync!(target('t', { keyField: null }))).toEqual([
-      expect.objectContaining({ field: 'mapping' }),
-    ]);
+    expect(postgresDestination.validateSync!(target('t', { keyField: null }))).toEqual([expect.objectContaining({ field: 'mapping' })]);
     expect(postgresDestination.validateSync!(target('t', { externalId: 'email' }))).toEqual([
       expect.objectContaining({ field: 'external_id', message: expect.stringContaining('"email"') }),
     ]);

@@ -45,7 +45,8 @@ async function closedPort(): Promise<number> {
 }
 
 const ROWS = 25;
-const DOWN_ERROR = /^hightouch-like\.config\.yaml:\d+: destinations\.down: destination "down" \(http\) is not usable: .*cannot connect to 127\.0\.0\.1:\d+/;
+const DOWN_ERROR =
+  /^hightouch-like\.config\.yaml:\d+: destinations\.down: destination "down" \(http\) is not usable: .*cannot connect to 127\.0\.0\.1:\d+/;
 const BROKEN_ERROR = /^models\/broken\.sql:2: SQL error: Catalog Error: Table with name no_such_table does not exist/;
 const MISSING_ERROR = /^syncs\/missing_column\.yaml:6: mapping\.name: column "full_name" is not in model users/;
 
@@ -84,9 +85,16 @@ async function runAll(env: Record<string, string>) {
 }
 
 async function syncRuns(env: Record<string, string>) {
-  const result = await project.cli(['query', 'select sync_name, status, rows_planned, rows_succeeded, error from sync_runs order by sync_name, run_id', '--json'], env);
+  const result = await project.cli(
+    ['query', 'select sync_name, status, rows_planned, rows_succeeded, error from sync_runs order by sync_name, run_id', '--json'],
+    env,
+  );
   expect(result.code, result.stderr).toBe(0);
-  return (JSON.parse(result.stdout) as Array<Record<string, unknown>>).map((r) => ({ ...r, rows_planned: Number(r.rows_planned), rows_succeeded: Number(r.rows_succeeded) }));
+  return (JSON.parse(result.stdout) as Array<Record<string, unknown>>).map((r) => ({
+    ...r,
+    rows_planned: Number(r.rows_planned),
+    rows_succeeded: Number(r.rows_succeeded),
+  }));
 }
 
 function expectFailedRuns(rows: Array<Record<string, unknown>>, sync: string, error: RegExp, count: number) {
@@ -116,10 +124,13 @@ describe.each(['duckdb', 'postgres'] as const)('%s state: run --all isolates eac
 
     const failedEvents = logEvents(first.stderr).filter((e) => e.msg === 'run_failed');
     expect(failedEvents.map((e) => e.sync).sort()).toEqual(['broken', 'down', 'missing_column']);
-    for (const event of failedEvents) expect(event).toMatchObject({ run_id: first.bySync[event.sync as string].run_id, error: first.bySync[event.sync as string].error });
+    for (const event of failedEvents)
+      expect(event).toMatchObject({ run_id: first.bySync[event.sync as string].run_id, error: first.bySync[event.sync as string].error });
 
     const afterFirst = await syncRuns(env);
-    expect(afterFirst.filter((r) => r.sync_name === 'good')).toEqual([expect.objectContaining({ status: 'succeeded', rows_planned: ROWS, rows_succeeded: ROWS, error: null })]);
+    expect(afterFirst.filter((r) => r.sync_name === 'good')).toEqual([
+      expect.objectContaining({ status: 'succeeded', rows_planned: ROWS, rows_succeeded: ROWS, error: null }),
+    ]);
     expectFailedRuns(afterFirst, 'down', DOWN_ERROR, 1);
     expectFailedRuns(afterFirst, 'broken', BROKEN_ERROR, 1);
     expectFailedRuns(afterFirst, 'missing_column', MISSING_ERROR, 1);
@@ -152,9 +163,16 @@ describe('plan --all isolates each sync too', () => {
     expect(bySync.down.error).toMatch(DOWN_ERROR);
     expect(bySync.broken.error).toMatch(BROKEN_ERROR);
     expect(bySync.missing_column.error).toMatch(MISSING_ERROR);
-    const errors = result.stderr.split('\n').filter((l) => l.startsWith('error: ')).map((l) => l.slice('error: '.length));
+    const errors = result.stderr
+      .split('\n')
+      .filter((l) => l.startsWith('error: '))
+      .map((l) => l.slice('error: '.length));
     expect(errors).toHaveLength(3);
-    for (const pattern of [DOWN_ERROR, BROKEN_ERROR, MISSING_ERROR]) expect(errors.filter((e) => pattern.test(e)), String(pattern)).toHaveLength(1);
+    for (const pattern of [DOWN_ERROR, BROKEN_ERROR, MISSING_ERROR])
+      expect(
+        errors.filter((e) => pattern.test(e)),
+        String(pattern),
+      ).toHaveLength(1);
     expect(existsSync(join(project.dir, 'state.duckdb')), 'no state').toBe(false);
     expect(sink.received).toHaveLength(0);
   });
@@ -176,7 +194,8 @@ describe('a recorded preflight failure is masked', () => {
     // Any string of a sync may come from the environment; a mapped column read that way is a secret.
     const secret = 'col_Isolated_4f3e2d1c';
     project = await createProject({
-      'hightouch-like.config.yaml': 'warehouse: { type: duckdb, path: warehouse.duckdb }\nstate: { type: duckdb, path: state.duckdb }\ndestinations:\n  out: { type: file, path: out }\n',
+      'hightouch-like.config.yaml':
+        'warehouse: { type: duckdb, path: warehouse.duckdb }\nstate: { type: duckdb, path: state.duckdb }\ndestinations:\n  out: { type: file, path: out }\n',
       'models/users.sql': 'select id, email from users',
       'syncs/to_file.yaml': 'model: users\ndestination: out\nprimary_key: id\nmapping:\n  email: "${EMAIL_COLUMN}"\n',
     });

@@ -53,7 +53,10 @@ retry: ${retry}
 async function setup(options: Setup): Promise<{ sf: SalesforceFixture; project: TestProject }> {
   const emulator = await startSalesforceFixture(CREDENTIALS);
   sf = emulator;
-  const oauth = options.refresh === false ? '' : '    refresh_token: ${SF_REFRESH}\n    client_id: htl-test\n    client_secret: ${SF_SECRET}\n    login_url: ${SF_URL}\n';
+  const oauth =
+    options.refresh === false
+      ? ''
+      : '    refresh_token: ${SF_REFRESH}\n    client_id: htl-test\n    client_secret: ${SF_SECRET}\n    login_url: ${SF_URL}\n';
   project = await createProject({
     'hightouch-like.config.yaml': `warehouse: { type: duckdb, path: warehouse.duckdb }
 destinations:
@@ -65,7 +68,8 @@ ${oauth}    api_version: 62.0
     concurrency: 2
 `,
     'models/contacts.sql': 'select * from contacts',
-    'syncs/contacts.yaml': options.sync ?? syncFile(options.mode ?? 'upsert', options.retry ?? '{ attempts: 4, base_delay_ms: 1, max_delay_ms: 5 }'),
+    'syncs/contacts.yaml':
+      options.sync ?? syncFile(options.mode ?? 'upsert', options.retry ?? '{ attempts: 4, base_delay_ms: 1, max_delay_ms: 5 }'),
   });
   await project.warehouse(
     `create table contacts as select range as id, 'C-' || range as ext, 'Last' || range as last_name, 'c' || range || '@x.io' as email from range(1, ${options.rows + 1})`,
@@ -97,7 +101,13 @@ const contact = (ext: string) => sf!.org.records('Contact').get(sf!.org.idBy('Co
 describe('salesforce destination: runs through the CLI', () => {
   it('creates records and keeps their Ids, retries a locked record alone, then sends only changes and deletes by Id', async () => {
     await setup({ rows: 5, mode: 'mirror' });
-    sf!.org.addRule({ field: 'LastName', value: 'Last3', statusCode: 'UNABLE_TO_LOCK_ROW', message: 'unable to obtain exclusive access to this record', times: 2 });
+    sf!.org.addRule({
+      field: 'LastName',
+      value: 'Last3',
+      statusCode: 'UNABLE_TO_LOCK_ROW',
+      message: 'unable to obtain exclusive access to this record',
+      times: 2,
+    });
     const first = await run();
     expect(first.code, first.stderr).toBe(0);
     // The whole batch, then the locked record alone, twice.
@@ -134,7 +144,11 @@ describe('salesforce destination: runs through the CLI', () => {
     expect(contact('C-1')).toMatchObject({ Email: 'new1@x.io' });
     expect(sf!.org.records('Contact').has(gone)).toBe(false);
     expect(sf!.org.records('Contact').size).toBe(3);
-    expect(await state('select primary_key from sync_snapshots order by 1')).toEqual([{ primary_key: '1' }, { primary_key: '3' }, { primary_key: '5' }]);
+    expect(await state('select primary_key from sync_snapshots order by 1')).toEqual([
+      { primary_key: '1' },
+      { primary_key: '3' },
+      { primary_key: '5' },
+    ]);
   });
 
   it('records refused records in failed_rows with their code, and retries them next run with the latest values', async () => {
@@ -198,7 +212,15 @@ describe('salesforce destination: runs through the CLI', () => {
 
   it('update mode updates existing records only: looked up by external_id first, by the stored Id after', async () => {
     await setup({ rows: 3, mode: 'update' });
-    sf!.org.upsert('Contact', 'External_Id__c', [{ External_Id__c: 'C-1', LastName: 'Old1' }, { External_Id__c: 'C-2', LastName: 'Old2' }], false);
+    sf!.org.upsert(
+      'Contact',
+      'External_Id__c',
+      [
+        { External_Id__c: 'C-1', LastName: 'Old1' },
+        { External_Id__c: 'C-2', LastName: 'Old2' },
+      ],
+      false,
+    );
     const first = await run();
     expect(first.code).toBe(2);
     // One SOQL lookup, one update call.
@@ -239,7 +261,9 @@ describe('salesforce destination: runs through the CLI', () => {
     const good = syncFile('upsert', '{ attempts: 2 }');
 
     await project!.write('syncs/contacts.yaml', good.replace('object: Contact', 'object: Contcat'));
-    await expectError(/^error: hightouch-like\.config\.yaml:3: destinations\.crm: .*Salesforce has no object "Contcat".*Fix `object` in the sync/);
+    await expectError(
+      /^error: hightouch-like\.config\.yaml:3: destinations\.crm: .*Salesforce has no object "Contcat".*Fix `object` in the sync/,
+    );
 
     await project!.write('syncs/contacts.yaml', good.replace('external_id: External_Id__c', 'external_id: Ext__c'));
     await expectError(/^error: syncs\/contacts\.yaml:6: external_id: "Ext__c" is not a mapped destination field/);
@@ -267,7 +291,14 @@ describe('salesforce destination: the error catalogue over the wire', () => {
   function target(settings: Record<string, unknown> = {}, sync: Partial<WriteTarget['sync']> = {}): WriteTarget {
     return {
       destination: { name: 'crm', type: 'salesforce', settings: { instance_url: sf!.url, access_token: TOKEN, ...settings } },
-      sync: { name: 'contacts', mode: 'upsert', keyField: null, fields: FIELDS, settings: { object: 'Contact', external_id: 'External_Id__c' }, ...sync },
+      sync: {
+        name: 'contacts',
+        mode: 'upsert',
+        keyField: null,
+        fields: FIELDS,
+        settings: { object: 'Contact', external_id: 'External_Id__c' },
+        ...sync,
+      },
     };
   }
 
@@ -278,10 +309,17 @@ describe('salesforce destination: the error catalogue over the wire', () => {
   }
 
   const rows = (n: number): OutboundRow[] =>
-    Array.from({ length: n }, (_, i) => ({ key: String(i), fields: { External_Id__c: `E${i}`, LastName: `L${i}`, Email: `e${i}@x.io` }, destinationId: null }));
+    Array.from({ length: n }, (_, i) => ({
+      key: String(i),
+      fields: { External_Id__c: `E${i}`, LastName: `L${i}`, Email: `e${i}@x.io` },
+      destinationId: null,
+    }));
 
   async function failure(promise: Promise<unknown>) {
-    const error = await promise.then(() => null, (e: unknown) => e);
+    const error = await promise.then(
+      () => null,
+      (e: unknown) => e,
+    );
     expect(error).toBeInstanceOf(DestinationError);
     return (error as DestinationError).failure;
   }
@@ -297,7 +335,10 @@ describe('salesforce destination: the error catalogue over the wire', () => {
     await start();
     const client = await connect();
     sf!.failNext('upsert', 1, 403, [{ message: 'ConcurrentPerOrgLongTxn Limit exceeded.', errorCode: 'REQUEST_LIMIT_EXCEEDED' }]);
-    expect(await failure(client.write('insert', rows(2)))).toMatchObject({ errorClass: 'rate_limited', code: 'SF_CONCURRENT_REQUEST_LIMIT' });
+    expect(await failure(client.write('insert', rows(2)))).toMatchObject({
+      errorClass: 'rate_limited',
+      code: 'SF_CONCURRENT_REQUEST_LIMIT',
+    });
     sf!.exhaustApiLimit();
     const daily = await failure(client.write('insert', rows(2)));
     expect(daily).toMatchObject({ errorClass: 'fatal', code: 'SF_DAILY_REQUEST_LIMIT' });

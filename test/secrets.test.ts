@@ -25,7 +25,12 @@ const PIECE = 8;
 
 /** The secret and every 8-character piece of it, raw and in the encodings a receiver may echo. */
 function pieces(secret: string): string[] {
-  const forms = [secret, JSON.stringify(secret).slice(1, -1), encodeURIComponent(secret), new URLSearchParams({ s: secret }).toString().slice(2)];
+  const forms = [
+    secret,
+    JSON.stringify(secret).slice(1, -1),
+    encodeURIComponent(secret),
+    new URLSearchParams({ s: secret }).toString().slice(2),
+  ];
   const out = new Set<string>();
   for (const form of forms) {
     out.add(form);
@@ -155,7 +160,9 @@ destinations:
     // Port 1: nothing listens, so the connection is refused and the URL is reported.
     const result = await project.cli(['run', 'users'], { STATE_PASSWORD: password });
     expect(result.code).toBe(1);
-    expect(result.stderr).toMatch(/^error: hightouch-like\.config\.yaml:3: state\.url: cannot connect to PostgreSQL at postgres:\/\/postgres:\*\*\*@127\.0\.0\.1:1\/test: /);
+    expect(result.stderr).toMatch(
+      /^error: hightouch-like\.config\.yaml:3: state\.url: cannot connect to PostgreSQL at postgres:\/\/postgres:\*\*\*@127\.0\.0\.1:1\/test: /,
+    );
     expect(leaked(output(result), password)).toEqual([]);
   });
 });
@@ -165,9 +172,11 @@ describe('a ${TOKEN} in a config key that does not take it', () => {
 
   it('is masked in an enum error, also where the shown value is cut', async () => {
     project = await createProject({
-      'hightouch-like.config.yaml': 'warehouse: { type: duckdb, path: warehouse.duckdb }\ndestinations:\n  out: { type: file, path: out }\n',
+      'hightouch-like.config.yaml':
+        'warehouse: { type: duckdb, path: warehouse.duckdb }\ndestinations:\n  out: { type: file, path: out }\n',
       'models/users.sql': 'select 1 as id, 2 as email',
-      'syncs/users.yaml': 'model: users\ndestination: out\nprimary_key: id\nmode: "upsert-for-the-crm-team-${TOKEN}"\nmapping: { email: email }\n',
+      'syncs/users.yaml':
+        'model: users\ndestination: out\nprimary_key: id\nmode: "upsert-for-the-crm-team-${TOKEN}"\nmapping: { email: email }\n',
     });
     const result = await project.cli(['validate'], { TOKEN: token });
     expect(result.code).toBe(1);
@@ -177,7 +186,8 @@ describe('a ${TOKEN} in a config key that does not take it', () => {
 
   it('is masked in an error raised while the project is still loading', async () => {
     project = await createProject({
-      'hightouch-like.config.yaml': 'warehouse: { type: duckdb, path: warehouse.duckdb }\ndestinations:\n  out: { type: file, path: out }\n',
+      'hightouch-like.config.yaml':
+        'warehouse: { type: duckdb, path: warehouse.duckdb }\ndestinations:\n  out: { type: file, path: out }\n',
       'models/users.sql': 'select 1 as id, 2 as email',
       'syncs/users.yaml': 'model: "${TOKEN}"\ndestination: out\nprimary_key: id\nmapping: { email: email }\n',
     });

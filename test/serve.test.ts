@@ -158,7 +158,10 @@ describe('serve', { timeout: 240_000 }, () => {
     expect(run.code, run.stderr).toBe(0);
     expect(run.stdout).toMatch(/^bad: (started|waiting) by the service/);
     await service.until(finished('bad', 2), 'the second bad run finished');
-    const query = await project.cli(['query', "select status, count(*)::int as n from sync_runs where sync_name = 'bad' group by 1", '--json'], env);
+    const query = await project.cli(
+      ['query', "select status, count(*)::int as n from sync_runs where sync_name = 'bad' group by 1", '--json'],
+      env,
+    );
     expect(query.code, query.stderr).toBe(0);
     expect(JSON.parse(query.stdout)).toEqual([{ status: 'failed', n: 2 }]);
     const refused = await project.cli(['query', 'delete from sync_runs'], env);
@@ -192,7 +195,10 @@ describe('serve', { timeout: 240_000 }, () => {
     expect(await service.exit).toBe(0);
     const acknowledged = big.rows.size;
     expect(acknowledged).toBeLessThan(400);
-    const afterStop = await project.cli(['query', "select status, rows_succeeded::int as n from sync_runs where sync_name = 'big'", '--json'], env);
+    const afterStop = await project.cli(
+      ['query', "select status, rows_succeeded::int as n from sync_runs where sync_name = 'big'", '--json'],
+      env,
+    );
     expect(JSON.parse(afterStop.stdout)).toEqual([{ status: 'cancelled', n: acknowledged }]);
 
     // The next start runs the cancelled sync again, which sends only the rest.
@@ -211,8 +217,8 @@ describe('serve', { timeout: 240_000 }, () => {
     const second = await sink();
     project = await createProject({
       'hightouch-like.config.yaml': config(),
-      'models/a.sql': 'select range as id, \'a\' || range as v from range(300)',
-      'models/b.sql': 'select range + 1000 as id, \'b\' || range as v from range(70)',
+      'models/a.sql': "select range as id, 'a' || range as v from range(300)",
+      'models/b.sql': "select range + 1000 as id, 'b' || range as v from range(70)",
       'syncs/a.yaml': 'model: a\ndestination: api\nprimary_key: id\nmapping: { v: v }\nbatch_size: 10\n',
       'syncs/b.yaml': 'model: b\ndestination: big_api\nprimary_key: id\nmapping: { v: v }\nbatch_size: 10\n',
     });
@@ -262,7 +268,10 @@ describe('serve', { timeout: 240_000 }, () => {
     const daily = await service.until(finished('daily'), 'daily ran at start');
     const crashed = await service.until(finished('crashed'), 'crashed ran at start');
     expect([daily.reason, crashed.reason]).toEqual(['missed', 'missed']);
-    expect(service.events.find((e) => e.msg === 'schedule_due' && e.sync === 'daily')).toMatchObject({ missed: true, slot: '2020-01-02T00:00:00.000Z' });
+    expect(service.events.find((e) => e.msg === 'schedule_due' && e.sync === 'daily')).toMatchObject({
+      missed: true,
+      slot: '2020-01-02T00:00:00.000Z',
+    });
     const runs = await service.api('GET', '/api/runs?sync=crashed');
     expect(runs.body.map((r: any) => r.status)).toEqual(['succeeded', 'failed']);
     expect(runs.body[1].error).toMatch(/^interrupted/);

@@ -17,7 +17,8 @@ afterEach(async () => {
 it('reads the unfolded snapshot log as the latest acknowledged state, and folds it once it is a quarter of the snapshot', async () => {
   sink = await startHttpSink({ assignIds: true });
   project = await createProject({
-    'hightouch-like.config.yaml': 'warehouse: { type: duckdb, path: warehouse.duckdb }\ndestinations:\n  api: { type: http, url: "${SINK_URL}" }\n',
+    'hightouch-like.config.yaml':
+      'warehouse: { type: duckdb, path: warehouse.duckdb }\ndestinations:\n  api: { type: http, url: "${SINK_URL}" }\n',
     'models/users.sql': 'select * from users',
     'syncs/users.yaml': 'model: users\ndestination: api\nprimary_key: id\nmode: mirror\nmapping: { email: email }\n',
   });

@@ -79,7 +79,8 @@ describe('query on DuckDB state', () => {
   let project: TestProject;
   let env: Record<string, string>;
   const statePath = () => join(project.dir, '.hightouch-like', 'state.duckdb');
-  const failedRows = async () => JSON.parse((await project.cli(['query', 'select count(*)::int as n from failed_rows', '--json'], env)).stdout);
+  const failedRows = async () =>
+    JSON.parse((await project.cli(['query', 'select count(*)::int as n from failed_rows', '--json'], env)).stdout);
 
   beforeAll(async () => {
     env = { SINK_URL: sink.url };
@@ -151,9 +152,11 @@ describe('query on PostgreSQL state', () => {
   const touched = `/tmp/htl-sandbox-${process.pid}-program`;
   const largeObjects = async () => Number((await admin.query('select count(*) as n from pg_largeobject_metadata')).rows[0].n);
   const stateTables = async () =>
-    (await admin.query(`select table_name from information_schema.tables where table_schema = $1 and table_name like 'sync%' order by 1`, [schema])).rows.map(
-      (r) => r.table_name,
-    );
+    (
+      await admin.query(`select table_name from information_schema.tables where table_schema = $1 and table_name like 'sync%' order by 1`, [
+        schema,
+      ])
+    ).rows.map((r) => r.table_name);
   const snapshotRows = async () => Number((await admin.query(`select count(*) as n from ${schema}.sync_snapshots`)).rows[0].n);
 
   beforeAll(async () => {
@@ -195,8 +198,14 @@ describe('query on PostgreSQL state', () => {
     expectRefused(await project.cli(['query', 'truncate sync_snapshots'], env), /got TRUNCATE/);
     expectRefused(await project.cli(['query', `do $$ begin delete from sync_snapshots; end $$`], env), /got DO/);
     expectRefused(await project.cli(['query', 'create table stolen as select * from sync_snapshots'], env), /got CREATE/);
-    expectRefused(await project.cli(['query', 'with d as (delete from sync_snapshots returning 1) select count(*) from d'], env), /modifies rows|permission denied for table sync_snapshots/);
-    expectRefused(await project.cli(['query', 'select * from sync_snapshots for update'], env), /locks rows|permission denied for table sync_snapshots/);
+    expectRefused(
+      await project.cli(['query', 'with d as (delete from sync_snapshots returning 1) select count(*) from d'], env),
+      /modifies rows|permission denied for table sync_snapshots/,
+    );
+    expectRefused(
+      await project.cli(['query', 'select * from sync_snapshots for update'], env),
+      /locks rows|permission denied for table sync_snapshots/,
+    );
     expect(await snapshotRows()).toBe(3);
     expect(await stateTables()).not.toContain('stolen');
   });
@@ -210,15 +219,18 @@ describe('query on PostgreSQL state', () => {
   });
 
   it('reads only the state tables: the catalog (password hashes) and other schemas are refused', async () => {
-    expectRefused(await project.cli(['query', 'select rolname, rolpassword from pg_authid'], env), /got a read of pg_catalog\.pg_authid, outside the state tables/);
+    expectRefused(
+      await project.cli(['query', 'select rolname, rolpassword from pg_authid'], env),
+      /got a read of pg_catalog\.pg_authid, outside the state tables/,
+    );
     expectRefused(await project.cli(['query', 'select * from information_schema.tables'], env), /outside the state tables/);
     const ok = await project.cli(['query', 'select count(*) as n from sync_runs r join sync_changelog c using (run_id)', '--json'], env);
     expect(ok.code, ok.stderr).toBe(0);
   });
 
   it('refuses switching the role back with set_config, directly or through SQL run at run time', async () => {
-    const escape = `select set_config('session_authorization', 'postgres', true), query_to_xml('select pg_read_file(''/etc/hostname'')', true, false, '')`;
-    expectRefused(await project.cli(['query', escape], env), /got a call to set_config/);
+    const roleSwitch = `select set_config('session_authorization', 'postgres', true), query_to_xml('select pg_read_file(''/etc/hostname'')', true, false, '')`;
+    expectRefused(await project.cli(['query', roleSwitch], env), /got a call to set_config/);
     const hidden = `select query_to_xml('select set_' || 'config(''role'', ''postgres'', true)', true, false, '')`;
     expectRefused(await project.cli(['query', hidden], env), /got a call to query_to_xml/);
   });
@@ -269,7 +281,10 @@ describe('model SQL', () => {
       'syncs/sandboxed.yaml': SYNC,
     });
     await project.warehouse(USERS.replace('generate_series(1, 5) as t(g)', 'range(1, 6) as t(g)'));
-    expectRefused(await project.cli(['validate'], { SINK_URL: sink.url }), /^error: models\/users\.sql:3: the model must be one query \(SELECT, WITH … SELECT or VALUES\), not COPY\./);
+    expectRefused(
+      await project.cli(['validate'], { SINK_URL: sink.url }),
+      /^error: models\/users\.sql:3: the model must be one query \(SELECT, WITH … SELECT or VALUES\), not COPY\./,
+    );
     expect(existsSync(`/tmp/htl-sandbox-${process.pid}-copy.csv`)).toBe(false);
   });
 
@@ -295,7 +310,9 @@ describe('model SQL', () => {
     beforeAll(async () => {
       schema = await newSchema();
       env = { SINK_URL: sink.url, PG_URL: urlFor(schema) };
-      await admin.query(`set search_path = ${schema}; ${USERS}; create table victims as select 1 as v; create sequence wh_seq; reset search_path`);
+      await admin.query(
+        `set search_path = ${schema}; ${USERS}; create table victims as select 1 as v; create sequence wh_seq; reset search_path`,
+      );
     });
 
     const pgProject = (model: string) =>
@@ -325,15 +342,24 @@ describe('model SQL', () => {
 
     it('a model that is not a query fails validate with file:line', async () => {
       const project = await pgProject('\n  delete from victims returning 1 as id, 2 as email');
-      expectRefused(await project.cli(['validate'], env), /^error: models\/users\.sql:2: the model must be one query \(SELECT, WITH … SELECT or VALUES\), not DELETE\./);
+      expectRefused(
+        await project.cli(['validate'], env),
+        /^error: models\/users\.sql:2: the model must be one query \(SELECT, WITH … SELECT or VALUES\), not DELETE\./,
+      );
       const cte = await pgProject('with d as (delete from victims returning 1 as id, 2 as email) select * from d');
-      expectRefused(await cte.cli(['validate'], env), /^error: models\/users\.sql:1: SQL error: views must not contain data-modifying statements in WITH/);
+      expectRefused(
+        await cte.cli(['validate'], env),
+        /^error: models\/users\.sql:1: SQL error: views must not contain data-modifying statements in WITH/,
+      );
       expect(await victims()).toBe(1);
     });
 
     it('runs the model in a read-only transaction: nextval is refused and the sequence does not move', async () => {
       const project = await pgProject(`select id, email, nextval('wh_seq') as n from users`);
-      expectRefused(await project.cli(['plan', 'sandboxed'], env), /^error: models\/users\.sql:1: SQL error: cannot execute nextval\(\) in a read-only transaction/);
+      expectRefused(
+        await project.cli(['plan', 'sandboxed'], env),
+        /^error: models\/users\.sql:1: SQL error: cannot execute nextval\(\) in a read-only transaction/,
+      );
       expect((await admin.query(`select is_called from ${schema}.wh_seq`)).rows[0].is_called).toBe(false);
     });
 

@@ -11,9 +11,11 @@ beforeAll(async () => {
   sink = await startHttpSink();
   env = { SINK_URL: sink.url };
   project = await createProject({
-    'hightouch-like.config.yaml': 'warehouse: { type: duckdb, path: warehouse.duckdb }\ndestinations:\n  api: { type: http, url: "${SINK_URL}" }\n',
+    'hightouch-like.config.yaml':
+      'warehouse: { type: duckdb, path: warehouse.duckdb }\ndestinations:\n  api: { type: http, url: "${SINK_URL}" }\n',
     'models/users.sql': 'select * from users',
-    'syncs/users.yaml': 'model: users\ndestination: api\nprimary_key: id\nmapping: { email: email }\nbatch_size: 2\nschedule: { every: 15m }\n',
+    'syncs/users.yaml':
+      'model: users\ndestination: api\nprimary_key: id\nmapping: { email: email }\nbatch_size: 2\nschedule: { every: 15m }\n',
   });
   await project.warehouse(`create table users as select range as id, 'u' || range || '@x.io' as email from range(5)`);
   sink.rejectKeys(['1', '3']);
@@ -68,7 +70,14 @@ describe('status', () => {
     expect(result.code, result.stderr).toBe(0);
     const rows = JSON.parse(result.stdout);
     expect(rows).toEqual([
-      expect.objectContaining({ sync: 'users', last_status: 'completed_with_errors', synced_rows: 3, failed_rows: 2, destination: 'api', schedule: 'every 15m' }),
+      expect.objectContaining({
+        sync: 'users',
+        last_status: 'completed_with_errors',
+        synced_rows: 3,
+        failed_rows: 2,
+        destination: 'api',
+        schedule: 'every 15m',
+      }),
     ]);
     // The first multiple of 15 minutes since the epoch after the moment status ran.
     const next = Date.parse(rows[0].next_run_at);
@@ -76,7 +85,11 @@ describe('status', () => {
     expect(next).toBeGreaterThan(before);
     expect(next).toBeLessThanOrEqual(after + 900_000);
     const text = await project.cli(['status'], env);
-    expect(text.stdout.split('\n')[0]).toMatch(/^sync\s+\| last_status\s+\| last_finished_at\s+\| schedule\s+\| next_run_at\s+\| synced_rows/);
-    expect(text.stdout).toMatch(/users\s+\| completed_with_errors\s+\| \S+\s+\| every 15m\s+\| \d{4}-\d\d-\d\dT\d\d:(00|15|30|45):00\.000Z/);
+    expect(text.stdout.split('\n')[0]).toMatch(
+      /^sync\s+\| last_status\s+\| last_finished_at\s+\| schedule\s+\| next_run_at\s+\| synced_rows/,
+    );
+    expect(text.stdout).toMatch(
+      /users\s+\| completed_with_errors\s+\| \S+\s+\| every 15m\s+\| \d{4}-\d\d-\d\dT\d\d:(00|15|30|45):00\.000Z/,
+    );
   });
 });

@@ -83,7 +83,8 @@ describe.each(pairings)('$name', ({ warehouse, state }) => {
     );
     sink = await startRawSink();
     const mapping = `{ ${FIELDS.map((f) => `${f}: ${f}`).join(', ')} }`;
-    const sync = (destination: string, extra = '') => `model: vals\ndestination: ${destination}\nprimary_key: id\nmapping: ${mapping}\n${extra}`;
+    const sync = (destination: string, extra = '') =>
+      `model: vals\ndestination: ${destination}\nprimary_key: id\nmapping: ${mapping}\n${extra}`;
     project = await createProject({
       'hightouch-like.config.yaml': `
 warehouse: ${warehouse === 'postgres' ? `{ type: postgres, url: "\${PG_URL}" }` : '{ type: duckdb, path: warehouse.duckdb }'}
@@ -105,7 +106,9 @@ destinations:
       `(3, -7, 1.50, 0, 0.1, timestamptz '2026-03-01 05:30:00+05:30')`,
     ].join(', ');
     if (warehouse === 'postgres') {
-      await admin.query(`create table ${schema}.vals (id bigint, big bigint, dec numeric(38,2), huge numeric(39,0), f double precision, ts timestamptz)`);
+      await admin.query(
+        `create table ${schema}.vals (id bigint, big bigint, dec numeric(38,2), huge numeric(39,0), f double precision, ts timestamptz)`,
+      );
       await admin.query(`insert into ${schema}.vals values ${rows}`);
     } else {
       await project.warehouse(`create table vals (id bigint, big bigint, dec decimal(38,2), huge hugeint, f double, ts timestamptz);

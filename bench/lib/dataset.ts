@@ -35,7 +35,10 @@ const NARROW: Array<[string, string]> = [
 const WIDE: Array<[string, string]> = [
   ['id', 'i'],
   ['score', `cast((i * 7919) % 1000 as integer)`],
-  ...Array.from({ length: 29 }, (_, k): [string, string] => [`t${k}`, `'text value ' || ${k} || ' of row ' || i || ' with some padding to make it longer'`]),
+  ...Array.from({ length: 29 }, (_, k): [string, string] => [
+    `t${k}`,
+    `'text value ' || ${k} || ' of row ' || i || ' with some padding to make it longer'`,
+  ]),
   ...Array.from({ length: 29 }, (_, k): [string, string] => [`n${k}`, `((i * ${k + 3}) % 100003) / 7.0`]),
 ];
 
@@ -55,7 +58,13 @@ export const BENCH_SF_TOKEN = 'bench-access-token';
  */
 export function mappingOf(shape: Shape, target: Target = 'http'): Record<string, string> {
   const field = (c: string) =>
-    target === 'salesforce' ? (c === 'id' ? SF_EXTERNAL_ID : `${c[0].toUpperCase()}${c.slice(1)}__c`) : c === 'id' ? 'external_key' : `F_${c}`;
+    target === 'salesforce'
+      ? c === 'id'
+        ? SF_EXTERNAL_ID
+        : `${c[0].toUpperCase()}${c.slice(1)}__c`
+      : c === 'id'
+        ? 'external_key'
+        : `F_${c}`;
   return Object.fromEntries(columnsOf(shape).map(([c]) => [field(c), c]));
 }
 
@@ -169,7 +178,7 @@ export async function seedSnapshot(project: BenchProject, diff: Diff, env: Recor
   try {
     const { rows, shape } = project.options;
     const alter = diff.changedEvery ? changedWhere(diff.changedEvery) : null;
-    const keep = diff.addedEvery ? `where id > ${rows} or id % ${diff.addedEvery} <> 1` : "";
+    const keep = diff.addedEvery ? `where id > ${rows} or id % ${diff.addedEvery} <> 1` : '';
     const range = `range(1, ${rows + (diff.removed ?? 0) + 1})`;
     await run(`set memory_limit = '2GB'`);
     await run(`create temp table prev as select * from (${generator(shape, range, alter)}) ${keep}`);

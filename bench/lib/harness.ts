@@ -3,7 +3,15 @@
  * project from its seeded state.
  */
 import { join } from 'node:path';
-import { createProject, ensureWarehouse, restoreState, seedSnapshot, type BenchProject, type Diff, type ProjectOptions } from './dataset.js';
+import {
+  createProject,
+  ensureWarehouse,
+  restoreState,
+  seedSnapshot,
+  type BenchProject,
+  type Diff,
+  type ProjectOptions,
+} from './dataset.js';
 import type { MeasureOptions, Measured } from './proc.js';
 import type { SinkProcess } from './sink-process.js';
 import { median, mib, peakRss, perSecond, ratio, rowsLabel, thousands } from './report.js';

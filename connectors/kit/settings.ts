@@ -84,8 +84,7 @@ function settingsReader(settings: Record<string, unknown>, invalid: Invalid): Se
       return read(key, options, accept, 'is required');
     },
     number(key, options = {}) {
-      const accept = (v: unknown): v is number =>
-        typeof v === 'number' && Number.isFinite(v) && (options.positive !== true || v > 0);
+      const accept = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v) && (options.positive !== true || v > 0);
       return read(key, options, accept, options.positive ? 'must be a positive number' : 'must be a number');
     },
     boolean(key, options = {}) {

@@ -40,7 +40,11 @@ export function createReporter(options: { interactive: boolean }): Reporter {
       if (event.type === 'run_started') {
         bar?.stop();
         bar = new cliProgress.SingleBar(
-          { format: `${event.sync} [{bar}] {value}/{total} rows | failed {failed} | {duration}s`, hideCursor: true, stream: process.stderr },
+          {
+            format: `${event.sync} [{bar}] {value}/{total} rows | failed {failed} | {duration}s`,
+            hideCursor: true,
+            stream: process.stderr,
+          },
           cliProgress.Presets.shades_classic,
         );
         bar.start(event.planned, 0, { failed: 0 });
@@ -73,7 +77,9 @@ export function formatSummary(report: SyncReport): string {
       `${report.sync}: plan — ${p.planned} to send (${p.to_insert} insert, ${p.to_update} update, ${p.to_delete} delete); ` +
       `added ${p.added}, changed ${p.changed}, removed ${p.removed}, unchanged ${p.unchanged}, retrying ${p.retrying}, invalid ${p.invalid}` +
       (p.superseded ? `; ${p.superseded} deletes dropped (a write of the run addresses the same record)` : '') +
-      (report.delete_guard?.stops ? `\n  delete guard: the run would stop: ${report.delete_guard.reason} (run --allow-deletes to let it through)` : '')
+      (report.delete_guard?.stops
+        ? `\n  delete guard: the run would stop: ${report.delete_guard.reason} (run --allow-deletes to let it through)`
+        : '')
     );
   }
   return (

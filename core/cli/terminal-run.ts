@@ -15,7 +15,12 @@ export interface TerminalRunOptions {
   json?: boolean;
 }
 
-export async function runFromTerminal(context: CliContext, names: string[], options: TerminalRunOptions, dryRun: boolean): Promise<RunResult> {
+export async function runFromTerminal(
+  context: CliContext,
+  names: string[],
+  options: TerminalRunOptions,
+  dryRun: boolean,
+): Promise<RunResult> {
   const project = await context.project(options);
   const reporter = createReporter({ interactive: !options.json && !!process.stderr.isTTY });
   const run = context.controller.start(project, {

@@ -27,13 +27,7 @@ export function substituteEnv(source: YamlSource, env: NodeJS.ProcessEnv, secret
   return walk(source.value, []);
 }
 
-function substituteString(
-  text: string,
-  env: NodeJS.ProcessEnv,
-  secrets: Set<string>,
-  source: YamlSource,
-  path: YamlPath,
-): string {
+function substituteString(text: string, env: NodeJS.ProcessEnv, secrets: Set<string>, source: YamlSource, path: YamlPath): string {
   if (!text.includes('${')) return text;
   const where = () => ({ file: source.file, line: source.lineOf(path), field: dottedPath(path) || undefined });
   const malformed = (detail: string) =>

@@ -63,7 +63,8 @@ type RawDatabase = { type: 'duckdb'; path?: string } | { type: 'postgres'; url: 
 
 function database(raw: RawDatabase | undefined, dir: string, defaultPath: string): DatabaseConfig {
   if (!raw) return { type: 'duckdb', path: defaultPath };
-  if (raw.type === 'postgres') return raw.query_url === undefined ? { type: 'postgres', url: raw.url } : { type: 'postgres', url: raw.url, query_url: raw.query_url };
+  if (raw.type === 'postgres')
+    return raw.query_url === undefined ? { type: 'postgres', url: raw.url } : { type: 'postgres', url: raw.url, query_url: raw.query_url };
   const path = raw.path ?? defaultPath;
   // Relative to the project, not to the shell's directory, so `-C project` and `cd project` agree.
   return { type: 'duckdb', path: path === ':memory:' || isAbsolute(path) ? path : resolve(dir, path) };

@@ -200,7 +200,12 @@ function syncBaseProperties(): Record<string, Schema> {
       description:
         'Mirror mode: a run that would delete more than max_share of the rows the sync has synced, or whose model has no valid row left, stops before sending anything; `run --allow-deletes` lets one run through.',
       properties: {
-        max_share: { type: 'number', minimum: 0, maximum: 1, description: 'Largest share of the synced rows one run may delete. Default: 0.5.' },
+        max_share: {
+          type: 'number',
+          minimum: 0,
+          maximum: 1,
+          description: 'Largest share of the synced rows one run may delete. Default: 0.5.',
+        },
       },
     },
   };

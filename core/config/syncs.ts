@@ -111,20 +111,12 @@ function modelOf(raw: RawSync, models: Record<string, ModelConfig>, at: At): Mod
   return model;
 }
 
-function destinationOf(
-  raw: RawSync,
-  destinations: Record<string, DestinationConfig>,
-  at: At,
-  projectFile: string,
-): DestinationConfig {
+function destinationOf(raw: RawSync, destinations: Record<string, DestinationConfig>, at: At, projectFile: string): DestinationConfig {
   const destination = Object.hasOwn(destinations, raw.destination) ? destinations[raw.destination] : undefined;
   if (!destination) {
     throw new UserError(
       `destination "${raw.destination}" is not defined.`,
-      at(
-        'destination',
-        `define it under destinations: in ${projectFile}, or use one of: ${listNames(Object.keys(destinations))}.`,
-      ),
+      at('destination', `define it under destinations: in ${projectFile}, or use one of: ${listNames(Object.keys(destinations))}.`),
     );
   }
   return destination;

@@ -2,7 +2,7 @@
 
 export type DatabaseConfig =
   | { type: 'duckdb'; path: string }
-  | { type: 'postgres'; url: string; /** state only: the role `query` connects as, instead of `url`. */ query_url?: string };
+  | { type: 'postgres'; url: string /** state only: the role `query` connects as, instead of `url`. */; query_url?: string };
 
 import type { RetryPolicy, SyncMode } from '../../connectors/destination.js';
 import type { Schedule } from './schedule.js';

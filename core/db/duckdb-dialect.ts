@@ -45,7 +45,7 @@ class DuckDBKyselyConnection implements DatabaseConnection {
     return { rows };
   }
 
-  // eslint-disable-next-line require-yield
+  // biome-ignore lint/correctness/useYield: a stream DuckDB cannot give; it throws before any row.
   async *streamQuery<R>(): AsyncIterableIterator<QueryResult<R>> {
     throw new Error('streamQuery is not supported on DuckDB; page with keyset queries instead');
   }

@@ -13,7 +13,6 @@ import { redactUrl } from '../../shared/redact.js';
 import { lineAt } from './sql-text.js';
 import { firstTokenOffset, leadingKeyword } from '../config/sql-statement.js';
 import { oneStatement } from './pg-extended.js';
-import { getTypeParser } from './pg-types.js';
 import { DUCKDB_SESSION_SQL, POSTGRES_SESSION_SQL } from './session-settings.js';
 
 export interface Warehouse {

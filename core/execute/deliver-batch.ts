@@ -130,7 +130,12 @@ class BatchDelivery {
         again.push(row);
         againFailure ??= { errorClass: 'transient', code: 'NO_RESULT', message: 'the destination returned no result for this row' };
       } else if (result.ok) {
-        this.done.set(row.key, { key: row.key, status: 'succeeded', destinationId: result.destinationId ?? row.destinationId, sends: this.sendsOf(row) });
+        this.done.set(row.key, {
+          key: row.key,
+          status: 'succeeded',
+          destinationId: result.destinationId ?? row.destinationId,
+          sends: this.sendsOf(row),
+        });
       } else if (result.failure.errorClass === 'transient' || result.failure.errorClass === 'rate_limited') {
         again.push(row);
         againFailure = result.failure;

@@ -14,7 +14,7 @@ const OUTAGE_BATCHES = 3;
 /** The transient failure shared by every row of a batch, if the whole batch failed that way. */
 function outageOf(result: DeliveryResult): Failure | null {
   const first = result.rows[0];
-  if (!first || first.status !== 'failed') return null;
+  if (first?.status !== 'failed') return null;
   const transient = (r: DeliveryResult['rows'][number]) =>
     r.status === 'failed' && (r.failure.errorClass === 'transient' || r.failure.errorClass === 'rate_limited');
   return result.rows.every(transient) ? first.failure : null;

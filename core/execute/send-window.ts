@@ -30,7 +30,12 @@ export class SendWindow {
    * the commit on it and must never reject, so that `progress` and `allSettled` cannot throw.
    */
   track<T>(sent: Promise<T>, commit: (sent: Promise<T>) => Promise<void>): void {
-    const onWire: Promise<void> = sent.then(() => {}, () => {}).finally(() => this.sending.delete(onWire));
+    const onWire: Promise<void> = sent
+      .then(
+        () => {},
+        () => {},
+      )
+      .finally(() => this.sending.delete(onWire));
     const job: Promise<void> = commit(sent).finally(() => this.unsettled.delete(job));
     this.sending.add(onWire);
     this.unsettled.add(job);

@@ -20,7 +20,19 @@ const ONE_LINE = /\s*\n\s*/g;
 /** Drops trailing fractional zeros, and the point when nothing is left after it: 1.50 → 1.5, 2.00 → 2. */
 const trimZeros = (text: string, hasPoint: string) => `case when ${hasPoint} then rtrim(rtrim(${text}, '0'), '.') else ${text} end`;
 
-const DUCKDB_INTEGERS = ['TINYINT', 'SMALLINT', 'INTEGER', 'BIGINT', 'HUGEINT', 'UTINYINT', 'USMALLINT', 'UINTEGER', 'UBIGINT', 'UHUGEINT', 'BIGNUM'];
+const DUCKDB_INTEGERS = [
+  'TINYINT',
+  'SMALLINT',
+  'INTEGER',
+  'BIGINT',
+  'HUGEINT',
+  'UTINYINT',
+  'USMALLINT',
+  'UINTEGER',
+  'UBIGINT',
+  'UHUGEINT',
+  'BIGNUM',
+];
 
 /**
  * DuckDB. String functions, not regular expressions: a regexp_replace per value doubled the time to

@@ -80,7 +80,9 @@ function opFor(mode: SyncMode): Record<'added' | 'changed' | 'removed', string |
 }
 
 export function mappingHash(sync: SyncConfig): string {
-  return createHash('md5').update(JSON.stringify([sync.primary_key, Object.entries(sync.mapping)])).digest('hex');
+  return createHash('md5')
+    .update(JSON.stringify([sync.primary_key, Object.entries(sync.mapping)]))
+    .digest('hex');
 }
 
 /**
@@ -105,9 +107,9 @@ export async function buildPlan(
     await sql.raw(`set memory_limit = ${quoteLiteral(limit)}`).execute(db);
   }
   const side = (
-    await sql.raw<{ n: number; ids: number }>(
-      `select count(*) as n, count(destination_id) as ids from (${snapshotSide(sync, 'ids')}) x`,
-    ).execute(db)
+    await sql
+      .raw<{ n: number; ids: number }>(`select count(*) as n, count(destination_id) as ids from (${snapshotSide(sync, 'ids')}) x`)
+      .execute(db)
   ).rows[0];
   const snapshotRows = Number(side.n);
   const match = matchOf(project, sync, store.dialect);
@@ -223,7 +225,7 @@ function planTail(sync: SyncConfig, ctes: string, match: Match) {
  * key's own (a duplicate of that value is a duplicate primary key, already set aside).
  */
 function checksMatchDuplicates(match: Match): match is Match & { key: { field: string; external: true } } {
-  return match.key !== null && match.key.external;
+  return match.key?.external === true;
 }
 
 /** The snapshot plus keys a killed run may have sent (pending, never acknowledged), as `s`. */
@@ -255,9 +257,7 @@ function snapshotSide(sync: SyncConfig, columns: 'full' | 'diff' | 'ids', catalo
 /** The general strategy: the model staged as `ht_model(pk, payload)`, then one statement. */
 async function planStaged(db: Kysely<any>, sync: SyncConfig, options: { fullResync: boolean }, match: Match) {
   // Rows with a null key are invalid already and address nothing: they are not counted as copies.
-  const matchCopies = checksMatchDuplicates(match)
-    ? `case when mv is null then 1 else count(pk) over (partition by mv) end`
-    : '1';
+  const matchCopies = checksMatchDuplicates(match) ? `case when mv is null then 1 else count(pk) over (partition by mv) end` : '1';
   const matchValue = checksMatchDuplicates(match) ? payloadFieldSql(match.dialect, 'payload', match.key.field) : 'null';
   const ctes = `
     m as (
@@ -372,9 +372,9 @@ async function planDirect(
     await sql.raw(`use ${quoteIdent(store.stateCatalog!)}`).execute(db);
   }
 
-  const groups = (
-    await sql<{ change: number; n: number }>`select change, count(*) as n from ht_diff group by change`.execute(db)
-  ).rows.map((r) => ({ change: Number(r.change), n: Number(r.n) }));
+  const groups = (await sql<{ change: number; n: number }>`select change, count(*) as n from ht_diff group by change`.execute(db)).rows.map(
+    (r) => ({ change: Number(r.change), n: Number(r.n) }),
+  );
   const sum = (changes: number[]) => groups.filter((g) => changes.includes(g.change)).reduce((a, g) => a + g.n, 0);
   const removed = sum([DiffCode.removed]);
   const onSnapshotSide = sum([DiffCode.changed, DiffCode.unchanged, DiffCode.addedPending, DiffCode.sharedMatchKnownKey]);
@@ -383,10 +383,7 @@ async function planDirect(
     return null;
   }
   // Destination ids are read back only for the rows that need them, and only if the sync has any.
-  const ids =
-    side.ids === 0
-      ? 'null'
-      : `(select x.destination_id from ${currentSnapshotSql(sync.name)} x where x.primary_key = d.pk)`;
+  const ids = side.ids === 0 ? 'null' : `(select x.destination_id from ${currentSnapshotSql(sync.name)} x where x.primary_key = d.pk)`;
 
   const ctes = `
     d as (select change, pk, payload from ht_diff where change <> ${DiffCode.unchanged}),
@@ -419,8 +416,19 @@ async function countPlan(db: Kysely<any>, modelRows: number, snapshotRows: numbe
       select change, op, retrying, count(*) as n from ht_plan group by change, op, retrying`.execute(db)
   ).rows;
   const c: PlanCounts = {
-    model_rows: modelRows, snapshot_rows: snapshotRows, added: 0, changed: 0, removed: 0, superseded: 0, unchanged: 0, invalid: 0, retrying: 0,
-    to_insert: 0, to_update: 0, to_delete: 0, planned: 0,
+    model_rows: modelRows,
+    snapshot_rows: snapshotRows,
+    added: 0,
+    changed: 0,
+    removed: 0,
+    superseded: 0,
+    unchanged: 0,
+    invalid: 0,
+    retrying: 0,
+    to_insert: 0,
+    to_update: 0,
+    to_delete: 0,
+    planned: 0,
   };
   for (const r of rows) {
     const n = Number(r.n);
@@ -447,7 +455,9 @@ async function countPlan(db: Kysely<any>, modelRows: number, snapshotRows: numbe
  */
 export async function forgetSuperseded(store: StateStore, project: ProjectConfig, sync: SyncConfig, runId: string): Promise<number> {
   const db = store.db as unknown as Kysely<any>;
-  const superseded = Number((await sql<{ n: number }>`select count(*) as n from ht_plan where change = 'superseded'`.execute(db)).rows[0].n);
+  const superseded = Number(
+    (await sql<{ n: number }>`select count(*) as n from ht_plan where change = 'superseded'`.execute(db)).rows[0].n,
+  );
   if (superseded === 0) return 0;
   const match = matchOf(project, sync, store.dialect);
   const name = quoteLiteral(sync.name);

@@ -20,7 +20,11 @@ export type PreflightFailures = Map<string, UserError>;
 export async function preflightSyncs(project: ProjectConfig, syncs: SyncConfig[]): Promise<PreflightFailures> {
   const failures: PreflightFailures = new Map();
   await checkModels(project, syncs, failures);
-  await checkDestinations(project, syncs.filter((sync) => !failures.has(sync.name)), failures);
+  await checkDestinations(
+    project,
+    syncs.filter((sync) => !failures.has(sync.name)),
+    failures,
+  );
   return failures;
 }
 
@@ -95,12 +99,15 @@ async function checkDestinations(project: ProjectConfig, syncs: SyncConfig[], fa
       } catch (error) {
         const message = error instanceof DestinationError ? error.failure.message : (error as Error).message;
         const remediation = error instanceof DestinationError ? error.failure.remediation : undefined;
-        verdict = new UserError(`destination "${destination.name}" (${destination.type}) is not usable: ${redact(message, project.secrets)}`, {
-          file: project.file,
-          line: project.lines?.[`destinations.${destination.name}`],
-          field: `destinations.${destination.name}`,
-          hint: remediation ?? 'check that it is running and that the settings are right.',
-        });
+        verdict = new UserError(
+          `destination "${destination.name}" (${destination.type}) is not usable: ${redact(message, project.secrets)}`,
+          {
+            file: project.file,
+            line: project.lines?.[`destinations.${destination.name}`],
+            field: `destinations.${destination.name}`,
+            hint: remediation ?? 'check that it is running and that the settings are right.',
+          },
+        );
       }
       verdicts.set(id, verdict);
     }

@@ -44,7 +44,9 @@ export async function stageModel(store: StateStore, project: ProjectConfig, sync
     await sql`create temp table ht_model (pk text, payload text)`.execute(db);
     try {
       await store.defineModelView(model, MODEL_VIEW);
-      await store.runReadOnly(`insert into ht_model select ${pk} as pk, ${postgresPayloadSql(sync.mapping)} as payload from ${MODEL_VIEW} as m`);
+      await store.runReadOnly(
+        `insert into ht_model select ${pk} as pk, ${postgresPayloadSql(sync.mapping)} as payload from ${MODEL_VIEW} as m`,
+      );
     } catch (error) {
       throw error instanceof UserError ? error : modelSqlError(model, error, null);
     } finally {

@@ -38,10 +38,10 @@ export interface DeletesSupersededEvent {
 }
 
 export type RunStartedEvent = { type: 'run_started'; sync: string; run_id: string } & PlanCounts & {
-  batch_size: number;
-  concurrency: number;
-  workers: number;
-};
+    batch_size: number;
+    concurrency: number;
+    workers: number;
+  };
 
 /** After every commit: the run's totals so far. */
 export interface ProgressEvent {

@@ -75,8 +75,26 @@ export async function runSyncs(context: RunContext, syncs: SyncConfig[]): Promis
 type ReportBase = Pick<SyncReport, 'sync' | 'plan' | 'invalid' | 'delete_guard'>;
 
 /** A report for a run that sent nothing. */
-function emptyReport(base: ReportBase, runId: string | null, status: SyncReport['status'], error: string | null, started: number): SyncReport {
-  return { ...base, run_id: runId, status, sent: 0, succeeded: 0, failed: 0, aborted: 0, api_calls: 0, duration_ms: Date.now() - started, error, failed_by_class: {} };
+function emptyReport(
+  base: ReportBase,
+  runId: string | null,
+  status: SyncReport['status'],
+  error: string | null,
+  started: number,
+): SyncReport {
+  return {
+    ...base,
+    run_id: runId,
+    status,
+    sent: 0,
+    succeeded: 0,
+    failed: 0,
+    aborted: 0,
+    api_calls: 0,
+    duration_ms: Date.now() - started,
+    error,
+    failed_by_class: {},
+  };
 }
 
 const NOTHING_PLANNED: PlanCounts = {
@@ -131,7 +149,15 @@ async function runOne(context: RunContext, store: StateStore, sync: SyncConfig):
       // Recorded as a failed run so `status` and a scheduler see why nothing moved; no other state changes.
       const message = refusalMessage(guard);
       await closeRun(store.db, runId, 'failed', message);
-      context.emit({ type: 'run_refused', sync: sync.name, run_id: runId, deletes: guard.deletes, synced: guard.synced, max_share: guard.max_share, error: message });
+      context.emit({
+        type: 'run_refused',
+        sync: sync.name,
+        run_id: runId,
+        deletes: guard.deletes,
+        synced: guard.synced,
+        max_share: guard.max_share,
+        error: message,
+      });
       return emptyReport(base, runId, 'failed', message, started);
     }
     // From here on the run has a `sync_runs` row: any failure, the state store's own included, closes it
@@ -193,7 +219,15 @@ async function executeSyncRun(
   await dropSettledFailures(store, sync);
   const superseded = await forgetSuperseded(store, project, sync, runId);
   if (superseded > 0) emit({ type: 'deletes_superseded', sync: sync.name, run_id: runId, keys: superseded });
-  emit({ type: 'run_started', sync: sync.name, run_id: runId, ...plan.counts, batch_size: settings.batchSize, concurrency: settings.concurrency, workers: settings.workers });
+  emit({
+    type: 'run_started',
+    sync: sync.name,
+    run_id: runId,
+    ...plan.counts,
+    batch_size: settings.batchSize,
+    concurrency: settings.concurrency,
+    workers: settings.workers,
+  });
 
   return executePlan(store, {
     runId,

@@ -57,7 +57,11 @@ export async function syncStatuses(project: ProjectConfig): Promise<SyncStatus[]
       }
       const synced = await sql.raw<{ n: number }>(`select count(*) as n from ${currentSnapshotSql(row.sync)} c`).execute(store.db);
       row.synced_rows = Number(synced.rows[0].n);
-      const failed = await store.db.selectFrom('failed_rows').select((eb) => eb.fn.countAll().as('n')).where('sync_name', '=', row.sync).executeTakeFirstOrThrow();
+      const failed = await store.db
+        .selectFrom('failed_rows')
+        .select((eb) => eb.fn.countAll().as('n'))
+        .where('sync_name', '=', row.sync)
+        .executeTakeFirstOrThrow();
       row.failed_rows = Number(failed.n);
     }
   } finally {

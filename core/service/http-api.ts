@@ -47,7 +47,8 @@ export function buildHttpApi(backend: ApiBackend): FastifyInstance {
   app.get<{ Querystring: { sync?: string; limit?: string } }>('/api/runs', async (request, reply) => {
     const { sync, limit } = request.query;
     const n = limit === undefined ? DEFAULT_RUNS : Number(limit);
-    if (!Number.isInteger(n) || n < 1 || n > MAX_RUNS) return reply.code(400).send({ error: `limit must be a whole number from 1 to ${MAX_RUNS}` });
+    if (!Number.isInteger(n) || n < 1 || n > MAX_RUNS)
+      return reply.code(400).send({ error: `limit must be a whole number from 1 to ${MAX_RUNS}` });
     if (sync !== undefined && !backend.hasSync(sync)) return reply.code(404).send({ error: `no sync named "${sync}"` });
     return backend.runs(sync, n);
   });

@@ -8,14 +8,24 @@ import type { SchedulerEvent } from '../schedule/scheduler-event.js';
 
 export class ServiceMetrics {
   readonly registry = new Registry();
-  private readonly runs = new Counter({ name: 'hightouch_like_runs_total', help: 'Runs ended, by sync and status.', labelNames: ['sync', 'status'], registers: [this.registry] });
+  private readonly runs = new Counter({
+    name: 'hightouch_like_runs_total',
+    help: 'Runs ended, by sync and status.',
+    labelNames: ['sync', 'status'],
+    registers: [this.registry],
+  });
   private readonly rows = new Counter({
     name: 'hightouch_like_rows_total',
     help: 'Rows handled by runs, by sync and outcome (succeeded, failed, invalid, aborted).',
     labelNames: ['sync', 'outcome'],
     registers: [this.registry],
   });
-  private readonly apiCalls = new Counter({ name: 'hightouch_like_api_calls_total', help: 'Write calls to destinations, retries and splits included.', labelNames: ['sync'], registers: [this.registry] });
+  private readonly apiCalls = new Counter({
+    name: 'hightouch_like_api_calls_total',
+    help: 'Write calls to destinations, retries and splits included.',
+    labelNames: ['sync'],
+    registers: [this.registry],
+  });
   // From a few seconds (a small change set) to an hour (a full resync of millions of rows).
   private readonly duration = new Histogram({
     name: 'hightouch_like_run_duration_seconds',

@@ -58,7 +58,10 @@ export class Service {
   constructor(private readonly options: ServiceOptions) {
     this.project = options.project;
     const syncs = Object.values(this.project.syncs);
-    this.metrics = new ServiceMetrics(() => this.failedRowCounts(), syncs.map((s) => s.name));
+    this.metrics = new ServiceMetrics(
+      () => this.failedRowCounts(),
+      syncs.map((s) => s.name),
+    );
     this.scheduler = new Scheduler({
       syncs: syncs.map((s) => ({ name: s.name, schedule: s.schedule })),
       clock: options.clock ?? systemClock,
@@ -184,7 +187,11 @@ export class Service {
       await openRun(this.store.db, runId, name, { added: 0, changed: 0, removed: 0, retrying: 0, invalid: 0, planned: 0 }, false);
       await closeRun(this.store.db, runId, 'failed', message);
     } catch (recordError) {
-      this.options.log('run_not_recorded', { sync: name, error: redact(oneLine((recordError as Error).message), this.project.secrets) }, 'warn');
+      this.options.log(
+        'run_not_recorded',
+        { sync: name, error: redact(oneLine((recordError as Error).message), this.project.secrets) },
+        'warn',
+      );
     }
   }
 

@@ -130,4 +130,3 @@ export async function commitBatches(
       api_calls = api_calls + ${apiCalls} where run_id = ${run}`);
   await transact(store, statements);
 }
-

@@ -8,7 +8,6 @@
 import type { Failure } from '../../connectors/destination.js';
 import { quoteLiteral as literal } from '../db/sql-text.js';
 
-
 /** Drops keys from the index; `keyIn` is a condition on `primary_key` naming them. */
 export function removeFailuresSql(syncName: string, keyIn: string): string {
   return `delete from failed_rows where sync_name = ${literal(syncName)} and ${keyIn}`;

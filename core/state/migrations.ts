@@ -128,9 +128,7 @@ const migrations: Migration[] = [
 export async function migrate(db: Kysely<StateTables>): Promise<void> {
   await sql`create table if not exists hightouch_like_migrations (
     version integer primary key, name text not null, applied_at timestamptz not null)`.execute(db);
-  const applied = new Set(
-    (await db.selectFrom('hightouch_like_migrations').select('version').execute()).map((r) => Number(r.version)),
-  );
+  const applied = new Set((await db.selectFrom('hightouch_like_migrations').select('version').execute()).map((r) => Number(r.version)));
   for (const migration of migrations) {
     if (applied.has(migration.version)) continue;
     await db.transaction().execute(async (trx) => {

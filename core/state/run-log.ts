@@ -67,7 +67,9 @@ export async function recordMapping(db: Kysely<StateTables>, syncName: string, m
   await db
     .insertInto('sync_state')
     .values({ sync_name: syncName, mapping_hash: mappingHash, updated_at: new Date().toISOString() })
-    .onConflict((oc) => oc.column('sync_name').doUpdateSet({ mapping_hash: sql`excluded.mapping_hash`, updated_at: sql`excluded.updated_at` }))
+    .onConflict((oc) =>
+      oc.column('sync_name').doUpdateSet({ mapping_hash: sql`excluded.mapping_hash`, updated_at: sql`excluded.updated_at` }),
+    )
     .execute();
 }
 

@@ -89,7 +89,8 @@ async function queryDuckDB(project: ProjectConfig, path: string, text: string): 
       throw sqlError(error);
     }
     try {
-      if (prepared.statementType !== StatementType.SELECT) throw refused((StatementType[prepared.statementType] ?? leadingKeyword(text)).replace(/_/g, ' '));
+      if (prepared.statementType !== StatementType.SELECT)
+        throw refused((StatementType[prepared.statementType] ?? leadingKeyword(text)).replace(/_/g, ' '));
       let reader;
       try {
         reader = await prepared.runAndReadAll();
@@ -155,7 +156,8 @@ async function queryPostgres(project: ProjectConfig, text: string): Promise<Quer
     // pg_read_all_data reads every table of the database, the catalog's pg_authid (password hashes)
     // included: a query may scan the state tables' own schema and nothing else.
     for (const scan of plan.matchAll(/"Relation Name":"((?:[^"\\]|\\.)*)","Schema":"((?:[^"\\]|\\.)*)"/g)) {
-      if (JSON.parse(`"${scan[2]}"`) !== stateSchema) throw refused(`a read of ${JSON.parse(`"${scan[2]}"`)}.${JSON.parse(`"${scan[1]}"`)}, outside the state tables`);
+      if (JSON.parse(`"${scan[2]}"`) !== stateSchema)
+        throw refused(`a read of ${JSON.parse(`"${scan[2]}"`)}.${JSON.parse(`"${scan[1]}"`)}, outside the state tables`);
     }
 
     let result;
@@ -174,4 +176,3 @@ async function queryPostgres(project: ProjectConfig, text: string): Promise<Quer
     await client.end().catch(() => {});
   }
 }
-

@@ -16,7 +16,6 @@ import { leaseDuckDBInstance, type InstanceLease } from '../db/duckdb-instances.
 import { migrate } from './migrations.js';
 import type { StateTables } from './schema.js';
 import { redactUrl } from '../../shared/redact.js';
-import { toPlainValue } from '../db/duckdb-values.js';
 import { getTypeParser } from '../db/pg-types.js';
 import { defineDuckDBModelView, definePostgresModelView } from '../db/warehouse.js';
 import { DUCKDB_SESSION_SQL, POSTGRES_SESSION_SQL } from '../db/session-settings.js';
@@ -84,7 +83,9 @@ async function openDuckDBState(project: ProjectConfig, path: string, options: Op
     try {
       await connection.run(
         // Attached databases belong to the instance, which concurrent runs share: the first attaches.
-        wh === ':memory:' ? `attach if not exists ':memory:' as warehouse` : `attach if not exists '${wh.replace(/'/g, "''")}' as warehouse (read_only)`,
+        wh === ':memory:'
+          ? `attach if not exists ':memory:' as warehouse`
+          : `attach if not exists '${wh.replace(/'/g, "''")}' as warehouse (read_only)`,
       );
     } catch (error) {
       throw describeDuckDBOpenError(error, wh, whWhere, true);
@@ -150,7 +151,13 @@ const MIGRATION_LOCK_ID = 7346121;
 
 async function openPostgresState(project: ProjectConfig, url: string, options: OpenOptions): Promise<StateStore> {
   // One connection: temp tables made by the planner must be visible to every later query of the run.
-  const pool = new pg.Pool({ connectionString: url, max: 1, idleTimeoutMillis: 0, connectionTimeoutMillis: 10_000, types: { getTypeParser } });
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: 1,
+    idleTimeoutMillis: 0,
+    connectionTimeoutMillis: 10_000,
+    types: { getTypeParser },
+  });
   pool.on('error', () => {});
   // A checked-out client has no listener of the pool's: a session ended between two statements
   // would emit an unhandled 'error' and crash the process. The query in flight, or the next one,

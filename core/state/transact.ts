@@ -15,7 +15,10 @@ export async function transact(store: StateStore, statements: string[]): Promise
   try {
     await sql.raw(`begin transaction;\n${statements.join(';\n')};\ncommit`).execute(store.db);
   } catch (error) {
-    await sql.raw('rollback').execute(store.db).catch(() => {});
+    await sql
+      .raw('rollback')
+      .execute(store.db)
+      .catch(() => {});
     throw error;
   }
 }

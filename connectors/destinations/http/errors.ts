@@ -8,11 +8,17 @@ import { defineCatalogue } from '../../kit/catalogue.js';
 
 export const httpCatalogue = defineCatalogue({
   HTTP_TIMEOUT: { errorClass: 'transient', remediation: 'The receiver did not answer within timeout_ms; raise it or lower batch_size.' },
-  HTTP_NETWORK: { errorClass: 'transient', remediation: 'The receiver could not be reached; check that it is running and the url host and port.' },
+  HTTP_NETWORK: {
+    errorClass: 'transient',
+    remediation: 'The receiver could not be reached; check that it is running and the url host and port.',
+  },
   HTTP_DNS: { errorClass: 'fatal', remediation: 'The url host name does not resolve; fix the host in the destination url.' },
   HTTP_CONFIG: { errorClass: 'fatal', remediation: 'Fix the destination settings in the project file.' },
   HTTP_ROW_REJECTED: { errorClass: 'rejected', remediation: 'The receiver refused this row; fix its values in the model.' },
-  HTTP_NO_KEY: { errorClass: 'rejected', remediation: 'Give every row a non-null external_id; a row never acknowledged with one cannot be deleted by it.' },
+  HTTP_NO_KEY: {
+    errorClass: 'rejected',
+    remediation: 'Give every row a non-null external_id; a row never acknowledged with one cannot be deleted by it.',
+  },
   HTTP_401: { errorClass: 'auth', remediation: 'The receiver refused the credentials; fix the token in the destination headers.' },
   HTTP_403: { errorClass: 'auth', remediation: 'The credentials lack permission for this endpoint; grant it or use another token.' },
   HTTP_404: { errorClass: 'fatal', remediation: 'Nothing answers at this url; fix the destination url.' },

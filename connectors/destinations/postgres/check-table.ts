@@ -37,7 +37,10 @@ export async function checkTable(db: Kysely<any>, target: PostgresTarget, mode: 
   const missing = target.columns.filter((c) => !attnums.has(c));
   if (missing.length > 0) {
     const names = missing.map((c) => `"${c}"`).join(', ');
-    throw pgCatalogue.error('PG_MISSING_COLUMN', `table ${label} has no column ${names}; add ${missing.length > 1 ? 'them' : 'it'} or fix the mapping`);
+    throw pgCatalogue.error(
+      'PG_MISSING_COLUMN',
+      `table ${label} has no column ${names}; add ${missing.length > 1 ? 'them' : 'it'} or fix the mapping`,
+    );
   }
 
   if (mode !== 'update') {

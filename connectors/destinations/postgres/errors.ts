@@ -15,7 +15,10 @@ const bySqlstate = {
   PG_40001: { errorClass: 'transient', remediation: 'A concurrent transaction conflicted with this one; the rows are retried.' },
   PG_40P01: { errorClass: 'transient', remediation: 'A deadlock with another writer aborted the statement; the rows are retried.' },
   PG_55P03: { errorClass: 'transient', remediation: 'Another session holds a lock on these rows; the rows are retried.' },
-  PG_57014: { errorClass: 'transient', remediation: 'The statement was cancelled (statement_timeout?); lower batch_size if it keeps happening.' },
+  PG_57014: {
+    errorClass: 'transient',
+    remediation: 'The statement was cancelled (statement_timeout?); lower batch_size if it keeps happening.',
+  },
   PG_57P01: { errorClass: 'transient', remediation: 'The server is shutting down or restarting; the rows are retried.' },
   PG_57P02: { errorClass: 'transient', remediation: 'The server is recovering from a crash; the rows are retried.' },
   PG_57P03: { errorClass: 'transient', remediation: 'The server is not accepting connections yet; the rows are retried.' },
@@ -29,9 +32,12 @@ const bySqlstate = {
   PG_23502: { errorClass: 'rejected', remediation: 'A NOT NULL column got null; give it a value in the model or relax the column.' },
   PG_23503: { errorClass: 'needs_change', remediation: 'The referenced row does not exist yet; sync the parent rows first.' },
   PG_23514: { errorClass: 'rejected', remediation: 'The row fails a CHECK constraint; fix the value in the model.' },
-  PG_22001: { errorClass: 'rejected', remediation: 'A value is longer than its column allows; shorten it in the model or widen the column.' },
+  PG_22001: {
+    errorClass: 'rejected',
+    remediation: 'A value is longer than its column allows; shorten it in the model or widen the column.',
+  },
   PG_22003: { errorClass: 'rejected', remediation: 'A number is out of range for its column; fix the value or widen the column.' },
-  PG_22P02: { errorClass: 'rejected', remediation: 'A value does not parse as the column\'s type; fix the value in the model.' },
+  PG_22P02: { errorClass: 'rejected', remediation: "A value does not parse as the column's type; fix the value in the model." },
 } as const satisfies Record<string, CatalogueEntry>;
 
 /** Whole SQLSTATE classes, for codes without their own entry: `PG_CLASS_<first two characters>`. */
@@ -39,7 +45,10 @@ const bySqlstateClass = {
   PG_CLASS_22: { errorClass: 'rejected', remediation: 'A value is invalid for its column; fix the value in the model.' },
   PG_CLASS_23: { errorClass: 'rejected', remediation: 'The row violates a constraint of the table; fix the value in the model.' },
   PG_CLASS_08: { errorClass: 'transient', remediation: 'The connection to the server failed; the rows are retried.' },
-  PG_CLASS_53: { errorClass: 'transient', remediation: 'The server is out of a resource (connections, memory, disk); the rows are retried.' },
+  PG_CLASS_53: {
+    errorClass: 'transient',
+    remediation: 'The server is out of a resource (connections, memory, disk); the rows are retried.',
+  },
   PG_CLASS_28: { errorClass: 'auth', remediation: 'Fix the user or password in the destination url, or allow this client in pg_hba.conf.' },
 } as const satisfies Record<string, CatalogueEntry>;
 
@@ -57,11 +66,20 @@ const bySocketErrno = {
 /** Errors the connector itself raises or that `pg` raises without a code. */
 const ownCodes = {
   PG_CONFIG: { errorClass: 'fatal', remediation: 'Fix the destination or sync settings.' },
-  PG_NO_UNIQUE_KEY: { errorClass: 'fatal', remediation: 'Add a primary key or unique constraint on the key column, which ON CONFLICT needs.' },
+  PG_NO_UNIQUE_KEY: {
+    errorClass: 'fatal',
+    remediation: 'Add a primary key or unique constraint on the key column, which ON CONFLICT needs.',
+  },
   PG_NOT_A_TABLE: { errorClass: 'fatal', remediation: 'Point `table` at a table; views and other relations cannot be upserted into.' },
-  PG_NO_KEY: { errorClass: 'rejected', remediation: 'Give every row a non-null external_id; a row never acknowledged with one cannot be deleted by it.' },
+  PG_NO_KEY: {
+    errorClass: 'rejected',
+    remediation: 'Give every row a non-null external_id; a row never acknowledged with one cannot be deleted by it.',
+  },
   PG_MISSING_COLUMN: { errorClass: 'fatal', remediation: 'Add the column to the table or remove it from the sync mapping.' },
-  PG_CONNECT_TIMEOUT: { errorClass: 'transient', remediation: 'The server did not accept a connection in time; check that it is up and reachable.' },
+  PG_CONNECT_TIMEOUT: {
+    errorClass: 'transient',
+    remediation: 'The server did not accept a connection in time; check that it is up and reachable.',
+  },
   PG_CONNECTION_LOST: { errorClass: 'transient', remediation: 'The connection dropped mid-statement; the rows are retried.' },
   PG_UNKNOWN: { errorClass: 'fatal', remediation: 'Unexpected error; see the message and the postgres server log.' },
   NOT_FOUND: { errorClass: 'rejected', remediation: 'No row in the table has this key; in update mode the row must exist first.' },

@@ -23,9 +23,7 @@ function parts(target: PostgresTarget) {
 export function upsertStatement(target: PostgresTarget, json: string): RawBuilder<unknown> {
   const { table, key, columns, selected, fromBatch, nonKey } = parts(target);
   const action =
-    nonKey.length === 0
-      ? sql`DO NOTHING`
-      : sql`DO UPDATE SET ${sql.join(nonKey.map((c) => sql`${sql.id(c)} = EXCLUDED.${sql.id(c)}`))}`;
+    nonKey.length === 0 ? sql`DO NOTHING` : sql`DO UPDATE SET ${sql.join(nonKey.map((c) => sql`${sql.id(c)} = EXCLUDED.${sql.id(c)}`))}`;
   return sql`INSERT INTO ${table} (${columns}) SELECT ${selected} FROM ${fromBatch(json)} ON CONFLICT (${key}) ${action}`;
 }
 

@@ -57,8 +57,12 @@ export async function checkObject(conn: Connection, target: SalesforceTarget): P
   if (externalId) {
     const key = byName.get(externalId)!;
     if (!key.externalId && !key.idLookup) {
-      throw sfCatalogue.error('SF_NOT_EXTERNAL_ID', `external_id "${externalId}" is not an External ID field of ${object}, so records cannot be matched on it`);
+      throw sfCatalogue.error(
+        'SF_NOT_EXTERNAL_ID',
+        `external_id "${externalId}" is not an External ID field of ${object}, so records cannot be matched on it`,
+      );
     }
   }
-  if (mode === 'mirror' && !deletable) throw sfCatalogue.error('SF_NOT_DELETABLE', `${object} records cannot be deleted by the integration user`);
+  if (mode === 'mirror' && !deletable)
+    throw sfCatalogue.error('SF_NOT_DELETABLE', `${object} records cannot be deleted by the integration user`);
 }

@@ -14,63 +14,174 @@ import { defineCatalogue, hasCode, type CatalogueEntry } from '../../kit/catalog
 
 /** Per-record `statusCode`s in a collection result's `errors[]`. */
 const recordCodes = {
-  SF_UNABLE_TO_LOCK_ROW: { errorClass: 'transient', remediation: 'Another transaction held the record (or its parent) locked; the record is retried.' },
-  SF_ALL_OR_NONE_OPERATION_ROLLED_BACK: { errorClass: 'transient', remediation: 'The record was fine but was rolled back with a failing one; it is sent again.' },
-  SF_DUPLICATE_VALUE: { errorClass: 'rejected', remediation: 'Another record already holds this unique value; fix the value in the model or merge the records.' },
-  SF_STRING_TOO_LONG: { errorClass: 'rejected', remediation: 'A text value is longer than the field allows; shorten it in the model or raise the field length.' },
-  SF_REQUIRED_FIELD_MISSING: { errorClass: 'rejected', remediation: 'Map a non-null value to every field the message names; Salesforce requires it.' },
-  SF_FIELD_INTEGRITY_EXCEPTION: { errorClass: 'rejected', remediation: 'A value breaks a field rule (e.g. a blank owner or a bad picklist value); fix it in the model.' },
-  SF_NUMBER_OUTSIDE_VALID_RANGE: { errorClass: 'rejected', remediation: 'A number is too large for its field; fix the value or widen the field.' },
+  SF_UNABLE_TO_LOCK_ROW: {
+    errorClass: 'transient',
+    remediation: 'Another transaction held the record (or its parent) locked; the record is retried.',
+  },
+  SF_ALL_OR_NONE_OPERATION_ROLLED_BACK: {
+    errorClass: 'transient',
+    remediation: 'The record was fine but was rolled back with a failing one; it is sent again.',
+  },
+  SF_DUPLICATE_VALUE: {
+    errorClass: 'rejected',
+    remediation: 'Another record already holds this unique value; fix the value in the model or merge the records.',
+  },
+  SF_STRING_TOO_LONG: {
+    errorClass: 'rejected',
+    remediation: 'A text value is longer than the field allows; shorten it in the model or raise the field length.',
+  },
+  SF_REQUIRED_FIELD_MISSING: {
+    errorClass: 'rejected',
+    remediation: 'Map a non-null value to every field the message names; Salesforce requires it.',
+  },
+  SF_FIELD_INTEGRITY_EXCEPTION: {
+    errorClass: 'rejected',
+    remediation: 'A value breaks a field rule (e.g. a blank owner or a bad picklist value); fix it in the model.',
+  },
+  SF_NUMBER_OUTSIDE_VALID_RANGE: {
+    errorClass: 'rejected',
+    remediation: 'A number is too large for its field; fix the value or widen the field.',
+  },
   SF_INVALID_EMAIL_ADDRESS: { errorClass: 'rejected', remediation: 'The email value is not a valid address; fix it in the model.' },
-  SF_MALFORMED_ID: { errorClass: 'rejected', remediation: 'A value given as a Salesforce Id is not a valid Id of the right object; fix it in the model.' },
-  SF_DUPLICATES_DETECTED: { errorClass: 'rejected', remediation: 'A duplicate rule blocked the record; fix the data or relax the rule in Salesforce.' },
-  SF_ENTITY_IS_DELETED: { errorClass: 'rejected', remediation: 'The record was deleted in Salesforce; undelete it or run with --full-resync to recreate it.' },
-  SF_INSUFFICIENT_ACCESS_OR_READONLY: { errorClass: 'rejected', remediation: 'The integration user may not edit this record; share it with the user or change the owner.' },
-  SF_FIELD_CUSTOM_VALIDATION_EXCEPTION: { errorClass: 'rejected', remediation: 'A validation rule refused the record; fix the values it names or change the rule.' },
-  SF_INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST: { errorClass: 'rejected', remediation: 'The value is not in the restricted picklist; map an allowed value.' },
-  SF_INVALID_CROSS_REFERENCE_KEY: { errorClass: 'needs_change', remediation: 'A referenced record (parent, owner, record type) does not exist yet; sync it first, the row is retried next run.' },
-  SF_INVALID_FIELD_FOR_INSERT_UPDATE: { errorClass: 'schema_drift', remediation: 'The field is read-only for the integration user; grant edit access in field-level security or unmap it.' },
+  SF_MALFORMED_ID: {
+    errorClass: 'rejected',
+    remediation: 'A value given as a Salesforce Id is not a valid Id of the right object; fix it in the model.',
+  },
+  SF_DUPLICATES_DETECTED: {
+    errorClass: 'rejected',
+    remediation: 'A duplicate rule blocked the record; fix the data or relax the rule in Salesforce.',
+  },
+  SF_ENTITY_IS_DELETED: {
+    errorClass: 'rejected',
+    remediation: 'The record was deleted in Salesforce; undelete it or run with --full-resync to recreate it.',
+  },
+  SF_INSUFFICIENT_ACCESS_OR_READONLY: {
+    errorClass: 'rejected',
+    remediation: 'The integration user may not edit this record; share it with the user or change the owner.',
+  },
+  SF_FIELD_CUSTOM_VALIDATION_EXCEPTION: {
+    errorClass: 'rejected',
+    remediation: 'A validation rule refused the record; fix the values it names or change the rule.',
+  },
+  SF_INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST: {
+    errorClass: 'rejected',
+    remediation: 'The value is not in the restricted picklist; map an allowed value.',
+  },
+  SF_INVALID_CROSS_REFERENCE_KEY: {
+    errorClass: 'needs_change',
+    remediation: 'A referenced record (parent, owner, record type) does not exist yet; sync it first, the row is retried next run.',
+  },
+  SF_INVALID_FIELD_FOR_INSERT_UPDATE: {
+    errorClass: 'schema_drift',
+    remediation: 'The field is read-only for the integration user; grant edit access in field-level security or unmap it.',
+  },
 } as const satisfies Record<string, CatalogueEntry>;
 
 /** Whole-request `errorCode`s, from a non-2xx answer `[{message, errorCode}]`. */
 const requestCodes = {
-  SF_INVALID_SESSION_ID: { errorClass: 'auth', remediation: 'The access token expired or was revoked; give a fresh access_token, or refresh_token + client_id so it can be refreshed.' },
+  SF_INVALID_SESSION_ID: {
+    errorClass: 'auth',
+    remediation: 'The access token expired or was revoked; give a fresh access_token, or refresh_token + client_id so it can be refreshed.',
+  },
   SF_INVALID_AUTH_HEADER: { errorClass: 'auth', remediation: 'Give a valid access_token.' },
-  SF_API_DISABLED_FOR_ORG: { errorClass: 'auth', remediation: 'Enable API access for the org, or use a user whose profile has "API Enabled".' },
-  SF_INSUFFICIENT_ACCESS: { errorClass: 'auth', remediation: 'The integration user lacks permission on this object; grant create/edit/delete in its profile or a permission set.' },
+  SF_API_DISABLED_FOR_ORG: {
+    errorClass: 'auth',
+    remediation: 'Enable API access for the org, or use a user whose profile has "API Enabled".',
+  },
+  SF_INSUFFICIENT_ACCESS: {
+    errorClass: 'auth',
+    remediation: 'The integration user lacks permission on this object; grant create/edit/delete in its profile or a permission set.',
+  },
   SF_SERVER_UNAVAILABLE: { errorClass: 'transient', remediation: 'Salesforce is temporarily unavailable; the rows are retried.' },
   SF_UNKNOWN_EXCEPTION: { errorClass: 'transient', remediation: 'Salesforce failed internally; the rows are retried.' },
-  SF_INVALID_FIELD: { errorClass: 'schema_drift', remediation: 'A mapped field no longer exists or is hidden from the integration user; restore it or remove it from the mapping.' },
-  SF_INVALID_TYPE: { errorClass: 'fatal', remediation: 'The object does not exist or is hidden from the integration user; fix `object` in the sync.' },
-  SF_NOT_FOUND: { errorClass: 'fatal', remediation: 'The object or external_id field does not exist or is not accessible; fix `object` or `external_id` in the sync.' },
-  SF_EXCEEDED_ID_LIMIT: { errorClass: 'rejected', remediation: 'More than 200 records in one call; the batch is split (keep batch_size at 200 or less).' },
-  SF_JSON_PARSER_ERROR: { errorClass: 'rejected', remediation: 'Salesforce could not read a value of the batch; the batch is split to find the row.' },
+  SF_INVALID_FIELD: {
+    errorClass: 'schema_drift',
+    remediation: 'A mapped field no longer exists or is hidden from the integration user; restore it or remove it from the mapping.',
+  },
+  SF_INVALID_TYPE: {
+    errorClass: 'fatal',
+    remediation: 'The object does not exist or is hidden from the integration user; fix `object` in the sync.',
+  },
+  SF_NOT_FOUND: {
+    errorClass: 'fatal',
+    remediation: 'The object or external_id field does not exist or is not accessible; fix `object` or `external_id` in the sync.',
+  },
+  SF_EXCEEDED_ID_LIMIT: {
+    errorClass: 'rejected',
+    remediation: 'More than 200 records in one call; the batch is split (keep batch_size at 200 or less).',
+  },
+  SF_JSON_PARSER_ERROR: {
+    errorClass: 'rejected',
+    remediation: 'Salesforce could not read a value of the batch; the batch is split to find the row.',
+  },
   SF_MALFORMED_QUERY: { errorClass: 'fatal', remediation: 'The Id lookup query was refused; report this with the message.' },
 } as const satisfies Record<string, CatalogueEntry>;
 
 /** The connector's own codes. */
 const ownCodes = {
   SF_CONFIG: { errorClass: 'fatal', remediation: 'Fix the destination or sync settings.' },
-  SF_NETWORK: { errorClass: 'transient', remediation: 'Salesforce could not be reached; check instance_url and the network path. The rows are retried.' },
+  SF_NETWORK: {
+    errorClass: 'transient',
+    remediation: 'Salesforce could not be reached; check instance_url and the network path. The rows are retried.',
+  },
   SF_TIMEOUT: { errorClass: 'transient', remediation: 'Salesforce did not answer in time; lower batch_size if this persists.' },
   SF_DNS: { errorClass: 'fatal', remediation: 'The instance_url host does not resolve; fix instance_url.' },
-  SF_REFRESH_FAILED: { errorClass: 'auth', remediation: 'The token could not be refreshed; check refresh_token, client_id, client_secret and login_url, or give a fresh access_token.' },
-  SF_DAILY_REQUEST_LIMIT: { errorClass: 'fatal', remediation: "The org's 24-hour API request limit is used up; the run stops and the next run, after usage drops, sends the rows." },
-  SF_CONCURRENT_REQUEST_LIMIT: { errorClass: 'rate_limited', remediation: 'Too many long-running calls at once in the org; lower concurrency if this persists.' },
-  SF_NO_EXTERNAL_ID: { errorClass: 'rejected', remediation: 'Give every row a non-null value for the external_id field; Salesforce matches records on it.' },
-  SF_NO_ID: { errorClass: 'rejected', remediation: 'The row was never acknowledged with a Salesforce Id, so it cannot be deleted by one; delete the record in Salesforce if it exists.' },
-  SF_NO_MATCH: { errorClass: 'rejected', remediation: 'No record has this external_id value; update mode changes existing records only (use upsert to create them).' },
-  SF_UNKNOWN_OBJECT: { errorClass: 'fatal', remediation: 'Fix `object` in the sync: the name is case-sensitive and custom objects end in __c.' },
-  SF_UNKNOWN_FIELD: { errorClass: 'fatal', remediation: 'Fix the mapping: each destination field must be an API field name of the object (custom ones end in __c).' },
-  SF_FIELD_NOT_WRITABLE: { errorClass: 'fatal', remediation: 'Grant the integration user edit access to the field, or remove it from the mapping.' },
-  SF_NOT_EXTERNAL_ID: { errorClass: 'fatal', remediation: 'Point external_id at a field marked External ID (or an idLookup field such as Email), or mark it External ID in Salesforce.' },
-  SF_NOT_DELETABLE: { errorClass: 'fatal', remediation: 'The integration user may not delete this object, which mirror mode needs; grant Delete or use upsert mode.' },
+  SF_REFRESH_FAILED: {
+    errorClass: 'auth',
+    remediation:
+      'The token could not be refreshed; check refresh_token, client_id, client_secret and login_url, or give a fresh access_token.',
+  },
+  SF_DAILY_REQUEST_LIMIT: {
+    errorClass: 'fatal',
+    remediation: "The org's 24-hour API request limit is used up; the run stops and the next run, after usage drops, sends the rows.",
+  },
+  SF_CONCURRENT_REQUEST_LIMIT: {
+    errorClass: 'rate_limited',
+    remediation: 'Too many long-running calls at once in the org; lower concurrency if this persists.',
+  },
+  SF_NO_EXTERNAL_ID: {
+    errorClass: 'rejected',
+    remediation: 'Give every row a non-null value for the external_id field; Salesforce matches records on it.',
+  },
+  SF_NO_ID: {
+    errorClass: 'rejected',
+    remediation:
+      'The row was never acknowledged with a Salesforce Id, so it cannot be deleted by one; delete the record in Salesforce if it exists.',
+  },
+  SF_NO_MATCH: {
+    errorClass: 'rejected',
+    remediation: 'No record has this external_id value; update mode changes existing records only (use upsert to create them).',
+  },
+  SF_UNKNOWN_OBJECT: {
+    errorClass: 'fatal',
+    remediation: 'Fix `object` in the sync: the name is case-sensitive and custom objects end in __c.',
+  },
+  SF_UNKNOWN_FIELD: {
+    errorClass: 'fatal',
+    remediation: 'Fix the mapping: each destination field must be an API field name of the object (custom ones end in __c).',
+  },
+  SF_FIELD_NOT_WRITABLE: {
+    errorClass: 'fatal',
+    remediation: 'Grant the integration user edit access to the field, or remove it from the mapping.',
+  },
+  SF_NOT_EXTERNAL_ID: {
+    errorClass: 'fatal',
+    remediation:
+      'Point external_id at a field marked External ID (or an idLookup field such as Email), or mark it External ID in Salesforce.',
+  },
+  SF_NOT_DELETABLE: {
+    errorClass: 'fatal',
+    remediation: 'The integration user may not delete this object, which mirror mode needs; grant Delete or use upsert mode.',
+  },
   SF_HTTP_4XX: { errorClass: 'rejected', remediation: 'Salesforce refused the request; the batch is split to find the row it names.' },
   SF_HTTP_5XX: { errorClass: 'transient', remediation: 'Salesforce or a gateway failed; the rows are retried.' },
   SF_HTTP_401: { errorClass: 'auth', remediation: 'Salesforce refused the credentials; give a fresh access_token.' },
   SF_HTTP_403: { errorClass: 'auth', remediation: 'The integration user lacks a permission this call needs; grant it.' },
   SF_HTTP_404: { errorClass: 'fatal', remediation: 'Nothing answers at this address; check instance_url and api_version.' },
-  SF_HTTP_429: { errorClass: 'transient', remediation: 'A gateway in front of Salesforce asked to slow down; the rows are retried, lower concurrency if this persists.' },
+  SF_HTTP_429: {
+    errorClass: 'transient',
+    remediation: 'A gateway in front of Salesforce asked to slow down; the rows are retried, lower concurrency if this persists.',
+  },
   SF_UNKNOWN: { errorClass: 'fatal', remediation: 'Unexpected error; see the message.' },
   SF_RECORD_REFUSED: { errorClass: 'rejected', remediation: 'Salesforce refused this record; fix the values the message names.' },
 } as const satisfies Record<string, CatalogueEntry>;
@@ -109,7 +220,18 @@ interface ErrorLike {
   data?: unknown;
 }
 
-const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH', 'ENETDOWN', 'EHOSTDOWN', 'EAI_AGAIN', 'UND_ERR_SOCKET']);
+const NETWORK_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENETDOWN',
+  'EHOSTDOWN',
+  'EAI_AGAIN',
+  'UND_ERR_SOCKET',
+]);
 
 /**
  * Classifies what a jsforce call threw. `status` is the HTTP status of the last answer, when there was
@@ -125,7 +247,8 @@ export function classifyRequestError(error: unknown, status: number | undefined,
     if (typeof first.errorCode === 'string') errorCode = first.errorCode;
     if (typeof first.message === 'string') text = first.message;
   }
-  const describe = (code: string) => clip(oneLine(`${context}: ${code}${status ? ` (HTTP ${status})` : ''}: ${text}`), MESSAGE_CHARS, secrets);
+  const describe = (code: string) =>
+    clip(oneLine(`${context}: ${code}${status ? ` (HTTP ${status})` : ''}: ${text}`), MESSAGE_CHARS, secrets);
 
   if (/^Unable to refresh session/.test(text)) return sfCatalogue.failure('SF_REFRESH_FAILED', describe('refresh failed'));
   if (errorCode === 'REQUEST_LIMIT_EXCEEDED') {

@@ -111,7 +111,11 @@ export class SalesforceClient implements DestinationClient {
     for (const row of rows) {
       const value = row.fields[field];
       if (blank(value)) {
-        results.push({ key: row.key, ok: false, failure: sfCatalogue.failure('SF_NO_EXTERNAL_ID', `row ${row.key} has no value for ${field}`) });
+        results.push({
+          key: row.key,
+          ok: false,
+          failure: sfCatalogue.failure('SF_NO_EXTERNAL_ID', `row ${row.key} has no value for ${field}`),
+        });
       } else {
         keyed.push({ row, value: keyValue(value) });
       }

@@ -23,7 +23,8 @@ export const salesforceDestination: DestinationConnector = {
       refresh_token: {
         type: 'string',
         minLength: 1,
-        description: 'OAuth refresh token (${SF_REFRESH_TOKEN}); with client_id, an expired access token is refreshed once and the call replayed.',
+        description:
+          'OAuth refresh token (${SF_REFRESH_TOKEN}); with client_id, an expired access token is refreshed once and the call replayed.',
       },
       client_id: { type: 'string', minLength: 1, description: "The connected app's consumer key, needed with refresh_token." },
       client_secret: { type: 'string', minLength: 1, description: "The connected app's consumer secret, if it requires one." },

@@ -22,7 +22,9 @@ export async function planCommand(context: CliContext, names: string[], options:
   if (options.json) {
     print(
       JSON.stringify(
-        reports.map(({ sync, status, error, plan, delete_guard }) => (status === 'failed' ? { sync, status, error } : { sync, ...plan, delete_guard })),
+        reports.map(({ sync, status, error, plan, delete_guard }) =>
+          status === 'failed' ? { sync, status, error } : { sync, ...plan, delete_guard },
+        ),
         null,
         2,
       ),

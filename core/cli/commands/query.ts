@@ -8,7 +8,11 @@ import { UserError } from '../../../shared/errors.js';
 import { print, type CliContext } from '../context.js';
 import { formatCsv, formatTable } from '../table.js';
 
-export async function queryCommand(context: CliContext, text: string, options: { project?: string; json?: boolean; csv?: boolean }): Promise<number> {
+export async function queryCommand(
+  context: CliContext,
+  text: string,
+  options: { project?: string; json?: boolean; csv?: boolean },
+): Promise<number> {
   const p = await context.project(options);
   // DuckDB answers an empty query with no columns; that hides a mistake. Everything else about the text
   // (one statement, a query) is the state store's own parser's call, in queryState.
@@ -19,7 +23,14 @@ export async function queryCommand(context: CliContext, text: string, options: {
   }
   // A running service holds the DuckDB file: it runs the query the same sandboxed way.
   const result = service ? await serviceResult<QueryResult>(service, 'POST', '/api/query', { sql: text }) : await queryState(p, text);
-  if (options.json) print(JSON.stringify(result.rows.map((r) => Object.fromEntries(result.columns.map((c, i) => [c, r[i]]))), null, 2));
+  if (options.json)
+    print(
+      JSON.stringify(
+        result.rows.map((r) => Object.fromEntries(result.columns.map((c, i) => [c, r[i]]))),
+        null,
+        2,
+      ),
+    );
   else if (options.csv) process.stdout.write(formatCsv(result.columns, result.rows));
   else process.stdout.write(formatTable(result.columns, result.rows));
   return 0;

@@ -18,12 +18,18 @@ const EXIT_CODES: Record<RunOutcome, number> = { planned: 0, succeeded: 0, compl
 export async function runCommand(context: CliContext, names: string[], options: TerminalRunOptions): Promise<number> {
   const project = await context.project(options);
   const service = owningService(project);
-  if (service) return triggerInService(service, selectSyncs(project, names, !!options.all).map((s) => s.name), options);
+  if (service)
+    return triggerInService(
+      service,
+      selectSyncs(project, names, !!options.all).map((s) => s.name),
+      options,
+    );
   const { status, reports } = await runFromTerminal(context, names, options, false);
   if (options.json) print(JSON.stringify(reports, null, 2));
   else reports.forEach((r) => print(formatSummary(r)));
   for (const r of reports) {
-    if (r.status === 'failed' && r.delete_guard?.stops && !options.allowDeletes) process.stderr.write(`error: sync ${r.sync}: ${r.error}\n`);
+    if (r.status === 'failed' && r.delete_guard?.stops && !options.allowDeletes)
+      process.stderr.write(`error: sync ${r.sync}: ${r.error}\n`);
   }
   return EXIT_CODES[status];
 }
@@ -44,6 +50,8 @@ async function triggerInService(service: ServiceFile, syncs: string[], options: 
   const outcomes: { sync: string; outcome: string }[] = [];
   for (const sync of syncs) outcomes.push(await serviceResult(service, 'POST', `/api/syncs/${encodeURIComponent(sync)}/trigger`));
   if (options.json) print(JSON.stringify(outcomes, null, 2));
-  else for (const { sync, outcome } of outcomes) print(`${sync}: ${outcome} by the service (pid ${service.pid}, port ${service.port}); see status for its result`);
+  else
+    for (const { sync, outcome } of outcomes)
+      print(`${sync}: ${outcome} by the service (pid ${service.pid}, port ${service.port}); see status for its result`);
   return 0;
 }

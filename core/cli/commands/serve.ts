@@ -22,7 +22,10 @@ export async function serveCommand(context: CliContext, options: ServeOptions): 
   checkLoopback(host, { field: '--host' });
   const port = options.port === undefined ? project.service.port : Number(options.port);
   if (!Number.isInteger(port) || port < 0 || port > 65535) {
-    throw new UserError(`--port ${options.port} is not a TCP port`, { field: '--port', hint: 'give a whole number from 0 to 65535 (0 picks a free one).' });
+    throw new UserError(`--port ${options.port} is not a TCP port`, {
+      field: '--port',
+      hint: 'give a whole number from 0 to 65535 (0 picks a free one).',
+    });
   }
   const logger = createJsonLogger();
   const service = new Service({

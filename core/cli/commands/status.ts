@@ -13,7 +13,12 @@ export async function statusCommand(context: CliContext, options: { project?: st
   if (options.json) print(JSON.stringify(statuses, null, 2));
   else {
     const columns = ['sync', 'last_status', 'last_finished_at', 'schedule', 'next_run_at', 'synced_rows', 'failed_rows', 'last_error'];
-    print(formatTable(columns, statuses.map((s) => columns.map((c) => s[c as keyof typeof s]))));
+    print(
+      formatTable(
+        columns,
+        statuses.map((s) => columns.map((c) => s[c as keyof typeof s])),
+      ),
+    );
   }
   return 0;
 }

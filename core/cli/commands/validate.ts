@@ -7,6 +7,8 @@ export async function validateCommand(context: CliContext, options: { project?: 
   const p = await context.project(options);
   await preflight(p, Object.values(p.syncs));
   await checkStateStore(p);
-  print(`ok: ${Object.keys(p.models).length} models, ${Object.keys(p.syncs).length} syncs, ${Object.keys(p.destinations).length} destinations`);
+  print(
+    `ok: ${Object.keys(p.models).length} models, ${Object.keys(p.syncs).length} syncs, ${Object.keys(p.destinations).length} destinations`,
+  );
   return 0;
 }

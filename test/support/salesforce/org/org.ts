@@ -138,7 +138,11 @@ export class SalesforceOrg {
         return { result: { success: false, errors: [saveError('MISSING_ARGUMENT', `${keyField} not specified`, [keyField])] } };
       }
       const existingId =
-        keyField === 'Id' ? (store.records.has(String(keyValue)) ? String(keyValue) : undefined) : store.indexes.get(keyField)?.get(String(keyValue));
+        keyField === 'Id'
+          ? store.records.has(String(keyValue))
+            ? String(keyValue)
+            : undefined
+          : store.indexes.get(keyField)?.get(String(keyValue));
       const errors = validateRecord(store, this.rules, values, existingId ?? null, keyField);
       if (errors.length > 0) return { result: { success: false, errors } };
       const id = existingId ?? (write ? store.nextId() : undefined);

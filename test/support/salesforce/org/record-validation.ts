@@ -11,7 +11,13 @@ import { blank, type SObjectStore, type SfRecord } from './sobject-store.js';
 const INT_RANGE = 2 ** 31;
 
 /** `existingId` is null when the record is being created; `keyField` is the upsert key, never refused as not writable. */
-export function validateRecord(store: SObjectStore, rules: RecordRule[], values: SfRecord, existingId: string | null, keyField?: string): SaveError[] {
+export function validateRecord(
+  store: SObjectStore,
+  rules: RecordRule[],
+  values: SfRecord,
+  existingId: string | null,
+  keyField?: string,
+): SaveError[] {
   const creating = existingId === null;
   const rule = fireRule(rules, store.spec.name, values);
   if (rule) return [saveError(rule.statusCode, ruleMessage(rule), rule.fields ?? [])];

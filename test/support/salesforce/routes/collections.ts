@@ -39,7 +39,10 @@ function openWrite(route: WriteRoute, { version, params, query, body }: DataRequ
       return { status: 400, body: errorBody('JSON_PARSER_ERROR', 'The request body is not valid JSON') };
     }
     if (count > MAX_RECORDS_PER_CALL) {
-      return { status: 400, body: errorBody('EXCEEDED_ID_LIMIT', 'record limit reached. cannot submit more than 200 records into this call') };
+      return {
+        status: 400,
+        body: errorBody('EXCEEDED_ID_LIMIT', 'record limit reached. cannot submit more than 200 records into this call'),
+      };
     }
     if (Number(version) < FIRST_VERSION[route]) return { status: 404, body: errorBody('NOT_FOUND', NOT_FOUND_MESSAGE) };
     const allOrNone = route === 'delete' ? query.get('allOrNone') === 'true' : (parsed as { allOrNone?: unknown })?.allOrNone === true;

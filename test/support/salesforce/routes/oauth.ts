@@ -24,7 +24,13 @@ const IDENTITY = '/id/00D000000000001AAA/005000000000001AAA';
  * Answers a token request; `mint` is called only for a grant that is accepted and returns the new
  * access token (the emulator makes it valid).
  */
-export function answerTokenRequest(method: string, form: URLSearchParams, client: OAuthClient, instanceUrl: string, mint: () => string): Reply {
+export function answerTokenRequest(
+  method: string,
+  form: URLSearchParams,
+  client: OAuthClient,
+  instanceUrl: string,
+  mint: () => string,
+): Reply {
   const ok =
     method === 'POST' &&
     form.get('grant_type') === 'refresh_token' &&
