@@ -5,6 +5,7 @@
  * scheduler.test.ts; here time comes from log events and the sink's progress, never from a clock.
  */
 import type { ChildProcess } from 'node:child_process';
+import { request as httpRequest } from 'node:http';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
@@ -83,8 +84,8 @@ async function serve(env: Record<string, string>): Promise<Serve> {
   const api: Serve['api'] = async (method, path, body) => {
     const response = await fetch(`http://127.0.0.1:${port}${path}`, {
       method,
-      headers: body === undefined ? {} : { 'content-type': 'application/json' },
-      body: body === undefined ? undefined : JSON.stringify(body),
+      headers: method === 'POST' ? { 'content-type': 'application/json' } : {},
+      body: method === 'POST' ? JSON.stringify(body ?? {}) : undefined,
     });
     const text = await response.text();
     let parsed: unknown = null;
@@ -171,6 +172,27 @@ describe('serve', { timeout: 240_000 }, () => {
     expect(plan.code).toBe(1);
     expect(plan.stderr.trim().split('\n')).toHaveLength(1);
     expect(plan.stderr).toMatch(/holds the DuckDB state file, which plan needs/);
+
+    // A page on another site can neither trigger a run (a simple cross-site POST) nor rebind a name to us.
+    const crossSite = await fetch(`http://127.0.0.1:${service.port}/api/syncs/good/trigger`, {
+      method: 'POST',
+      headers: { 'content-type': 'text/plain' },
+      body: '',
+    });
+    expect(crossSite.status).toBe(415);
+    // fetch sets Host itself; node:http sends the name a rebound DNS entry would.
+    const rebound = await new Promise<number>((resolve, reject) => {
+      const req = httpRequest(
+        { host: '127.0.0.1', port: service.port, path: '/api/syncs', headers: { host: 'attacker.example:80' } },
+        (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        },
+      );
+      req.on('error', reject);
+      req.end();
+    });
+    expect(rebound).toBe(403);
 
     const health = await service.api('GET', '/healthz');
     expect(health.status).toBe(200);

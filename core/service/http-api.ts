@@ -24,6 +24,9 @@ export interface ApiBackend {
 const MAX_RUNS = 1000;
 const DEFAULT_RUNS = 50;
 
+/** Host header values of the loopback address, with or without a port. */
+const LOOPBACK_HOST = /^(127\.0\.0\.1|localhost|\[::1\])(:\d+)?$/i;
+
 export function buildHttpApi(backend: ApiBackend): FastifyInstance {
   const app = Fastify({ logger: false, bodyLimit: 1024 * 1024 });
   const mask = (text: string) => redact(text, backend.secrets);
@@ -33,6 +36,19 @@ export function buildHttpApi(backend: ApiBackend): FastifyInstance {
     const status = (error as { statusCode?: number }).statusCode;
     if (status && status >= 400 && status < 500) return reply.code(status).send({ error: mask(oneLine((error as Error).message)) });
     return reply.code(500).send({ error: mask(oneLine((error as Error).message ?? String(error))) });
+  });
+
+  // No authentication yet, so two browser attacks are shut out before any route runs. DNS rebinding: a
+  // page reaching 127.0.0.1 through a name it controls sends that name as Host. Cross-site POSTs: a page
+  // may send text/plain or form bodies without asking, never application/json (that needs a CORS
+  // preflight, which this API never approves).
+  app.addHook('onRequest', async (request, reply) => {
+    if (!LOOPBACK_HOST.test(request.headers.host ?? '')) {
+      return reply.code(403).send({ error: 'the Host header must name the loopback address (127.0.0.1, localhost or [::1])' });
+    }
+    if (request.method !== 'GET' && request.method !== 'HEAD' && !/^application\/json\b/i.test(request.headers['content-type'] ?? '')) {
+      return reply.code(415).send({ error: 'send a JSON body with content-type: application/json ({} when there is nothing to say)' });
+    }
   });
 
   app.get('/healthz', async (_request, reply) => reply.code(backend.healthy() ? 200 : 503).send(backend.health()));

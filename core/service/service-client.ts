@@ -12,8 +12,9 @@ export async function callService(service: ServiceFile, method: 'GET' | 'POST', 
   try {
     response = await fetch(`http://${host}:${service.port}${path}`, {
       method,
-      headers: body === undefined ? {} : { 'content-type': 'application/json' },
-      body: body === undefined ? undefined : JSON.stringify(body),
+      // Every POST carries JSON: the API refuses anything else (cross-site protection, http-api.ts).
+      headers: method === 'POST' ? { 'content-type': 'application/json' } : {},
+      body: method === 'POST' ? JSON.stringify(body ?? {}) : undefined,
     });
   } catch (error) {
     throw new Error(
