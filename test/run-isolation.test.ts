@@ -211,3 +211,39 @@ describe('a recorded preflight failure is masked', () => {
     expect(result.stdout + result.stderr + JSON.stringify(rows)).not.toContain(secret);
   });
 });
+
+describe('a model that fails while its rows are read', () => {
+  it('is a failed run of its sync; the syncs after it still run', async () => {
+    sink = await startHttpSink();
+    sinks.push(sink);
+    project = await createProject({
+      'hightouch-like.config.yaml': `
+warehouse: { type: duckdb, path: warehouse.duckdb }
+state: { type: duckdb, path: state.duckdb }
+destinations:
+  api: { type: http, url: "\${SINK_URL}" }
+`,
+      // The cast passes preflight (no row is read there) and fails on the fourth row, while planning.
+      'models/bad_cast.sql': "select i as id, cast(case when i = 3 then 'x' else '1' end as int) as v from range(5) t(i)",
+      'models/users.sql': 'select id, email from users',
+      'syncs/a_bad.yaml': 'model: bad_cast\ndestination: api\nprimary_key: id\nmapping: { v: v }\n',
+      'syncs/b_good.yaml': 'model: users\ndestination: api\nprimary_key: id\nmapping: { email: email }\n',
+    });
+    await project.warehouse(`create table users as select g as id, 'u' || g || '@x.io' as email from range(1, ${ROWS + 1}) t(g)`);
+    const env = { SINK_URL: sink.url };
+    const result = await project.cli(['run', '--all', '--json'], env);
+    expect(result.code, result.stderr).toBe(1);
+    const reports = JSON.parse(result.stdout) as Array<{ sync: string; status: string; error: string | null }>;
+    expect(reports.map((r) => [r.sync, r.status])).toEqual([
+      ['a_bad', 'failed'],
+      ['b_good', 'succeeded'],
+    ]);
+    expect(reports[0].error).toMatch(/^models\/bad_cast\.sql:\d+: SQL error: Conversion Error/);
+    expect(sink.rows.size).toBe(ROWS);
+    const runs = await project.cli(['query', 'select sync_name, status from sync_runs order by sync_name', '--json'], env);
+    expect(JSON.parse(runs.stdout)).toEqual([
+      { sync_name: 'a_bad', status: 'failed' },
+      { sync_name: 'b_good', status: 'succeeded' },
+    ]);
+  });
+});

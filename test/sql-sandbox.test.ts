@@ -99,6 +99,16 @@ describe('query on DuckDB state', () => {
     expect(result.stdout).toMatch(pattern);
   });
 
+  it('bounds a query in memory and time: a runaway one is stopped with one line, and the file lock freed', async () => {
+    const runaway = await project.cli(['query', 'select count(*) from range(100000000000) a, range(1000) b'], {
+      ...env,
+      HIGHTOUCH_LIKE_QUERY_TIMEOUT_MS: '500',
+    });
+    expectRefused(runaway, /the query ran past 0\.5 s and was stopped/);
+    const limit = await project.cli(['query', "select current_setting('memory_limit') as m", '--json'], env);
+    expect(JSON.parse(limit.stdout)[0].m).toMatch(/^6\d\d\.\d MiB$/);
+  });
+
   it('refuses EXPORT DATABASE and COPY to a file, writing nothing', async () => {
     const exported = join(project.dir, 'exported');
     // DuckDB refuses to prepare these (no file access) before their statement type can be read.
@@ -212,7 +222,10 @@ describe('query on PostgreSQL state', () => {
 
   it('refuses superuser functions: lo_import persists nothing, pg_read_file reads nothing', async () => {
     const before = await largeObjects();
-    expectRefused(await project.cli(['query', `select lo_import('/etc/hostname')`], env), /permission denied for function lo_import/);
+    expectRefused(
+      await project.cli(['query', `select lo_import('/etc/hostname')`], env),
+      /permission denied for function lo_import|got a call to lo_import/,
+    );
     expect(await largeObjects()).toBe(before);
     const read = await project.cli(['query', `select pg_read_file('/etc/hostname')`], env);
     expectRefused(read, /permission denied for function pg_read_file/);
@@ -224,6 +237,15 @@ describe('query on PostgreSQL state', () => {
       /got a read of pg_catalog\.pg_authid, outside the state tables/,
     );
     expectRefused(await project.cli(['query', 'select * from information_schema.tables'], env), /outside the state tables/);
+    // Functions that read whole tables by name never show a scan in the plan.
+    expectRefused(
+      await project.cli(['query', "select table_to_xml('pg_catalog.pg_authid', true, false, '')::text"], env),
+      /got a call to table_to_xml/,
+    );
+    expectRefused(
+      await project.cli(['query', "select length(database_to_xml(true, false, '')::text)"], env),
+      /got a call to database_to_xml/,
+    );
     const ok = await project.cli(['query', 'select count(*) as n from sync_runs r join sync_changelog c using (run_id)', '--json'], env);
     expect(ok.code, ok.stderr).toBe(0);
   });

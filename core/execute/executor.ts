@@ -67,6 +67,8 @@ export async function executePlan(store: StateStore, settings: ExecuteSettings):
   let stopped = false;
   let crash: unknown = null;
   const stop = () => (stopped = true);
+  // A signal already given never fires its event again.
+  if (settings.signal.aborted) stop();
   settings.signal.addEventListener('abort', stop);
 
   const target = { ...settings.target, callsPerClient: tasksPerWorker(settings) };

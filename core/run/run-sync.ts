@@ -11,7 +11,8 @@ import type { DestinationConnector, Failure } from '../../connectors/destination
 import { getConnector } from '../../connectors/registry.js';
 import type { ProjectConfig, SyncConfig } from '../config/types.js';
 import { redact } from '../../shared/redact.js';
-import { oneLine, type UserError } from '../../shared/errors.js';
+import { oneLine, UserError } from '../../shared/errors.js';
+import { modelSqlError } from '../db/warehouse.js';
 import { deleteGuard, refusalMessage } from '../plan/delete-guard.js';
 import { openStateStore, type StateStore } from '../state/state-store.js';
 import { executePlan, type RunTotals } from '../execute/executor.js';
@@ -22,7 +23,7 @@ import { dropSettledFailures } from '../state/plan-table.js';
 import { preflightSyncs } from '../plan/preflight.js';
 import { closeInterruptedRuns, closeRun, newRunId, openRun, recordMapping, type RunPlanCounts } from '../state/run-log.js';
 import { storableText } from '../state/sanitize-text.js';
-import { watchStateSession, type StateSession } from '../state/state-session.js';
+import { StateConnectionLost, watchStateSession, type StateSession } from '../state/state-session.js';
 import type { RunStatus } from '../state/schema.js';
 import type { RunListener } from './events.js';
 import { failedByClass } from './failed-by-class.js';
@@ -124,12 +125,45 @@ async function failBeforePlan(context: RunContext, store: StateStore, sync: Sync
   if (context.options.dryRun) return emptyReport(base, null, 'failed', message, started);
   const unlock = await lockSync(store, sync.name, sync.file);
   try {
-    const runId = await openSyncRun(context, store, sync, NOTHING_PLANNED);
-    await closeRun(store.db, runId, 'failed', message);
-    context.emit({ type: 'run_failed', sync: sync.name, run_id: runId, error: message });
-    return emptyReport(base, runId, 'failed', message, started);
+    return await recordFailedRun(context, store, sync, message, base, started);
   } finally {
     await unlock();
+  }
+}
+
+/** A run that failed before sending anything: one `sync_runs` row saying why, under the sync's lock. */
+async function recordFailedRun(
+  context: RunContext,
+  store: StateStore,
+  sync: SyncConfig,
+  message: string,
+  base: ReportBase,
+  started: number,
+): Promise<SyncReport> {
+  const runId = await openSyncRun(context, store, sync, NOTHING_PLANNED);
+  await closeRun(store.db, runId, 'failed', message);
+  context.emit({ type: 'run_failed', sync: sync.name, run_id: runId, error: message });
+  return emptyReport(base, runId, 'failed', message, started);
+}
+
+/**
+ * Planning reads every model row, so a model can fail there although its preflight passed (a cast that
+ * fails on row 3, a division by zero): that is this sync's failure, and the other syncs still run. A
+ * lost state store is everyone's, and stops the command.
+ */
+async function planOrFail(
+  context: RunContext,
+  store: StateStore,
+  sync: SyncConfig,
+  stateSession: StateSession,
+): Promise<{ plan: Plan } | { failure: string }> {
+  try {
+    return { plan: await planSync(context, store, sync) };
+  } catch (error) {
+    const explained = await stateSession.explain(error);
+    if (explained instanceof StateConnectionLost) throw explained;
+    const failure = error instanceof UserError ? error : modelSqlError(context.project.models[sync.model], error, null);
+    return { failure: storableText(redact(failure.format(), context.project.secrets)) };
   }
 }
 
@@ -139,12 +173,25 @@ async function runOne(context: RunContext, store: StateStore, sync: SyncConfig):
   let failed = false;
   try {
     const stateSession = await watchStateSession(store);
-    const plan = await planSync(context, store, sync);
+    const planned = await planOrFail(context, store, sync, stateSession);
+    if ('failure' in planned) {
+      const base: ReportBase = { sync: sync.name, plan: NOTHING_PLANNED, invalid: 0, delete_guard: null };
+      if (context.options.dryRun) return emptyReport(base, null, 'failed', planned.failure, started);
+      return await recordFailedRun(context, store, sync, planned.failure, base, started);
+    }
+    const { plan } = planned;
     const guard = deleteGuard(sync, plan.counts);
     const base: ReportBase = { sync: sync.name, plan: plan.counts, invalid: plan.counts.invalid, delete_guard: guard };
     if (context.options.dryRun) return emptyReport(base, null, 'planned', null, started);
 
     const runId = await openSyncRun(context, store, sync, plan.counts);
+    if (context.signal.aborted) {
+      // A signal that arrived while planning (which can take a while on a large model): send nothing.
+      const message = 'cancelled by signal before sending';
+      await closeRun(store.db, runId, 'cancelled', message);
+      context.emit({ type: 'run_failed', sync: sync.name, run_id: runId, error: message });
+      return emptyReport(base, runId, 'cancelled', message, started);
+    }
     if (guard?.stops && !context.options.allowDeletes) {
       // Recorded as a failed run so `status` and a scheduler see why nothing moved; no other state changes.
       const message = refusalMessage(guard);

@@ -29,14 +29,18 @@ export interface QueryResult {
 }
 
 /** Long enough for any report over the state tables, short enough that a stray join cannot hold locks for long. */
-const POSTGRES_STATEMENT_TIMEOUT_MS = 60_000;
+/** A query's time bound on either engine (PostgreSQL: statement_timeout; DuckDB: an interrupt). */
+const QUERY_TIMEOUT_MS = Number(process.env.HIGHTOUCH_LIKE_QUERY_TIMEOUT_MS) || 60_000;
+const POSTGRES_STATEMENT_TIMEOUT_MS = QUERY_TIMEOUT_MS;
+/** The DuckDB state store's cap while planning is 640MB too (core/plan/planner.ts). */
+const QUERY_DUCKDB_MEMORY_LIMIT = '640MB';
 
 /**
  * Functions that reach outside a read-only transaction even for `pg_read_all_data`: set_config can
  * switch the role back (`session_authorization` for a superuser session) and lift the timeout, and
  * these run SQL text built at run time, which the plan does not show.
  */
-const REFUSED_FUNCTIONS = /\b(set_config|query_to_xml\w*|query_to_xmlschema|cursor_to_xml\w*|ts_stat|ts_rewrite|dblink\w*)\s*\(/i;
+const REFUSED_FUNCTIONS = /\b(set_config|\w+_to_xml\w*|ts_stat|ts_rewrite|dblink\w*|lo_\w+)\s*\(/i;
 
 function refused(got: string): UserError {
   return new UserError(`only one read-only query is allowed (got ${got}).`, {
@@ -66,6 +70,8 @@ async function queryDuckDB(project: ProjectConfig, path: string, text: string): 
       enable_external_access: 'false',
       autoinstall_known_extensions: 'false',
       autoload_known_extensions: 'false',
+      // DuckDB's default is 80% of the machine: one careless cross join would starve every sync.
+      memory_limit: process.env.HIGHTOUCH_LIKE_DUCKDB_MEMORY_LIMIT || QUERY_DUCKDB_MEMORY_LIMIT,
     });
   } catch (error) {
     throw describeDuckDBOpenError(error, path, { file: project.file, line: lineOf(project, 'state.path'), field: 'state.path' }, true);
@@ -92,10 +98,23 @@ async function queryDuckDB(project: ProjectConfig, path: string, text: string): 
       if (prepared.statementType !== StatementType.SELECT)
         throw refused((StatementType[prepared.statementType] ?? leadingKeyword(text)).replace(/_/g, ' '));
       let reader;
+      // The same bound as PostgreSQL's statement_timeout: the query holds the state file's lock meanwhile.
+      let timedOut = false;
+      const timer = setTimeout(() => {
+        timedOut = true;
+        connection.interrupt();
+      }, QUERY_TIMEOUT_MS);
       try {
         reader = await prepared.runAndReadAll();
       } catch (error) {
+        if (timedOut)
+          throw new UserError(`the query ran past ${QUERY_TIMEOUT_MS / 1000} s and was stopped.`, {
+            field: 'query',
+            hint: 'narrow it (a where clause, a limit).',
+          });
         throw sqlError(error);
+      } finally {
+        clearTimeout(timer);
       }
       return { columns: reader.columnNames(), rows: reader.getRows().map((row) => row.map(toPlainValue)) };
     } finally {
