@@ -410,12 +410,9 @@ async function planDirect(
   return sum(Object.values(DiffCode).filter((code) => code !== DiffCode.removed));
 }
 
-async function countPlan(db: Kysely<any>, modelRows: number, snapshotRows: number): Promise<PlanCounts> {
-  const rows = (
-    await sql<{ change: Change; op: string | null; retrying: boolean; n: number }>`
-      select change, op, retrying, count(*) as n from ht_plan group by change, op, retrying`.execute(db)
-  ).rows;
-  const c: PlanCounts = {
+/** Counts of a plan that sends nothing; also the counts of a sync that could not be planned. */
+export function emptyPlanCounts(modelRows = 0, snapshotRows = 0): PlanCounts {
+  return {
     model_rows: modelRows,
     snapshot_rows: snapshotRows,
     added: 0,
@@ -430,6 +427,14 @@ async function countPlan(db: Kysely<any>, modelRows: number, snapshotRows: numbe
     to_delete: 0,
     planned: 0,
   };
+}
+
+async function countPlan(db: Kysely<any>, modelRows: number, snapshotRows: number): Promise<PlanCounts> {
+  const rows = (
+    await sql<{ change: Change; op: string | null; retrying: boolean; n: number }>`
+      select change, op, retrying, count(*) as n from ht_plan group by change, op, retrying`.execute(db)
+  ).rows;
+  const c = emptyPlanCounts(modelRows, snapshotRows);
   for (const r of rows) {
     const n = Number(r.n);
     if (r.change.startsWith('invalid')) c.invalid += n;

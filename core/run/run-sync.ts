@@ -18,7 +18,7 @@ import { openStateStore, type StateStore } from '../state/state-store.js';
 import { executePlan, type RunTotals } from '../execute/executor.js';
 import type { WorkerPools } from '../execute/worker-pool.js';
 import { effectiveSettings, writeTarget } from '../config/write-target.js';
-import { buildPlan, forgetSuperseded, type Plan } from '../plan/planner.js';
+import { buildPlan, emptyPlanCounts, forgetSuperseded, type Plan } from '../plan/planner.js';
 import { dropSettledFailures } from '../state/plan-table.js';
 import { preflightSyncs } from '../plan/preflight.js';
 import { closeInterruptedRuns, closeRun, newRunId, openRun, recordMapping, type RunPlanCounts } from '../state/run-log.js';
@@ -98,21 +98,7 @@ function emptyReport(
   };
 }
 
-const NOTHING_PLANNED: PlanCounts = {
-  model_rows: 0,
-  snapshot_rows: 0,
-  added: 0,
-  changed: 0,
-  removed: 0,
-  superseded: 0,
-  unchanged: 0,
-  invalid: 0,
-  retrying: 0,
-  to_insert: 0,
-  to_update: 0,
-  to_delete: 0,
-  planned: 0,
-};
+const NOTHING_PLANNED: PlanCounts = emptyPlanCounts();
 
 /**
  * A sync that failed its preflight: a `sync_runs` row, `failed` with the check's one line, so `status`
