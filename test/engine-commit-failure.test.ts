@@ -5,21 +5,14 @@
  * Runs against the real local PostgreSQL (each test in a schema of its own) and real DuckDB files.
  */
 import type { ChildProcess } from 'node:child_process';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import pg from 'pg';
+import { afterEach, describe, expect, it } from 'vitest';
 import { startHttpSink, type HttpSink, type SinkOptions } from './support/http-sink.js';
 import { createProject, logEvents, type CliResult, type TestProject } from './support/project.js';
+import { PG_BASE, usePgAdmin } from './support/postgres-admin.js';
 
-const BASE = 'postgres://postgres@127.0.0.1:5432/test';
-const admin = new pg.Client(BASE);
+const BASE = PG_BASE;
+const admin = usePgAdmin();
 let counter = 0;
-
-beforeAll(async () => {
-  await admin.connect();
-});
-afterAll(async () => {
-  await admin.end();
-});
 
 let project: TestProject;
 let sink: HttpSink | undefined;

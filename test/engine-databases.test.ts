@@ -3,21 +3,14 @@
  * DuckDB warehouse with PostgreSQL state, and PostgreSQL warehouse with DuckDB state (rows stream
  * between them in chunks). Runs against the real local PostgreSQL; fails, never skips, without it.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import pg from 'pg';
+import { afterEach, describe, expect, it } from 'vitest';
 import { startHttpSink, type HttpSink } from './support/http-sink.js';
 import { createProject, type TestProject } from './support/project.js';
+import { PG_BASE, usePgAdmin } from './support/postgres-admin.js';
 
-const BASE = 'postgres://postgres@127.0.0.1:5432/test';
-const admin = new pg.Client(BASE);
+const BASE = PG_BASE;
+const admin = usePgAdmin();
 let counter = 0;
-
-beforeAll(async () => {
-  await admin.connect();
-});
-afterAll(async () => {
-  await admin.end();
-});
 
 let project: TestProject;
 let sink: HttpSink;

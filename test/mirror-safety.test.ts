@@ -1,24 +1,11 @@
-/**
- * Mirror mode never deletes a record a model row still holds: keys are the same text when the key
- * column's type changes, rows sharing an external_id are set aside, a delete addressing a record that
- * a write of the same run addresses is dropped, and a run that would delete too much stops first.
- * Real PostgreSQL destination tables (one schema per test) and a loopback HTTP sink.
- */
-import pg from 'pg';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { startHttpSink, type HttpSink } from './support/http-sink.js';
 import { createProject, logEvents, type TestProject } from './support/project.js';
+import { PG_BASE, usePgAdmin } from './support/postgres-admin.js';
 
-const BASE = 'postgres://postgres@127.0.0.1:5432/test';
-const admin = new pg.Client(BASE);
+const BASE = PG_BASE;
+const admin = usePgAdmin();
 let counter = 0;
-
-beforeAll(async () => {
-  await admin.connect();
-});
-afterAll(async () => {
-  await admin.end();
-});
 
 let project: TestProject | undefined;
 let sink: HttpSink | undefined;

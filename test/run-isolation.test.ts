@@ -7,21 +7,14 @@
 import { existsSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
-import pg from 'pg';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { startHttpSink, type HttpSink } from './support/http-sink.js';
 import { createProject, logEvents, type TestProject } from './support/project.js';
+import { PG_BASE, usePgAdmin } from './support/postgres-admin.js';
 
-const BASE = 'postgres://postgres@127.0.0.1:5432/test';
-const admin = new pg.Client(BASE);
+const BASE = PG_BASE;
+const admin = usePgAdmin();
 let counter = 0;
-
-beforeAll(async () => {
-  await admin.connect();
-});
-afterAll(async () => {
-  await admin.end();
-});
 
 let project: TestProject;
 let sink: HttpSink;

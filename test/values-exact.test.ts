@@ -9,20 +9,13 @@ import { readFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import pg from 'pg';
+import { afterEach, describe, expect, it } from 'vitest';
 import { createProject, type TestProject } from './support/project.js';
+import { PG_BASE, usePgAdmin } from './support/postgres-admin.js';
 
-const BASE = 'postgres://postgres@127.0.0.1:5432/test';
-const admin = new pg.Client(BASE);
+const BASE = PG_BASE;
+const admin = usePgAdmin();
 let counter = 0;
-
-beforeAll(async () => {
-  await admin.connect();
-});
-afterAll(async () => {
-  await admin.end();
-});
 
 /** A receiver that keeps each request body as the text that came over the wire. */
 async function startRawSink(): Promise<{ url: string; bodies: string[]; close(): Promise<void> }> {
