@@ -23,6 +23,9 @@ export interface ProjectFile {
 
 export const DEFAULT_MAX_PARALLEL = 2;
 export const DEFAULT_SERVICE_PORT = 7345;
+/** Two minutes: a killed process's sync waits about this long; a shorter one retries live long runs more often. */
+export const DEFAULT_TAKEOVER_SECONDS = 120;
+export const DEFAULT_QUEUE_SCHEMA = 'hightouch_like_queue';
 export const LOOPBACK_HOSTS = ['127.0.0.1', '::1', 'localhost'];
 
 /**
@@ -96,7 +99,7 @@ export async function loadProjectFile(dir: string, env: NodeJS.ProcessEnv, secre
     warehouse?: RawDatabase;
     state?: RawDatabase;
     destinations?: Record<string, Record<string, unknown>>;
-    scheduler?: { max_parallel?: number };
+    scheduler?: { max_parallel?: number; takeover_seconds?: number; queue_schema?: string };
     service?: { host?: string; port?: number };
   };
   const lines = source.keyLines();
@@ -111,7 +114,13 @@ export async function loadProjectFile(dir: string, env: NodeJS.ProcessEnv, secre
     warehouse: database(raw.warehouse, dir, ':memory:'),
     state: database(raw.state, dir, join(dir, '.hightouch-like', 'state.duckdb')),
     destinations,
-    service: { maxParallel: raw.scheduler?.max_parallel ?? DEFAULT_MAX_PARALLEL, host, port: raw.service?.port ?? DEFAULT_SERVICE_PORT },
+    service: {
+      maxParallel: raw.scheduler?.max_parallel ?? DEFAULT_MAX_PARALLEL,
+      takeoverSeconds: raw.scheduler?.takeover_seconds ?? DEFAULT_TAKEOVER_SECONDS,
+      queueSchema: raw.scheduler?.queue_schema ?? DEFAULT_QUEUE_SCHEMA,
+      host,
+      port: raw.service?.port ?? DEFAULT_SERVICE_PORT,
+    },
     lines,
   };
 }

@@ -151,6 +151,19 @@ export function projectJsonSchema(): Schema {
         description: 'How `serve` runs the syncs on their schedules.',
         properties: {
           max_parallel: { type: 'integer', minimum: 1, maximum: 64, description: 'Runs at once over all syncs. Default: 2.' },
+          takeover_seconds: {
+            type: 'integer',
+            minimum: 2,
+            maximum: 86400,
+            description:
+              'PostgreSQL state: seconds after which the queue job of a run whose process died expires, so another serve process runs the sync. Default: 120.',
+          },
+          queue_schema: {
+            type: 'string',
+            pattern: '^[a-z_][a-z0-9_]{0,62}$',
+            description:
+              'PostgreSQL state: the schema of the state database holding the pg-boss queue tables. Default: hightouch_like_queue.',
+          },
         },
       },
       service: {

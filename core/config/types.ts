@@ -58,6 +58,10 @@ export interface SyncConfig {
 export interface ServiceConfig {
   /** Runs at once over all syncs (`scheduler.max_parallel`). */
   maxParallel: number;
+  /** PostgreSQL state: seconds after which a run's queue job expires and another process may take it over (`scheduler.takeover_seconds`). */
+  takeoverSeconds: number;
+  /** PostgreSQL state: the schema holding pg-boss's tables (`scheduler.queue_schema`). */
+  queueSchema: string;
   /** Loopback address the HTTP API listens on (`service.host`). */
   host: string;
   /** `service.port`; 0 lets the system pick one. */

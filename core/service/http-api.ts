@@ -16,7 +16,7 @@ export interface ApiBackend {
   hasSync(name: string): boolean;
   runs(sync: string | undefined, limit: number): Promise<unknown[]>;
   query(text: string): Promise<{ columns: string[]; rows: unknown[][] }>;
-  trigger(name: string): TriggerOutcome;
+  trigger(name: string): TriggerOutcome | Promise<TriggerOutcome | 'queued' | 'coalesced'>;
   metrics(): Promise<{ contentType: string; text: string }>;
 }
 
@@ -78,7 +78,7 @@ export function buildHttpApi(backend: ApiBackend): FastifyInstance {
   app.post<{ Params: { name: string } }>('/api/syncs/:name/trigger', async (request, reply) => {
     const { name } = request.params;
     if (!backend.hasSync(name)) return reply.code(404).send({ error: `no sync named "${name}"` });
-    const outcome = backend.trigger(name);
+    const outcome = await backend.trigger(name);
     if (outcome === 'stopped') return reply.code(503).send({ sync: name, outcome, error: 'the service is stopping' });
     return reply.code(202).send({ sync: name, outcome });
   });

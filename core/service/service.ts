@@ -24,6 +24,7 @@ import { openStateStore, type StateStore } from '../state/state-store.js';
 import { systemClock, type Clock } from '../schedule/clock.js';
 import type { RunReason, SchedulerEvent } from '../schedule/scheduler-event.js';
 import { Scheduler } from '../schedule/scheduler.js';
+import { Fleet } from './fleet.js';
 import { buildHttpApi } from './http-api.js';
 import { ServiceMetrics } from './metrics.js';
 import { removeServiceFile, writeServiceFile } from './service-file.js';
@@ -54,6 +55,10 @@ export class Service {
   private readonly app;
   private store: StateStore | null = null;
   private stopping: Promise<void> | null = null;
+  /** PostgreSQL state: runs go through the fleet's queue (core/service/fleet.ts); null on DuckDB. */
+  private fleet: Fleet | null = null;
+  /** The slot each sync's latest `due` event announced, claimed by the run it triggers (fleet only). */
+  private readonly dueSlots = new Map<string, Date>();
 
   constructor(private readonly options: ServiceOptions) {
     this.project = options.project;
@@ -66,7 +71,8 @@ export class Service {
       syncs: syncs.map((s) => ({ name: s.name, schedule: s.schedule })),
       clock: options.clock ?? systemClock,
       maxParallel: this.project.service.maxParallel,
-      runSync: (name, reason) => this.runSync(name, reason),
+      runSync: (name, reason) =>
+        this.fleet ? this.enqueueInFleet(name, reason, this.takeDueSlot(name, reason)) : this.runSync(name, reason),
       onEvent: (event) => this.onSchedulerEvent(event),
     });
     this.app = buildHttpApi({
@@ -82,7 +88,8 @@ export class Service {
       hasSync: (name) => Object.hasOwn(this.project.syncs, name),
       runs: (sync, limit) => this.runs(sync, limit),
       query: (text) => queryState(this.project, text),
-      trigger: (name) => this.scheduler.trigger(name, 'manual'),
+      trigger: (name) =>
+        this.fleet && this.stopping === null ? this.enqueueInFleet(name, 'manual', null) : this.scheduler.trigger(name, 'manual'),
       metrics: async () => ({ contentType: this.metrics.registry.contentType, text: await this.metrics.registry.metrics() }),
     });
   }
@@ -91,6 +98,22 @@ export class Service {
   async start(): Promise<{ host: string; port: number }> {
     this.store = await openStateStore(this.project, { readOnly: false });
     const { lastStartedAt, rerun } = await this.recoverRuns(this.store);
+    const state = this.project.state;
+    if (state.type === 'postgres') {
+      const fleet = new Fleet({
+        project: { ...this.project, state },
+        store: this.store,
+        runJob: (name, reason) => this.runJob(name, reason as RunReason),
+        onError: (error) => this.options.log('queue_error', { error: redact(oneLine(error.message), this.project.secrets) }, 'warn'),
+      });
+      try {
+        await fleet.start();
+      } catch (error) {
+        await this.store.close();
+        throw error;
+      }
+      this.fleet = fleet;
+    }
     try {
       await this.app.listen({ host: this.options.host, port: this.options.port });
     } catch (error) {
@@ -108,9 +131,14 @@ export class Service {
       pid: process.pid,
       max_parallel: this.project.service.maxParallel,
       syncs: Object.keys(this.project.syncs),
+      ...(this.fleet ? { queue: 'pg-boss', takeover_seconds: this.fleet.timing.worstCaseSeconds } : {}),
     });
     this.scheduler.start(lastStartedAt);
-    for (const name of rerun) this.scheduler.trigger(name, 'missed');
+    for (const name of rerun) {
+      // In a fleet every process sees the unfinished run: the claim of its start time lets one rerun it.
+      if (this.fleet) this.dueSlots.set(name, lastStartedAt[name]);
+      this.scheduler.trigger(name, 'missed');
+    }
     return { host: this.options.host, port };
   }
 
@@ -121,6 +149,7 @@ export class Service {
       const stopped = this.scheduler.stop();
       for (const handle of this.handles) handle.cancel();
       await stopped;
+      await this.fleet?.stop();
       await this.app.close();
       await this.store?.close();
       removeServiceFile(this.project.dir);
@@ -155,7 +184,49 @@ export class Service {
     return { lastStartedAt, rerun };
   }
 
-  private async runSync(name: string, reason: RunReason): Promise<void> {
+  /** The slot a scheduled or missed run claims; manual runs claim none. */
+  private takeDueSlot(name: string, reason: RunReason): Date | null {
+    const slot = this.dueSlots.get(name) ?? null;
+    this.dueSlots.delete(name);
+    return reason === 'manual' ? null : slot;
+  }
+
+  /** Fleet: enqueues a run, after winning its slot when it has one; the Scheduler sees it end at once. */
+  private async enqueueInFleet(name: string, reason: RunReason, slot: Date | null): Promise<'queued' | 'coalesced'> {
+    const fleet = this.fleet!;
+    if (slot && !(await fleet.claimSlot(name, slot))) {
+      this.options.log('schedule_claimed_elsewhere', { sync: name, slot: slot.toISOString() });
+      return 'coalesced';
+    }
+    const outcome = await fleet.enqueue(name, reason);
+    if (outcome === 'coalesced') this.metrics.onSchedulerEvent({ type: 'coalesced', sync: name, at: new Date(), reason });
+    this.options.log('schedule_enqueued', { sync: name, reason, outcome, ...(slot ? { slot: slot.toISOString() } : {}) });
+    return outcome;
+  }
+
+  /**
+   * Fleet: runs a job of the queue. Rejecting makes pg-boss retry it later, maybe on another process:
+   * when this process is full, when the sync still runs (here or elsewhere, e.g. after its job
+   * expired), and when a stop cancelled the run, so a live process finishes it.
+   */
+  private async runJob(name: string, reason: RunReason): Promise<void> {
+    if (this.stopping !== null) throw new Error('the service is stopping');
+    if (this.running.size >= this.project.service.maxParallel)
+      throw new Error(`max_parallel (${this.project.service.maxParallel}) runs are going here`);
+    this.options.log('job_started', { sync: name, reason });
+    const started = Date.now();
+    this.metrics.onSchedulerEvent({ type: 'started', sync: name, at: new Date(started), reason });
+    let outcome: string | undefined;
+    try {
+      outcome = await this.runSync(name, reason, true);
+    } finally {
+      this.metrics.onSchedulerEvent({ type: 'finished', sync: name, at: new Date(), reason, duration_ms: Date.now() - started });
+    }
+    this.options.log('job_finished', { sync: name, reason, status: outcome ?? 'not_started', duration_ms: Date.now() - started });
+    if (outcome === 'cancelled' && this.stopping !== null) throw new Error('the run was cancelled by a stop');
+  }
+
+  private async runSync(name: string, reason: RunReason, refusalThrows = false): Promise<string | undefined> {
     const started = Date.now();
     const handle = this.options.controller.start(this.project, { syncs: [name], onEvent: this.options.onRunEvent });
     this.handles.add(handle);
@@ -163,8 +234,14 @@ export class Service {
     try {
       const result = await handle.result;
       for (const report of result.reports) this.metrics.onReport(report);
+      return result.status;
     } catch (error) {
+      if (refusalThrows && /is already running/.test((error as Error)?.message ?? '')) {
+        this.options.log('run_refused', { sync: name, reason, error: redact(oneLine((error as Error).message), this.project.secrets) });
+        throw error;
+      }
       await this.recordRunThatDidNotStart(name, reason, error, started);
+      return undefined;
     } finally {
       this.handles.delete(handle);
       this.running.delete(name);
@@ -196,7 +273,9 @@ export class Service {
   }
 
   private onSchedulerEvent(event: SchedulerEvent): void {
-    this.metrics.onSchedulerEvent(event);
+    if (this.fleet && event.type === 'due') this.dueSlots.set(event.sync, event.slot);
+    // In a fleet the scheduler's runs only enqueue: runJob counts the real ones.
+    if (!this.fleet || (event.type !== 'started' && event.type !== 'finished')) this.metrics.onSchedulerEvent(event);
     const { type, at, ...fields } = event;
     const extra: Record<string, unknown> = { ...fields };
     if ('slot' in event) extra.slot = event.slot.toISOString();

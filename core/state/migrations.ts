@@ -123,6 +123,21 @@ const migrations: Migration[] = [
       `alter table sync_pending_unindexed rename to sync_pending`,
     ],
   },
+  {
+    version: 5,
+    name: 'schedule claims',
+    statements: [
+      // Several serve processes see each slot come; the one whose insert lands enqueues its run
+      // (core/service/fleet.ts). A row per slot run: 96 a day for a sync every 15 minutes.
+      `create table if not exists schedule_claims (
+        sync_name text not null,
+        slot_at timestamptz not null,
+        claimed_by text not null,
+        claimed_at timestamptz not null,
+        primary key (sync_name, slot_at)
+      )`,
+    ],
+  },
 ];
 
 export async function migrate(db: Kysely<StateTables>): Promise<void> {
