@@ -174,6 +174,24 @@ describe('serve fleet on PostgreSQL state', { timeout: 240_000 }, () => {
     expect(fleet.filter((s) => s.exited)).toEqual([]);
   });
 
+  it("a run that outlives its job's expiry is not run again by the retried job", async () => {
+    // Expiry after 2 s, supervised every second: a run held at the sink expires while it goes on.
+    const env = await setUp(2);
+    const fleet = [await serve(env), await serve(env)];
+    sink!.holdAfter(50);
+    expect((await fleet[0].api('/api/syncs/users/trigger')).status).toBe(202);
+    await until(() => sink!.held > 0);
+    // pg-boss has expired the job and handed its retry to a process, which the sync's lock refused.
+    await until(() => count(fleet, 'run_refused') >= 1);
+    sink!.release();
+    await until(() => count(fleet, 'job_already_answered') >= 1);
+    await noJobLeft();
+    const runs = await syncRuns();
+    expect(runs.map((r) => r.status)).toEqual(['succeeded']);
+    expect(count(fleet, 'job_finished')).toBe(1);
+    expect(sink!.rows.size).toBe(400);
+  });
+
   it('a slot all three processes see missed at start runs once', async () => {
     // Slots every 365 days since the epoch: none comes during the test, and a 2020 run missed several.
     const env = await setUp(60, '{ every: 365d }');

@@ -36,6 +36,8 @@ export interface RunOptions {
   dryRun?: boolean;
   /** Let a mirror run through the delete guard (`run --allow-deletes`). */
   allowDeletes?: boolean;
+  /** Recorded in `sync_runs.trigger_id`: the queue job that asked for the run (core/service/fleet.ts). */
+  triggerId?: string;
 }
 
 /** What every sync of a run shares. */
@@ -232,7 +234,7 @@ async function planSync(context: RunContext, store: StateStore, sync: SyncConfig
 async function openSyncRun(context: RunContext, store: StateStore, sync: SyncConfig, counts: RunPlanCounts): Promise<string> {
   const runId = newRunId();
   await closeInterruptedRuns(store.db, sync.name);
-  await openRun(store.db, runId, sync.name, counts, !!context.options.fullResync);
+  await openRun(store.db, runId, sync.name, counts, !!context.options.fullResync, context.options.triggerId ?? null);
   return runId;
 }
 

@@ -11,7 +11,8 @@
  *   pg-boss's supervision and retried on a live process. Its advisory lock (core/run/sync-lock.ts)
  *   went with its PG session, so the retry can run at once. A run that is still going when its job
  *   expires keeps the lock: the retry is refused and fails, and pg-boss retries it after `RETRY_DELAY_SECONDS`
- *   until the lock is free, then runs the sync once more (it sends only what changed meanwhile).
+ *   until the lock is free; then it finds the finished run its first attempt started (`sync_runs.trigger_id`)
+ *   and ends without running the sync again.
  */
 import { hostname } from 'node:os';
 import PgBoss from 'pg-boss';
@@ -53,8 +54,15 @@ export interface FleetOptions {
   project: ProjectConfig & { state: { type: 'postgres'; url: string } };
   store: StateStore;
   /** Runs the sync; rejects when it must be tried again later (already running elsewhere, or this process is full). */
-  runJob(sync: string, reason: string): Promise<void>;
+  runJob(sync: string, reason: string, job: FleetJob): Promise<void>;
   onError(error: Error): void;
+}
+
+/** What a run needs to know of the job that asked for it. */
+export interface FleetJob {
+  id: string;
+  /** 0 the first time; more after an expiry (a killed process, or a run longer than `takeover_seconds`) or a refusal. */
+  retryCount: number;
 }
 
 export type EnqueueOutcome = 'queued' | 'coalesced';
@@ -101,8 +109,8 @@ export class Fleet {
       await this.boss.updateQueue(name, settings);
       await this.boss.work<{ reason: string }>(
         name,
-        { batchSize: 1, pollingIntervalSeconds: this.timing.pollingIntervalSeconds },
-        async ([job]) => this.options.runJob(sync, job.data.reason),
+        { batchSize: 1, pollingIntervalSeconds: this.timing.pollingIntervalSeconds, includeMetadata: true },
+        async ([job]) => this.options.runJob(sync, job.data.reason, { id: job.id, retryCount: job.retryCount }),
       );
     }
   }

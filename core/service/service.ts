@@ -18,13 +18,13 @@ import { redact } from '../../shared/redact.js';
 import type { RunController, RunHandle } from '../run/controller.js';
 import type { RunListener } from '../run/events.js';
 import { syncStatuses } from '../run/status.js';
-import { closeInterruptedRuns, closeRun, newRunId, openRun } from '../state/run-log.js';
+import { answeredRun, closeInterruptedRuns, closeRun, newRunId, openRun } from '../state/run-log.js';
 import { queryState } from '../state/state-query.js';
 import { openStateStore, type StateStore } from '../state/state-store.js';
 import { systemClock, type Clock } from '../schedule/clock.js';
 import type { RunReason, SchedulerEvent } from '../schedule/scheduler-event.js';
 import { Scheduler } from '../schedule/scheduler.js';
-import { Fleet } from './fleet.js';
+import { Fleet, type FleetJob } from './fleet.js';
 import { buildHttpApi } from './http-api.js';
 import { ServiceMetrics } from './metrics.js';
 import { removeServiceFile, writeServiceFile } from './service-file.js';
@@ -103,7 +103,7 @@ export class Service {
       const fleet = new Fleet({
         project: { ...this.project, state },
         store: this.store,
-        runJob: (name, reason) => this.runJob(name, reason as RunReason),
+        runJob: (name, reason, job) => this.runJob(name, reason as RunReason, job),
         onError: (error) => this.options.log('queue_error', { error: redact(oneLine(error.message), this.project.secrets) }, 'warn'),
       });
       try {
@@ -209,16 +209,23 @@ export class Service {
    * when this process is full, when the sync still runs (here or elsewhere, e.g. after its job
    * expired), and when a stop cancelled the run, so a live process finishes it.
    */
-  private async runJob(name: string, reason: RunReason): Promise<void> {
+  private async runJob(name: string, reason: RunReason, job: FleetJob): Promise<void> {
     if (this.stopping !== null) throw new Error('the service is stopping');
     if (this.running.size >= this.project.service.maxParallel)
       throw new Error(`max_parallel (${this.project.service.maxParallel}) runs are going here`);
+    // A retried job whose first attempt's run has finished (it outlived its expiry, or pg-boss could not
+    // mark it complete) was answered: running the sync again would make one trigger two runs.
+    const answered = job.retryCount > 0 && this.store ? await answeredRun(this.store.db, job.id) : undefined;
+    if (answered) {
+      this.options.log('job_already_answered', { sync: name, reason, run_id: answered.run_id, status: answered.status });
+      return;
+    }
     this.options.log('job_started', { sync: name, reason });
     const started = Date.now();
     this.metrics.onSchedulerEvent({ type: 'started', sync: name, at: new Date(started), reason });
     let outcome: string | undefined;
     try {
-      outcome = await this.runSync(name, reason, true);
+      outcome = await this.runSync(name, reason, job.id);
     } finally {
       this.metrics.onSchedulerEvent({ type: 'finished', sync: name, at: new Date(), reason, duration_ms: Date.now() - started });
     }
@@ -226,9 +233,10 @@ export class Service {
     if (outcome === 'cancelled' && this.stopping !== null) throw new Error('the run was cancelled by a stop');
   }
 
-  private async runSync(name: string, reason: RunReason, refusalThrows = false): Promise<string | undefined> {
+  /** Runs a sync here; `triggerId` (fleet) makes a refusal throw, so pg-boss retries the job later. */
+  private async runSync(name: string, reason: RunReason, triggerId?: string): Promise<string | undefined> {
     const started = Date.now();
-    const handle = this.options.controller.start(this.project, { syncs: [name], onEvent: this.options.onRunEvent });
+    const handle = this.options.controller.start(this.project, { syncs: [name], onEvent: this.options.onRunEvent, triggerId });
     this.handles.add(handle);
     this.running.add(name);
     try {
@@ -236,11 +244,11 @@ export class Service {
       for (const report of result.reports) this.metrics.onReport(report);
       return result.status;
     } catch (error) {
-      if (refusalThrows && /is already running/.test((error as Error)?.message ?? '')) {
+      if (triggerId !== undefined && /is already running/.test((error as Error)?.message ?? '')) {
         this.options.log('run_refused', { sync: name, reason, error: redact(oneLine((error as Error).message), this.project.secrets) });
         throw error;
       }
-      await this.recordRunThatDidNotStart(name, reason, error, started);
+      await this.recordRunThatDidNotStart(name, reason, error, started, triggerId);
       return undefined;
     } finally {
       this.handles.delete(handle);
@@ -252,7 +260,13 @@ export class Service {
    * A run that could not start (a destination that does not answer, a model error) is recorded as a
    * failed run, so `status`, `/api/runs` and the metrics show why nothing moved; the service carries on.
    */
-  private async recordRunThatDidNotStart(name: string, reason: RunReason, error: unknown, started: number): Promise<void> {
+  private async recordRunThatDidNotStart(
+    name: string,
+    reason: RunReason,
+    error: unknown,
+    started: number,
+    triggerId?: string,
+  ): Promise<void> {
     const text = error instanceof UserError ? error.format() : oneLine((error as Error)?.message ?? String(error));
     const message = redact(text, this.project.secrets);
     this.options.log('run_not_started', { sync: name, reason, error: message }, 'warn');
@@ -261,7 +275,8 @@ export class Service {
     if (!this.store || /is already running/.test(message)) return;
     const runId = newRunId();
     try {
-      await openRun(this.store.db, runId, name, { added: 0, changed: 0, removed: 0, retrying: 0, invalid: 0, planned: 0 }, false);
+      const nothing = { added: 0, changed: 0, removed: 0, retrying: 0, invalid: 0, planned: 0 };
+      await openRun(this.store.db, runId, name, nothing, false, triggerId ?? null);
       await closeRun(this.store.db, runId, 'failed', message);
     } catch (recordError) {
       this.options.log(

@@ -136,6 +136,9 @@ const migrations: Migration[] = [
         claimed_at timestamptz not null,
         primary key (sync_name, slot_at)
       )`,
+      // The queue job that asked for a run (fleet mode): a job retried after its expiry finds the run it
+      // already started, and does not run the sync a second time once that run has finished.
+      `alter table sync_runs add column trigger_id text`,
     ],
   },
 ];

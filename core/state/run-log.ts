@@ -38,6 +38,7 @@ export async function openRun(
   syncName: string,
   counts: RunPlanCounts,
   fullResync: boolean,
+  triggerId: string | null = null,
 ): Promise<void> {
   await db
     .insertInto('sync_runs')
@@ -58,6 +59,7 @@ export async function openRun(
       rows_removed: counts.removed,
       rows_retrying: counts.retrying,
       full_resync: fullResync,
+      trigger_id: triggerId,
     })
     .execute();
 }
@@ -80,4 +82,19 @@ export async function closeRun(db: Kysely<StateTables>, runId: string, status: R
     .set({ status, error: error === null ? null : storableText(error), finished_at: new Date().toISOString() })
     .where('run_id', '=', runId)
     .execute();
+}
+
+/** Statuses after which a run has answered the trigger that asked for it; a cancelled one has not. */
+const ANSWERED = ['succeeded', 'completed_with_errors', 'failed'] as const;
+
+/** The finished run a queue job already started, if any: the job is then done, whatever retried it. */
+export async function answeredRun(db: Kysely<StateTables>, triggerId: string): Promise<{ run_id: string; status: RunStatus } | undefined> {
+  return db
+    .selectFrom('sync_runs')
+    .select(['run_id', 'status'])
+    .where('trigger_id', '=', triggerId)
+    .where('status', 'in', [...ANSWERED])
+    .orderBy('started_at', 'desc')
+    .limit(1)
+    .executeTakeFirst();
 }

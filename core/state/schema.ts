@@ -25,6 +25,8 @@ export interface SyncRunsTable {
   rows_removed: number;
   rows_retrying: number;
   full_resync: boolean;
+  /** The queue job that asked for the run (several `serve` processes); null otherwise. */
+  trigger_id: string | null;
 }
 
 export type FailedRowStatus = 'retrying';
