@@ -43,7 +43,7 @@ export interface RetryResult {
 
 function checkSelection(selection: RetrySelection) {
   if (selection.status !== undefined && !FAILED_ROW_STATUSES.includes(selection.status)) {
-    throw new UserError(`"${selection.status}" is not a failed-row status`, {
+    throw new UserError(`"${selection.status}" is not a failed-row status.`, {
       field: 'retry --status',
       hint: `use one of ${FAILED_ROW_STATUSES.join(', ')}.`,
     });

@@ -51,7 +51,7 @@ export async function rowsByStatus(
 ): Promise<RowState[]> {
   const [sync] = selectSyncs(project, [syncName], false);
   if (!ROW_STATUSES.includes(status)) {
-    throw new UserError(`"${status}" is not a row status`, { field: 'rows --status', hint: `use one of ${ROW_STATUSES.join(', ')}.` });
+    throw new UserError(`"${status}" is not a row status.`, { field: 'rows --status', hint: `use one of ${ROW_STATUSES.join(', ')}.` });
   }
   // No state file yet: nothing was synced; plan in memory so that no file is created (as `plan` does).
   const absent = project.state.type === 'duckdb' && project.state.path !== ':memory:' && !existsSync(project.state.path);

@@ -23,14 +23,14 @@ export async function rowsCommand(
 ): Promise<number> {
   const project = await context.project(options);
   if (options.status === undefined || !ROW_STATUSES.includes(options.status as RowStatusFilter)) {
-    throw new UserError(options.status === undefined ? 'needs --status' : `"${options.status}" is not a row status`, {
+    throw new UserError(options.status === undefined ? 'needs --status.' : `"${options.status}" is not a row status.`, {
       field: 'rows --status',
       hint: `use one of ${ROW_STATUSES.join(', ')}.`,
     });
   }
   const limit = options.limit === undefined ? 1000 : Number(options.limit);
   if (!Number.isInteger(limit) || limit < 1) {
-    throw new UserError(`"${options.limit}" is not a positive whole number`, { field: 'rows --limit', hint: 'e.g. --limit 100.' });
+    throw new UserError(`"${options.limit}" is not a positive whole number.`, { field: 'rows --limit', hint: 'e.g. --limit 100.' });
   }
   serviceHoldsState(project, 'rows');
   const rows = await rowsByStatus(project, syncName, options.status as RowStatusFilter, { limit });
