@@ -13,6 +13,10 @@ import { splitBudget } from '../core/execute/deliver-batch.js';
 import { startHttpSink, type HttpSink, type SinkOptions } from './support/http-sink.js';
 import { createProject, type TestProject } from './support/project.js';
 import { VirtualClock } from './support/virtual-clock.js';
+import { PG_BASE, usePgAdmin } from './support/postgres-admin.js';
+
+const admin = usePgAdmin();
+let schema: string | undefined;
 
 let project: TestProject | undefined;
 let sink: HttpSink | undefined;
@@ -24,6 +28,8 @@ afterEach(async () => {
   project = undefined;
   await sink?.close();
   sink = undefined;
+  if (schema) await admin.query(`drop schema if exists ${schema} cascade`);
+  schema = undefined;
 });
 
 interface Setup {
@@ -32,6 +38,8 @@ interface Setup {
   policy?: string;
   sink?: SinkOptions;
   mapping?: string;
+  /** A PostgreSQL schema for the state store, instead of the DuckDB file. */
+  pgSchema?: string;
 }
 
 async function setup(options: Setup) {
@@ -39,6 +47,7 @@ async function setup(options: Setup) {
   project = await createProject({
     'hightouch-like.config.yaml': `
 warehouse: { type: duckdb, path: warehouse.duckdb }
+${options.pgSchema ? `state: { type: postgres, url: "${PG_BASE}?options=${encodeURIComponent(`-c search_path=${options.pgSchema}`)}" }` : ''}
 destinations:
   api: { type: http, url: "\${SINK_URL}", concurrency: 1 }
 `,
@@ -292,6 +301,46 @@ describe('a receiver that refuses every row', { timeout: 240_000 }, () => {
     expect(new Set(second.sentKeys).size).toBe(1000 - blockedFirst);
     const after = await state<{ n: number }>(`select count(*)::int as n from failed_rows where status = 'blocked'`);
     expect(after[0].n).toBeGreaterThan(blockedFirst);
+  });
+});
+
+describe('on PostgreSQL state', { timeout: 240_000 }, () => {
+  it('keeps the cadence, the cap, the timeout queue and the blocks', async () => {
+    schema = `htl_frl_${process.pid}`;
+    await admin.query(`drop schema if exists ${schema} cascade; create schema ${schema}`);
+    await setup({
+      rows: 4,
+      pgSchema: schema,
+      sink: { codeFor: (key) => (key === '2' ? 'VALUE_TOO_LONG' : undefined) },
+      // The backoff's ceiling (2m) stays under the cadence, so every wait is exactly 20 minutes.
+      policy: 'failed_rows: { min_interval: 20m, backoff: { base: 1m, max: 2m }, max_tries: 2, timeout_queue: "0 0 * * *" }',
+    });
+    const clock = new VirtualClock('2030-01-01T10:00:00Z');
+    sink!.rejectKeys(['2', '3']);
+    await run(clock);
+    const rows = async () =>
+      (await admin.query(`select primary_key, status, tries, next_retry_at from ${schema}.failed_rows order by primary_key`)).rows.map(
+        (r) => [r.primary_key, r.status, r.tries, r.next_retry_at?.toISOString() ?? null],
+      );
+    expect(await rows()).toEqual([
+      ['2', 'blocked', 1, null],
+      ['3', 'retrying', 1, '2030-01-01T10:20:00.000Z'],
+    ]);
+    await clock.advanceTo('2030-01-01T10:05:00Z');
+    expect((await run(clock)).calls).toBe(0);
+    await clock.advanceTo('2030-01-01T10:20:00Z');
+    expect((await run(clock)).sentKeys).toEqual(['3']);
+    expect(await rows()).toEqual([
+      ['2', 'blocked', 1, null],
+      ['3', 'timeout_queue', 2, '2030-01-02T00:00:00.000Z'],
+    ]);
+    sink!.rejectKeys([]);
+    await clock.advanceTo('2030-01-02T00:00:00Z');
+    expect((await run(clock)).sentKeys).toEqual(['3']);
+    await project!.warehouse(`update users set email = 'ok2@x.io' where id = 2`);
+    await clock.advanceTo('2030-01-02T01:00:00Z');
+    expect((await run(clock)).sentKeys).toEqual(['2']);
+    expect(await rows()).toEqual([]);
   });
 });
 
