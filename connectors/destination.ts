@@ -39,6 +39,12 @@ export interface Failure {
   remediation?: string;
   /** Server-requested wait (Retry-After) before sending again. */
   retryAfterMs?: number;
+  /**
+   * The same values can never succeed (a value too long, an invalid email, a required field missing):
+   * later runs skip the row until one of its mapped values or the mapping changes. The connector's
+   * catalogue decides; absent means false (the sync's retry policy applies).
+   */
+  blocks?: boolean;
 }
 
 /** The operation a batch performs. A batch carries one operation only. */

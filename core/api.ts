@@ -36,3 +36,14 @@ export type { DeleteGuardVerdict } from './plan/delete-guard.js';
 export type { FailureClass } from '../connectors/destination.js';
 export type { RunStatus } from './state/schema.js';
 export { syncStatuses, type SyncStatus } from './run/status.js';
+export {
+  FAILED_ROW_STATUSES,
+  retryFailedRows,
+  type RetryCandidate,
+  type RetryResult,
+  type RetrySelection,
+} from './run/manual-retry.js';
+export { syncIssues, type SyncIssue } from './run/sync-issues.js';
+export { ROW_STATUSES, rowsByStatus, type RowState, type RowStatusFilter, type RowsOptions } from './run/row-status.js';
+export type { FailedRowStatus } from './state/schema.js';
+export type { FailedRowsPolicy } from './config/types.js';

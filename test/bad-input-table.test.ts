@@ -399,6 +399,36 @@ const cases: Case[] = [
     error: /^error: syncs\/users\.yaml:7: schedule: 400d is longer than the maximum of 365d\./,
   },
   {
+    name: 'failed_rows: a cadence that is not an interval',
+    files: { 'syncs/users.yaml': goodSync + 'failed_rows:\n  min_interval: 20 minutes\n' },
+    args: ['validate'],
+    error: /^error: syncs\/users\.yaml:8: failed_rows\.min_interval: "20 minutes" is not an interval\. write a number and a unit/,
+  },
+  {
+    name: 'failed_rows: a backoff whose max is under its base',
+    files: { 'syncs/users.yaml': goodSync + 'failed_rows:\n  backoff: { base: 1h, max: 5m }\n' },
+    args: ['validate'],
+    error: /^error: syncs\/users\.yaml:8: failed_rows\.backoff\.max: is shorter than backoff\.base\./,
+  },
+  {
+    name: 'failed_rows: a timeout queue with a 6-field cron',
+    files: { 'syncs/users.yaml': goodSync + 'failed_rows:\n  max_tries: 10\n  timeout_queue: { cron: "0 0 0 * * *" }\n' },
+    args: ['validate'],
+    error: /^error: syncs\/users\.yaml:9: failed_rows\.timeout_queue\.cron: "0 0 0 \* \* \*" has 6 fields/,
+  },
+  {
+    name: 'failed_rows: a misspelt key',
+    files: { 'syncs/users.yaml': goodSync + 'failed_rows:\n  max_retries: 10\n' },
+    args: ['validate'],
+    error: /^error: syncs\/users\.yaml:8: failed_rows\.max_retries: unknown key "max_retries"\. did you mean "max_tries"\?/,
+  },
+  {
+    name: 'retention: under a day',
+    files: { 'syncs/users.yaml': goodSync + 'retention: 12h\n' },
+    args: ['validate'],
+    error: /^error: syncs\/users\.yaml:7: retention: 12h is shorter than the minimum of 1d\./,
+  },
+  {
     name: 'schedule: an interval without a unit',
     files: { 'syncs/users.yaml': goodSync + 'schedule: { every: "15" }\n' },
     args: ['validate'],

@@ -151,7 +151,7 @@ describe('salesforce destination: runs through the CLI', () => {
     ]);
   });
 
-  it('records refused records in failed_rows with their code, and retries them next run with the latest values', async () => {
+  it('records refused records in failed_rows with their code, retries a changed one next run with its latest values, and leaves an unchanged blocked one unsent', async () => {
     await setup({ rows: 5 });
     await project!.warehouse(`update contacts set email = 'not-an-email' where id = 2; update contacts set last_name = null where id = 4`);
     const first = await run();
@@ -165,11 +165,14 @@ describe('salesforce destination: runs through the CLI', () => {
 
     await project!.warehouse(`update contacts set email = 'fixed2@x.io' where id = 2`);
     const second = await run();
-    expect(second.code).toBe(2);
-    expect(second.report.plan).toMatchObject({ retrying: 2, planned: 2 });
-    expect(sf!.writes[1].records).toBe(2);
+    // 4 is blocked (SF_REQUIRED_FIELD_MISSING cannot pass with the same values): not sent until it changes.
+    expect(second.code).toBe(0);
+    expect(second.report.plan).toMatchObject({ retrying: 1, blocked: 1, planned: 1 });
+    expect(sf!.writes[1].records).toBe(1);
     expect(contact('C-2')).toMatchObject({ Email: 'fixed2@x.io' });
-    expect(await state('select primary_key, attempts from failed_rows')).toEqual([{ primary_key: '4', attempts: 2 }]);
+    expect(await state('select primary_key, attempts, status from failed_rows')).toEqual([
+      { primary_key: '4', attempts: 1, status: 'blocked' },
+    ]);
   });
 
   it('refreshes an expired token once and replays the call', async () => {

@@ -16,6 +16,12 @@ export interface CatalogueEntry {
   readonly errorClass: FailureClass;
   /** One sentence: what the user can do about it. */
   readonly remediation: string;
+  /**
+   * True when resending the same values cannot succeed: the row is then blocked, skipped by later runs
+   * at no API call until one of its mapped values or the sync's mapping changes. Leave it out for
+   * errors that may pass later unchanged (locks, duplicates, a missing parent record, a generic 4xx).
+   */
+  readonly blocks?: boolean;
 }
 
 export interface FailureOptions {
@@ -50,10 +56,15 @@ export function defineCatalogue<const Entries extends Record<string, CatalogueEn
   entries: Entries,
 ): FailureCatalogue<Extract<keyof Entries, string>> {
   type Code = Extract<keyof Entries, string>;
+  for (const [code, entry] of Object.entries(entries)) {
+    // Only a refusal of the row's own values can block it: a transient or run-stopping error never does.
+    if (entry.blocks && entry.errorClass !== 'rejected') throw new Error(`${code}: only a rejected code can block a row`);
+  }
   const has = (code: string): code is Code => Object.hasOwn(entries, code);
   const build = (code: string, entry: CatalogueEntry, message: string, options: FailureOptions = {}): Failure => {
     const failure: Failure = { errorClass: entry.errorClass, code, message, remediation: options.remediation ?? entry.remediation };
     if (options.retryAfterMs !== undefined) failure.retryAfterMs = options.retryAfterMs;
+    if (entry.blocks) failure.blocks = true;
     return failure;
   };
   const entryOf = (code: string): CatalogueEntry => {

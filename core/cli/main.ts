@@ -10,6 +10,9 @@ import { createContext, type CliContext } from './context.js';
 import { planCommand } from './commands/plan.js';
 import { queryCommand } from './commands/query.js';
 import { runCommand } from './commands/run.js';
+import { retryCommand } from './commands/retry.js';
+import { rowsCommand } from './commands/rows.js';
+import { syncIssuesCommand } from './commands/sync-issues.js';
 import { serveCommand } from './commands/serve.js';
 import { statusCommand } from './commands/status.js';
 import { validateCommand } from './commands/validate.js';
@@ -51,6 +54,33 @@ export function buildProgram(context: CliContext): Command {
     .option('--allow-deletes', 'let mirror runs through the delete guard this once')
     .option('--json', 'machine-readable output')
     .action(act(async (names: string[], opts) => runCommand(context, names, { ...program.opts(), ...opts })));
+
+  program
+    .command('retry')
+    .description('clear the wait or block of failed rows and run the sync now; all failed rows unless chosen')
+    .argument('<sync>')
+    .option('--key <keys...>', 'primary keys of the rows')
+    .option('--error-code <code>', 'rows failing with this error code')
+    .option('--status <status>', 'rows in this state: retrying, blocked or timeout_queue')
+    .option('--dry-run', 'list the rows, change nothing, send nothing')
+    .option('--json', 'machine-readable output')
+    .action(act(async (name: string, opts) => retryCommand(context, name, { ...program.opts(), ...opts })));
+
+  program
+    .command('sync-issues')
+    .description('failing rows per sync and error code: class, rows, first and last seen, sample keys, remediation, runs')
+    .argument('[syncs...]')
+    .option('--json', 'machine-readable output')
+    .action(act(async (names: string[], opts) => syncIssuesCommand(context, names, { ...program.opts(), ...opts })));
+
+  program
+    .command('rows')
+    .description("a sync's model rows in one state: synced, pending, retrying, blocked, timeout_queue, invalid, not_synced")
+    .argument('<sync>')
+    .option('--status <status>', 'synced, pending, retrying, blocked, timeout_queue, invalid or not_synced')
+    .option('--limit <n>', 'rows listed at most, in key order (default 1000)')
+    .option('--json', 'machine-readable output')
+    .action(act(async (name: string, opts) => rowsCommand(context, name, { ...program.opts(), ...opts })));
 
   program
     .command('status')

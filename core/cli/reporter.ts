@@ -76,6 +76,7 @@ export function formatSummary(report: SyncReport): string {
     return (
       `${report.sync}: plan — ${p.planned} to send (${p.to_insert} insert, ${p.to_update} update, ${p.to_delete} delete); ` +
       `added ${p.added}, changed ${p.changed}, removed ${p.removed}, unchanged ${p.unchanged}, retrying ${p.retrying}, invalid ${p.invalid}` +
+      (p.blocked || p.waiting ? `; held back: ${p.blocked} blocked, ${p.waiting} waiting for their retry time` : '') +
       (p.superseded ? `; ${p.superseded} deletes dropped (a write of the run addresses the same record)` : '') +
       (report.delete_guard?.stops
         ? `\n  delete guard: the run would stop: ${report.delete_guard.reason} (run --allow-deletes to let it through)`

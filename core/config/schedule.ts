@@ -82,7 +82,7 @@ const EXAMPLES = 'write manual, { every: 15m }, or { cron: "0 * * * *", timezone
  * The schedule of a sync file's `schedule:` value (already checked by the JSON Schema to be absent, a
  * string, or a mapping of `every`, `cron`, `timezone` strings). Throws a UserError naming the line.
  */
-export function parseSchedule(value: unknown, where: Where): Schedule {
+export function parseSchedule(value: unknown, where: Where, key: string[] = ['schedule']): Schedule {
   const fail = (path: string[], problem: string, hint: string) =>
     new UserError(problem, { file: where.file, line: where.lineOf(path), field: path.join('.'), hint });
   if (value === undefined || value === null) return MANUAL;
@@ -90,38 +90,38 @@ export function parseSchedule(value: unknown, where: Where): Schedule {
   if (typeof value === 'string') {
     const text = value.trim();
     if (text === 'manual') return MANUAL;
-    if (/\s/.test(text) || text.startsWith('@')) return cron(text, 'UTC', ['schedule'], fail);
-    if (/^\d/.test(text)) return every(text, ['schedule'], fail);
-    throw fail(['schedule'], `${JSON.stringify(value)} is not a schedule.`, EXAMPLES);
+    if (/\s/.test(text) || text.startsWith('@')) return cron(text, 'UTC', key, fail);
+    if (/^\d/.test(text)) return every(text, key, fail);
+    throw fail(key, `${JSON.stringify(value)} is not a schedule.`, EXAMPLES);
   }
 
   const object = value as { every?: string; cron?: string; timezone?: string };
   if (object.every !== undefined && object.cron !== undefined) {
-    throw fail(['schedule'], 'has both every and cron.', 'keep one of them.');
+    throw fail(key, 'has both every and cron.', 'keep one of them.');
   }
   if (object.every !== undefined) {
     if (object.timezone !== undefined) {
       throw fail(
-        ['schedule', 'timezone'],
+        [...key, 'timezone'],
         'applies to cron only: an interval counts from the Unix epoch in UTC.',
         'remove timezone, or use cron.',
       );
     }
-    return every(object.every.trim(), ['schedule', 'every'], fail);
+    return every(object.every.trim(), [...key, 'every'], fail);
   }
   if (object.cron !== undefined) {
     const zone = object.timezone === undefined ? 'UTC' : ianaZone(object.timezone.trim());
     if (zone === undefined) {
       const suggestion = closest(object.timezone!.trim(), Intl.supportedValuesOf('timeZone'));
       throw fail(
-        ['schedule', 'timezone'],
+        [...key, 'timezone'],
         `${JSON.stringify(object.timezone)} is not an IANA time zone.`,
         suggestion ? `did you mean "${suggestion}"?` : 'use a name such as Europe/Paris or UTC.',
       );
     }
-    return cron(object.cron.trim(), zone, ['schedule', 'cron'], fail);
+    return cron(object.cron.trim(), zone, [...key, 'cron'], fail);
   }
-  throw fail(['schedule'], 'has neither every nor cron.', EXAMPLES);
+  throw fail(key, 'has neither every nor cron.', EXAMPLES);
 }
 
 type Fail = (path: string[], problem: string, hint: string) => UserError;

@@ -53,6 +53,40 @@ const schedule = {
   },
 };
 
+const failedRows = {
+  type: 'object',
+  additionalProperties: false,
+  description:
+    'What happens to a failed row across runs (the in-run `retry:` is about one run). Default: retried by every run with its latest values; rows whose error needs a change of values are blocked until it comes.',
+  examples: [{ min_interval: '20m', max_tries: 10, timeout_queue: { cron: '0 0 * * *' } }, { backoff: { base: '5m', max: '6h' } }],
+  properties: {
+    min_interval: { type: 'string', description: 'Least time between two tries of a row (15m, 1h). Default: 0, every run.' },
+    backoff: {
+      type: 'object',
+      additionalProperties: false,
+      description: 'Exponential backoff with full jitter between tries: a wait of random(0, min(max, base · 2^(tries-1))).',
+      properties: {
+        base: { type: 'string', description: 'Ceiling of the first wait. Default: 1m.' },
+        max: { type: 'string', description: 'Largest ceiling. Default: 1d.' },
+      },
+    },
+    max_tries: {
+      type: 'integer',
+      minimum: 1,
+      description: 'Tries (runs that sent the row and saw it fail) after which the row moves to the timeout queue. Default: no limit.',
+    },
+    timeout_queue: {
+      ...schedule,
+      description: 'When the timed-out rows are retried, all together: an interval or a 5-field cron. Default: "0 0 * * *" (00:00 UTC).',
+      examples: ['0 0 * * *', { cron: '0 2 * * *', timezone: 'Europe/Paris' }],
+    },
+    block: {
+      type: 'boolean',
+      description: "Block rows whose error (per the connector's catalogue) cannot pass without a change of their values. Default: true.",
+    },
+  },
+};
+
 function connectors(): DestinationConnector[] {
   return connectorTypes().map((type) => getConnector(type)!);
 }
@@ -206,6 +240,12 @@ function syncBaseProperties(): Record<string, Schema> {
     workers,
     retry,
     schedule,
+    failed_rows: failedRows,
+    retention: {
+      type: 'string',
+      description:
+        'How long sync_runs and sync_changelog rows of this sync are kept (at least 1d). Default: 30d. failed_rows is never pruned.',
+    },
     description: { type: 'string' },
     delete_guard: {
       type: 'object',

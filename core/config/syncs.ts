@@ -10,6 +10,13 @@ import { substituteEnv } from './env-substitution.js';
 import { byBaseName, listFolder } from './folder.js';
 import { PROJECT_FILE } from './project-file.js';
 import { parseSchedule } from './schedule.js';
+import {
+  DEFAULT_FAILED_ROWS_POLICY,
+  DEFAULT_RETENTION_MS,
+  parseFailedRowsPolicy,
+  parseRetention,
+  type RawFailedRows,
+} from './failed-rows-policy.js';
 import { SYNC_BASE_KEYS, connectorSyncSchema, syncJsonSchema } from './schemas.js';
 import { validateWithSchema } from './validate.js';
 import { readYaml, type YamlSource } from './yaml-source.js';
@@ -26,6 +33,8 @@ interface RawSync {
   retry?: Partial<RetryPolicy>;
   schedule?: unknown;
   delete_guard?: { max_share?: number };
+  failed_rows?: RawFailedRows;
+  retention?: string;
   [key: string]: unknown;
 }
 
@@ -87,6 +96,8 @@ export async function loadSync(context: SyncContext, name: string, file: string)
 
   const schedule = parseSchedule(raw.schedule, source);
   const sync = syncConfig(raw, { name, file, model: model.name, destination: destination.name, primaryKey, settings, lines, schedule });
+  sync.failed_rows = parseFailedRowsPolicy(raw.failed_rows, source);
+  sync.retention_ms = parseRetention(raw.retention, source);
   const target = buildWriteTarget({
     destination,
     sync: { name, mode: sync.mode, primaryKey, mapping: sync.mapping, settings },
@@ -171,6 +182,8 @@ function syncConfig(raw: RawSync, parts: ResolvedParts): SyncConfig {
     mode: raw.mode ?? 'upsert',
     mapping: Object.assign(Object.create(null), raw.mapping),
     schedule: parts.schedule,
+    failed_rows: DEFAULT_FAILED_ROWS_POLICY,
+    retention_ms: DEFAULT_RETENTION_MS,
     settings: parts.settings,
     lines: parts.lines,
   };

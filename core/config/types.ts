@@ -6,6 +6,9 @@ export type DatabaseConfig =
 
 import type { RetryPolicy, SyncMode } from '../../connectors/destination.js';
 import type { Schedule } from './schedule.js';
+import type { FailedRowsPolicy } from './failed-rows-policy.js';
+
+export type { FailedRowsPolicy };
 
 /** Owned by the connector contract, which depends on nothing in core/. */
 export type { RetryPolicy, SyncMode };
@@ -46,6 +49,10 @@ export interface SyncConfig {
   retry?: Partial<RetryPolicy>;
   /** When the scheduler starts it; `manual` unless the sync file says otherwise. */
   schedule: Schedule;
+  /** What happens to a failed row across runs (`failed_rows:`); defaults retry it on every run. */
+  failed_rows: FailedRowsPolicy;
+  /** `sync_runs` and `sync_changelog` rows older than this are pruned after each run (`retention:`). */
+  retention_ms: number;
   /** Mirror mode: the largest share of the synced rows one run may delete without `--allow-deletes`. */
   delete_guard?: { max_share: number };
   /** Destination-specific keys of the sync file (`table`, `object`, `external_id`, …). */

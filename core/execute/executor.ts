@@ -12,7 +12,7 @@ import type { RetryPolicy } from '../config/types.js';
 import type { StateStore } from '../state/state-store.js';
 import { oneLine } from '../../shared/errors.js';
 import { markPending, readPlanPage, type PlannedRow } from '../state/plan-table.js';
-import { commitBatches, type BatchOutcome } from '../state/commit-batch.js';
+import { commitBatches, type BatchOutcome, type CommitPolicy } from '../state/commit-batch.js';
 import { settleSnapshotLog } from '../state/snapshot-log.js';
 import { StateConnectionLost, type StateSession } from '../state/state-session.js';
 import { batchOp, cutBatches } from './cut-batches.js';
@@ -38,6 +38,8 @@ export interface ExecuteSettings {
   signal: AbortSignal;
   /** Where the write threads come from; they outlive the run. */
   workerPools: WorkerPools;
+  /** How failures are recorded across runs (the sync's `failed_rows:` policy) and the run's clock. */
+  commitPolicy: CommitPolicy;
   onCommit?: (totals: RunTotals) => void;
 }
 
@@ -138,7 +140,7 @@ export async function executePlan(store: StateStore, settings: ExecuteSettings):
 async function commitOutcomes(store: StateStore, settings: ExecuteSettings, outcomes: BatchOutcome[], totals: RunTotals) {
   try {
     await settings.stateSession.assertAlive();
-    await commitBatches(store, settings.runId, settings.target.sync.name, outcomes, settings.redact);
+    await commitBatches(store, settings.runId, settings.target.sync.name, outcomes, settings.redact, settings.commitPolicy);
   } catch (error) {
     const explained = await settings.stateSession.explain(error);
     if (explained instanceof StateConnectionLost) throw explained;

@@ -66,6 +66,7 @@ function invalidValue(error: unknown): Failure {
       code: 'INVALID_NUMBER',
       message: `non-finite number: ${error.message}`,
       remediation: 'JSON has no NaN or Infinity: filter the row out, or map the value to null (nullif, case) in the model.',
+      blocks: true,
     };
   }
   return { errorClass: 'rejected', code: 'INVALID_PAYLOAD', message: `unreadable payload: ${(error as Error).message}` };

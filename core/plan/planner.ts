@@ -39,6 +39,10 @@ export interface PlanCounts {
   invalid: number;
   /** Rows to send that are in the failed-row index from an earlier run. */
   retrying: number;
+  /** Failed rows not sent: blocked, and unchanged since they failed (values and mapping). */
+  blocked: number;
+  /** Failed rows not sent: not due yet (`next_retry_at` after now: a backoff, a cadence, the timeout queue). */
+  waiting: number;
   to_insert: number;
   to_update: number;
   to_delete: number;
@@ -91,12 +95,13 @@ export function mappingHash(sync: SyncConfig): string {
  */
 const DUCKDB_MEMORY_LIMIT = '640MB';
 
-export async function buildPlan(
-  store: StateStore,
-  project: ProjectConfig,
-  sync: SyncConfig,
-  options: { fullResync: boolean },
-): Promise<Plan> {
+export interface PlanOptions {
+  fullResync: boolean;
+  /** The run's instant: failed rows due after it wait. Default: the system clock. */
+  now?: Date;
+}
+
+export async function buildPlan(store: StateStore, project: ProjectConfig, sync: SyncConfig, options: PlanOptions): Promise<Plan> {
   const db = store.db as unknown as Kysely<any>;
   // What a killed run acknowledged is still in the log: the plan must see it in the snapshot.
   await settleSnapshotLog(store, sync.name);
@@ -152,6 +157,26 @@ function matchOf(project: ProjectConfig, sync: SyncConfig, dialect: SqlDialect):
   return { key: syncKey(writeTarget(project, sync)), dialect };
 }
 
+/**
+ * The failed-row index as the plan reads it, as `f`. A failed row is a retry when its values and the
+ * mapping are those it failed with; otherwise it is a new change, sent by this run whatever its status.
+ * A retry is held back (`held`): `blocked` while blocked, `waiting` until its `next_retry_at`. A full
+ * resync holds nothing back.
+ */
+function failedRowsSide(sync: SyncConfig, options: PlanOptions): { join: string; retry: string; held: string } {
+  const join = `left join (select primary_key, status, next_retry_at, row_hash as failed_hash, mapping_hash as failed_mapping
+        from failed_rows where sync_name = ${quoteLiteral(sync.name)}) f on f.primary_key = j.pk`;
+  const retry = `(f.primary_key is not null and f.failed_mapping = ${quoteLiteral(mappingHash(sync))}
+        and j.row_hash is not distinct from f.failed_hash)`;
+  if (options.fullResync) return { join, retry, held: 'cast(null as text)' };
+  const now = `cast(${quoteLiteral((options.now ?? new Date()).toISOString())} as timestamptz)`;
+  const held = `case when not ${retry} then null
+          when f.status = 'blocked' then 'blocked'
+          when f.next_retry_at > ${now} then 'waiting'
+        end`;
+  return { join, retry, held };
+}
+
 /** The text of `field` in a JSON payload (null when absent or JSON null), in the state database. */
 function payloadFieldSql(dialect: SqlDialect, payload: string, field: string): string {
   if (dialect === 'postgres') return `(cast(${payload} as json) ->> ${quoteLiteral(field)})`;
@@ -180,8 +205,9 @@ function deletedAddressSql(match: Match, alias: string): string {
  * changed, or its match value moved to another key) is not sent but marked `superseded`: sending it,
  * before or after the write, would leave the record deleted while a model row still holds it.
  */
-function planTail(sync: SyncConfig, ctes: string, match: Match) {
+function planTail(sync: SyncConfig, ctes: string, match: Match, options: PlanOptions) {
   const ops = opFor(sync.mode);
+  const failed = failedRowsSide(sync, options);
   const opCase = (change: 'added' | 'changed' | 'removed') => (ops[change] === null ? 'null' : quoteLiteral(ops[change]!));
   const resolved =
     ops.removed === null
@@ -191,7 +217,7 @@ function planTail(sync: SyncConfig, ctes: string, match: Match) {
       select c.pk,
         case when w.a is null then c.change else 'superseded' end as change,
         case when w.a is null then c.op end as op,
-        c.payload, c.row_hash, c.destination_id, c.retrying
+        c.payload, c.row_hash, c.destination_id, c.retrying, c.retry, c.held
       from classified c
       left join written w on c.op = 'delete' and w.a = ${deletedAddressSql(match, 'c')}
     )`;
@@ -205,17 +231,20 @@ function planTail(sync: SyncConfig, ctes: string, match: Match) {
           when 'changed' then ${opCase('changed')}
           when 'removed' then ${opCase('removed')}
         end as op,
-        f.primary_key is not null as retrying
+        f.primary_key is not null as retrying,
+        ${failed.retry} as retry,
+        ${failed.held} as held
       from joined j
-      left join (select primary_key from failed_rows where sync_name = ${quoteLiteral(sync.name)}) f on f.primary_key = j.pk
+      ${failed.join}
       where j.change <> 'unchanged'
     ),
     ${resolved}
     select
-      case when op is null then null
-           else row_number() over (order by case when op is null then 1 else 0 end, case op when 'delete' then 1 else 0 end, pk)
+      case when op is null or held is not null then null
+           else row_number() over (order by case when op is null or held is not null then 1 else 0 end,
+             case when retry then 1 else 0 end, case op when 'delete' then 1 else 0 end, pk)
       end as seq,
-      pk, change, op, payload, row_hash, destination_id, retrying
+      pk, change, op, payload, row_hash, destination_id, retrying, held
     from resolved
     order by seq nulls last`;
 }
@@ -255,7 +284,7 @@ function snapshotSide(sync: SyncConfig, columns: 'full' | 'diff' | 'ids', catalo
 }
 
 /** The general strategy: the model staged as `ht_model(pk, payload)`, then one statement. */
-async function planStaged(db: Kysely<any>, sync: SyncConfig, options: { fullResync: boolean }, match: Match) {
+async function planStaged(db: Kysely<any>, sync: SyncConfig, options: PlanOptions, match: Match) {
   // Rows with a null key are invalid already and address nothing: they are not counted as copies.
   const matchCopies = checksMatchDuplicates(match) ? `case when mv is null then 1 else count(pk) over (partition by mv) end` : '1';
   const matchValue = checksMatchDuplicates(match) ? payloadFieldSql(match.dialect, 'payload', match.key.field) : 'null';
@@ -282,7 +311,7 @@ async function planStaged(db: Kysely<any>, sync: SyncConfig, options: { fullResy
         m.payload, m.row_hash, s.destination_id
       from m full outer join s on m.pk = s.primary_key
     )`;
-  await sql.raw(planTail(sync, ctes, match)).execute(db);
+  await sql.raw(planTail(sync, ctes, match, options)).execute(db);
 }
 
 /**
@@ -323,7 +352,7 @@ async function planDirect(
   store: StateStore,
   project: ProjectConfig,
   sync: SyncConfig,
-  options: { fullResync: boolean },
+  options: PlanOptions,
   match: Match,
   side: { rows: number; ids: number },
 ): Promise<number | null> {
@@ -404,7 +433,7 @@ async function planDirect(
       from d
       left join dup on dup.pk = d.pk
     )`;
-  await sql.raw(planTail(sync, ctes, match)).execute(db);
+  await sql.raw(planTail(sync, ctes, match, options)).execute(db);
   await sql`drop table if exists ht_diff`.execute(db);
   // Every row but a removed one is a model row.
   return sum(Object.values(DiffCode).filter((code) => code !== DiffCode.removed));
@@ -422,6 +451,8 @@ export function emptyPlanCounts(modelRows = 0, snapshotRows = 0): PlanCounts {
     unchanged: 0,
     invalid: 0,
     retrying: 0,
+    blocked: 0,
+    waiting: 0,
     to_insert: 0,
     to_update: 0,
     to_delete: 0,
@@ -431,8 +462,8 @@ export function emptyPlanCounts(modelRows = 0, snapshotRows = 0): PlanCounts {
 
 async function countPlan(db: Kysely<any>, modelRows: number, snapshotRows: number): Promise<PlanCounts> {
   const rows = (
-    await sql<{ change: Change; op: string | null; retrying: boolean; n: number }>`
-      select change, op, retrying, count(*) as n from ht_plan group by change, op, retrying`.execute(db)
+    await sql<{ change: Change; op: string | null; retrying: boolean; held: 'blocked' | 'waiting' | null; n: number }>`
+      select change, op, retrying, held, count(*) as n from ht_plan group by change, op, retrying, held`.execute(db)
   ).rows;
   const c = emptyPlanCounts(modelRows, snapshotRows);
   for (const r of rows) {
@@ -442,6 +473,10 @@ async function countPlan(db: Kysely<any>, modelRows: number, snapshotRows: numbe
       c.superseded += n;
       c.removed += n;
     } else c[r.change as 'added' | 'changed' | 'removed'] += n;
+    if (r.op && r.held) {
+      c[r.held] += n;
+      continue;
+    }
     if (r.op === 'insert') c.to_insert += n;
     if (r.op === 'update') c.to_update += n;
     if (r.op === 'delete') c.to_delete += n;

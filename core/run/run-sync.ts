@@ -20,6 +20,7 @@ import type { WorkerPools } from '../execute/worker-pool.js';
 import { effectiveSettings, writeTarget } from '../config/write-target.js';
 import { buildPlan, emptyPlanCounts, forgetSuperseded, type Plan } from '../plan/planner.js';
 import { dropSettledFailures } from '../state/plan-table.js';
+import { pruneHistory } from '../state/retention.js';
 import { preflightSyncs } from '../plan/preflight.js';
 import { closeInterruptedRuns, closeRun, newRunId, openRun, recordMapping, type RunPlanCounts } from '../state/run-log.js';
 import { storableText } from '../state/sanitize-text.js';
@@ -38,6 +39,19 @@ export interface RunOptions {
   allowDeletes?: boolean;
   /** Recorded in `sync_runs.trigger_id`: the queue job that asked for the run (core/service/fleet.ts). */
   triggerId?: string;
+  /**
+   * Where the run reads the time: which failed rows are due, the instants written to `sync_runs`,
+   * `sync_changelog` and `failed_rows`, what retention prunes. Default: the system clock. A scheduler
+   * passes its own (core/schedule Clock), tests a virtual one.
+   */
+  clock?: { now(): Date };
+}
+
+const systemTime = { now: () => new Date() };
+
+/** The run's clock. */
+function clockOf(context: RunContext): { now(): Date } {
+  return context.options.clock ?? systemTime;
 }
 
 /** What every sync of a run shares. */
@@ -129,7 +143,7 @@ async function recordFailedRun(
   started: number,
 ): Promise<SyncReport> {
   const runId = await openSyncRun(context, store, sync, NOTHING_PLANNED);
-  await closeRun(store.db, runId, 'failed', message);
+  await closeRun(store.db, runId, 'failed', message, clockOf(context).now());
   context.emit({ type: 'run_failed', sync: sync.name, run_id: runId, error: message });
   return emptyReport(base, runId, 'failed', message, started);
 }
@@ -176,14 +190,14 @@ async function runOne(context: RunContext, store: StateStore, sync: SyncConfig):
     if (context.signal.aborted) {
       // A signal that arrived while planning (which can take a while on a large model): send nothing.
       const message = 'cancelled by signal before sending';
-      await closeRun(store.db, runId, 'cancelled', message);
+      await closeRun(store.db, runId, 'cancelled', message, clockOf(context).now());
       context.emit({ type: 'run_failed', sync: sync.name, run_id: runId, error: message });
       return emptyReport(base, runId, 'cancelled', message, started);
     }
     if (guard?.stops && !context.options.allowDeletes) {
       // Recorded as a failed run so `status` and a scheduler see why nothing moved; no other state changes.
       const message = refusalMessage(guard);
-      await closeRun(store.db, runId, 'failed', message);
+      await closeRun(store.db, runId, 'failed', message, clockOf(context).now());
       context.emit({
         type: 'run_refused',
         sync: sync.name,
@@ -201,14 +215,16 @@ async function runOne(context: RunContext, store: StateStore, sync: SyncConfig):
     let report: SyncReport;
     try {
       const totals = await executeSyncRun(context, store, sync, plan, runId, stateSession);
-      report = await closeSyncRun(store, base, runId, totals, started);
+      report = await closeSyncRun(store, base, runId, totals, started, clockOf(context).now());
     } catch (error) {
       failed = true;
       const message = await failureMessage(context.project, stateSession, error);
-      await closeRun(store.db, runId, 'failed', message).catch(() => {});
+      await closeRun(store.db, runId, 'failed', message, clockOf(context).now()).catch(() => {});
       context.emit({ type: 'run_failed', sync: sync.name, run_id: runId, error: message });
       return emptyReport(base, runId, 'failed', message, started);
     }
+    // Housekeeping after the run is recorded: a failure here is the state store's, not the run's.
+    await pruneHistory(store, sync.name, sync.retention_ms, runId, clockOf(context).now());
     const { plan: _plan, ...finished } = report;
     context.emit({ type: 'run_finished', ...finished });
     return report;
@@ -222,7 +238,7 @@ async function runOne(context: RunContext, store: StateStore, sync: SyncConfig):
 
 /** Plans the sync and logs its invalid rows: the first of them one by one, the rest as a count. */
 async function planSync(context: RunContext, store: StateStore, sync: SyncConfig): Promise<Plan> {
-  const plan = await buildPlan(store, context.project, sync, { fullResync: !!context.options.fullResync });
+  const plan = await buildPlan(store, context.project, sync, { fullResync: !!context.options.fullResync, now: clockOf(context).now() });
   for (const row of plan.invalidSample) context.emit({ type: 'invalid_row', sync: sync.name, primary_key: row.key, reason: row.reason });
   if (plan.counts.invalid > plan.invalidSample.length) {
     context.emit({ type: 'invalid_rows_more', sync: sync.name, more: plan.counts.invalid - plan.invalidSample.length });
@@ -233,8 +249,9 @@ async function planSync(context: RunContext, store: StateStore, sync: SyncConfig
 /** Gives the run its `sync_runs` row, after closing any run a killed process left `running`. */
 async function openSyncRun(context: RunContext, store: StateStore, sync: SyncConfig, counts: RunPlanCounts): Promise<string> {
   const runId = newRunId();
-  await closeInterruptedRuns(store.db, sync.name);
-  await openRun(store.db, runId, sync.name, counts, !!context.options.fullResync, context.options.triggerId ?? null);
+  const now = clockOf(context).now();
+  await closeInterruptedRuns(store.db, sync.name, now);
+  await openRun(store.db, runId, sync.name, counts, !!context.options.fullResync, now, context.options.triggerId ?? null);
   return runId;
 }
 
@@ -277,6 +294,7 @@ async function executeSyncRun(
     stateSession,
     signal: context.signal,
     workerPools: context.workerPools,
+    commitPolicy: { policy: sync.failed_rows, mappingHash: plan.mappingHash, now: () => clockOf(context).now() },
     onCommit: (t) =>
       emit({
         type: 'progress',
@@ -293,10 +311,17 @@ async function executeSyncRun(
 }
 
 /** Records how the run ended and reports it. */
-async function closeSyncRun(store: StateStore, base: ReportBase, runId: string, totals: RunTotals, started: number): Promise<SyncReport> {
+async function closeSyncRun(
+  store: StateStore,
+  base: ReportBase,
+  runId: string,
+  totals: RunTotals,
+  started: number,
+  finishedAt: Date,
+): Promise<SyncReport> {
   const { status, error } = outcome(totals, base.invalid);
   const byClass = totals.failed > 0 ? await failedByClass(store, base.sync, runId) : {};
-  await closeRun(store.db, runId, status, error);
+  await closeRun(store.db, runId, status, error, finishedAt);
   return {
     ...base,
     run_id: runId,

@@ -47,6 +47,8 @@ const UNFINISHED = new Set(['running', 'cancelled']);
 
 export class Service {
   private readonly project: ProjectConfig;
+  /** The scheduler's clock, which the runs read too (which rows are due, the instants they record). */
+  private readonly clock: Clock;
   private readonly scheduler: Scheduler;
   private readonly metrics: ServiceMetrics;
   private readonly handles = new Set<RunHandle>();
@@ -62,6 +64,7 @@ export class Service {
 
   constructor(private readonly options: ServiceOptions) {
     this.project = options.project;
+    this.clock = options.clock ?? systemClock;
     const syncs = Object.values(this.project.syncs);
     this.metrics = new ServiceMetrics(
       () => this.failedRowCounts(),
@@ -69,7 +72,7 @@ export class Service {
     );
     this.scheduler = new Scheduler({
       syncs: syncs.map((s) => ({ name: s.name, schedule: s.schedule })),
-      clock: options.clock ?? systemClock,
+      clock: this.clock,
       maxParallel: this.project.service.maxParallel,
       runSync: (name, reason) =>
         this.fleet ? this.enqueueInFleet(name, reason, this.takeDueSlot(name, reason)) : this.runSync(name, reason),
@@ -236,7 +239,12 @@ export class Service {
   /** Runs a sync here; `triggerId` (fleet) makes a refusal throw, so pg-boss retries the job later. */
   private async runSync(name: string, reason: RunReason, triggerId?: string): Promise<string | undefined> {
     const started = Date.now();
-    const handle = this.options.controller.start(this.project, { syncs: [name], onEvent: this.options.onRunEvent, triggerId });
+    const handle = this.options.controller.start(this.project, {
+      syncs: [name],
+      onEvent: this.options.onRunEvent,
+      triggerId,
+      clock: this.clock,
+    });
     this.handles.add(handle);
     this.running.add(name);
     try {
@@ -276,7 +284,7 @@ export class Service {
     const runId = newRunId();
     try {
       const nothing = { added: 0, changed: 0, removed: 0, retrying: 0, invalid: 0, planned: 0 };
-      await openRun(this.store.db, runId, name, nothing, false, triggerId ?? null);
+      await openRun(this.store.db, runId, name, nothing, false, this.clock.now(), triggerId ?? null);
       await closeRun(this.store.db, runId, 'failed', message);
     } catch (recordError) {
       this.options.log(

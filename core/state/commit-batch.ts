@@ -16,6 +16,15 @@ import { transact } from './transact.js';
 import { quoteLiteral as literal } from '../db/sql-text.js';
 import { storableText } from './sanitize-text.js';
 import { FAILURE_COLUMNS, failureRows, recordFailuresSql, removeFailuresSql, type FailureRow } from './failed-row-index.js';
+import type { FailedRowsPolicy } from '../config/types.js';
+import { nextSlot } from '../config/schedule-slots.js';
+
+/** What a commit needs to know of the sync to record failures: its policy, mapping and clock. */
+export interface CommitPolicy {
+  policy: FailedRowsPolicy;
+  mappingHash: string;
+  now: () => Date;
+}
 
 /** A row's outcome as the executor reports it; `sends` counts the calls that carried the row. */
 export type DeliveredRow =
@@ -64,8 +73,10 @@ export async function commitBatches(
   syncName: string,
   outcomes: BatchOutcome[],
   redactText: (text: string) => string,
+  commitPolicy: CommitPolicy,
 ): Promise<void> {
-  const now = new Date().toISOString();
+  const clockNow = commitPolicy.now();
+  const now = clockNow.toISOString();
   const { dialect } = store;
 
   let succeeded = 0;
@@ -77,7 +88,12 @@ export async function commitBatches(
   const attempted: Array<RowOf<typeof ATTEMPTED_COLUMNS>> = [];
   // A destination's words are masked, then made storable; its ids are kept as given (they address
   // the record later), so an id the state store cannot hold fails the commit, and the run.
-  const storable = (f: Failure): Failure => ({ ...f, code: storableText(f.code), message: storableText(redactText(f.message)) });
+  const storable = (f: Failure): Failure => ({
+    ...f,
+    code: storableText(f.code),
+    message: storableText(redactText(f.message)),
+    remediation: f.remediation === undefined ? undefined : storableText(redactText(f.remediation)),
+  });
 
   for (const outcome of outcomes) {
     apiCalls += outcome.apiCalls;
@@ -104,7 +120,14 @@ export async function commitBatches(
         );
       } else if (row.status === 'failed') {
         failed++;
-        failures.push({ key: row.key, op: planned.op, sends: row.sends, failure: failure! });
+        failures.push({
+          key: row.key,
+          op: planned.op,
+          sends: row.sends,
+          failure: failure!,
+          destinationId: planned.destination_id,
+          rowHash: planned.row_hash,
+        });
       }
     }
   }
@@ -119,7 +142,12 @@ export async function commitBatches(
       from ${jsonRows(dialect, acknowledged, ACKNOWLEDGED_COLUMNS)} as r`);
   }
   if (recovered.length) statements.push(removeFailuresSql(syncName, keyIn(dialect, 'primary_key', recovered)));
-  if (failures.length) statements.push(recordFailuresSql(syncName, runId, now, jsonRows(dialect, failureRows(failures), FAILURE_COLUMNS)));
+  if (failures.length) {
+    const { policy, mappingHash } = commitPolicy;
+    const nextQueueSlot = nextSlot(policy.timeout_queue, clockNow)!;
+    const context = { policy, mappingHash, now: clockNow, nextQueueSlot };
+    statements.push(recordFailuresSql(syncName, runId, context, jsonRows(dialect, failureRows(failures), FAILURE_COLUMNS)));
+  }
   if (attempted.length) {
     statements.push(`insert into sync_changelog (run_id, sync_name, primary_key, op, status, error_code, error_message, "at")
       select ${run}, ${sync}, r.primary_key, r.op, r.status, r.error_code, r.error_message, ${at}

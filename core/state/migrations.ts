@@ -141,6 +141,20 @@ const migrations: Migration[] = [
       `alter table sync_runs add column trigger_id text`,
     ],
   },
+  {
+    version: 6,
+    name: 'failed-row lifecycle',
+    statements: [
+      // tries: runs that sent the row and saw it fail (attempts counts sends, several per run with
+      // in-run retries and splitting); the cadence cap counts tries. row_hash and mapping_hash are what
+      // a blocked row failed with: it is sent again once either changes.
+      'alter table failed_rows add column tries integer default 1',
+      'alter table failed_rows add column remediation text',
+      'alter table failed_rows add column destination_id text',
+      'alter table failed_rows add column row_hash text',
+      'alter table failed_rows add column mapping_hash text',
+    ],
+  },
 ];
 
 export async function migrate(db: Kysely<StateTables>): Promise<void> {

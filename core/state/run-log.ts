@@ -23,10 +23,10 @@ export function newRunId(): string {
  * A run left `running` by a process that was killed. Only called while this process holds the
  * sync's lock, so no live run can be mistaken for a dead one.
  */
-export async function closeInterruptedRuns(db: Kysely<StateTables>, syncName: string): Promise<void> {
+export async function closeInterruptedRuns(db: Kysely<StateTables>, syncName: string, at = new Date()): Promise<void> {
   await db
     .updateTable('sync_runs')
-    .set({ status: 'failed', finished_at: new Date().toISOString(), error: 'interrupted: the process stopped before the run finished' })
+    .set({ status: 'failed', finished_at: at.toISOString(), error: 'interrupted: the process stopped before the run finished' })
     .where('sync_name', '=', syncName)
     .where('status', '=', 'running')
     .execute();
@@ -38,6 +38,7 @@ export async function openRun(
   syncName: string,
   counts: RunPlanCounts,
   fullResync: boolean,
+  startedAt = new Date(),
   triggerId: string | null = null,
 ): Promise<void> {
   await db
@@ -46,7 +47,7 @@ export async function openRun(
       run_id: runId,
       sync_name: syncName,
       status: 'running',
-      started_at: new Date().toISOString(),
+      started_at: startedAt.toISOString(),
       finished_at: null,
       rows_planned: counts.planned,
       rows_succeeded: 0,
@@ -76,10 +77,16 @@ export async function recordMapping(db: Kysely<StateTables>, syncName: string, m
 }
 
 /** `error` may quote a destination: it is stored sanitised and capped (see sanitize-text.ts). */
-export async function closeRun(db: Kysely<StateTables>, runId: string, status: RunStatus, error: string | null): Promise<void> {
+export async function closeRun(
+  db: Kysely<StateTables>,
+  runId: string,
+  status: RunStatus,
+  error: string | null,
+  finishedAt = new Date(),
+): Promise<void> {
   await db
     .updateTable('sync_runs')
-    .set({ status, error: error === null ? null : storableText(error), finished_at: new Date().toISOString() })
+    .set({ status, error: error === null ? null : storableText(error), finished_at: finishedAt.toISOString() })
     .where('run_id', '=', runId)
     .execute();
 }

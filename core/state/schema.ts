@@ -29,7 +29,12 @@ export interface SyncRunsTable {
   trigger_id: string | null;
 }
 
-export type FailedRowStatus = 'retrying';
+/**
+ * - `retrying`: sent again by the first run at or after `next_retry_at`;
+ * - `blocked`: its error cannot pass with the same values; skipped until a mapped value or the mapping changes;
+ * - `timeout_queue`: out of tries; sent again at the next slot of the sync's timeout-queue schedule.
+ */
+export type FailedRowStatus = 'retrying' | 'blocked' | 'timeout_queue';
 
 export interface FailedRowsTable {
   sync_name: string;
@@ -44,6 +49,11 @@ export interface FailedRowsTable {
   status: FailedRowStatus;
   run_id: string;
   op: string;
+  tries: number | null;
+  remediation: string | null;
+  destination_id: string | null;
+  row_hash: string | null;
+  mapping_hash: string | null;
 }
 
 export interface SyncChangelogTable {

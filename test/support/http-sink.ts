@@ -26,6 +26,10 @@ export interface SinkOptions {
   assignIds?: boolean;
   /** Give every accepted row the id this returns (when `assignIds` is not set). */
   idFor?: (key: string) => string;
+  /** The status of a whole-batch refusal (default 400). */
+  wholeBatchStatus?: number;
+  /** The per-row `code` of a refused key (default none: the connector's HTTP_ROW_REJECTED). */
+  codeFor?: (key: string) => string | undefined;
   /** The per-row error text for a refused key (default `row <key> refused by the sink`). */
   rejectMessage?: (key: string) => string;
   /** Answer this status to the first request carrying a given operation and set of keys; a resend is served. */
@@ -149,14 +153,16 @@ export async function startHttpSink(options: SinkOptions = {}): Promise<HttpSink
 
       const refused = request.rows.filter((row) => rejected.has(row.key));
       if (options.wholeBatch && refused.length > 0) {
-        answer(400, { error: `rows refused: ${refused.map((r) => r.key).join(', ')}` });
+        answer(options.wholeBatchStatus ?? 400, { error: `rows refused: ${refused.map((r) => r.key).join(', ')}` });
         return;
       }
 
       const results: RowResultBody[] = [];
       for (const row of request.rows) {
         if (rejected.has(row.key)) {
-          results.push({ key: row.key, ok: false, error: options.rejectMessage?.(row.key) ?? `row ${row.key} refused by the sink` });
+          const code = options.codeFor?.(row.key);
+          const error = options.rejectMessage?.(row.key) ?? `row ${row.key} refused by the sink`;
+          results.push(code === undefined ? { key: row.key, ok: false, error } : { key: row.key, ok: false, error, code });
           continue;
         }
         const exists = sink.rows.has(row.key);

@@ -29,20 +29,33 @@ const bySqlstate = {
   PG_42703: { errorClass: 'schema_drift', remediation: 'Add the column back to the table or remove it from the sync mapping.' },
   PG_42804: { errorClass: 'schema_drift', remediation: 'A column changed type; change it back or map a value of the new type.' },
   PG_23505: { errorClass: 'rejected', remediation: 'Another row already holds this unique value; fix the value in the model.' },
-  PG_23502: { errorClass: 'rejected', remediation: 'A NOT NULL column got null; give it a value in the model or relax the column.' },
+  PG_23502: {
+    errorClass: 'rejected',
+    remediation: 'A NOT NULL column got null; give it a value in the model or relax the column.',
+    blocks: true,
+  },
   PG_23503: { errorClass: 'needs_change', remediation: 'The referenced row does not exist yet; sync the parent rows first.' },
-  PG_23514: { errorClass: 'rejected', remediation: 'The row fails a CHECK constraint; fix the value in the model.' },
+  PG_23514: { errorClass: 'rejected', remediation: 'The row fails a CHECK constraint; fix the value in the model.', blocks: true },
   PG_22001: {
     errorClass: 'rejected',
     remediation: 'A value is longer than its column allows; shorten it in the model or widen the column.',
+    blocks: true,
   },
-  PG_22003: { errorClass: 'rejected', remediation: 'A number is out of range for its column; fix the value or widen the column.' },
-  PG_22P02: { errorClass: 'rejected', remediation: "A value does not parse as the column's type; fix the value in the model." },
+  PG_22003: {
+    errorClass: 'rejected',
+    remediation: 'A number is out of range for its column; fix the value or widen the column.',
+    blocks: true,
+  },
+  PG_22P02: {
+    errorClass: 'rejected',
+    remediation: "A value does not parse as the column's type; fix the value in the model.",
+    blocks: true,
+  },
 } as const satisfies Record<string, CatalogueEntry>;
 
 /** Whole SQLSTATE classes, for codes without their own entry: `PG_CLASS_<first two characters>`. */
 const bySqlstateClass = {
-  PG_CLASS_22: { errorClass: 'rejected', remediation: 'A value is invalid for its column; fix the value in the model.' },
+  PG_CLASS_22: { errorClass: 'rejected', remediation: 'A value is invalid for its column; fix the value in the model.', blocks: true },
   PG_CLASS_23: { errorClass: 'rejected', remediation: 'The row violates a constraint of the table; fix the value in the model.' },
   PG_CLASS_08: { errorClass: 'transient', remediation: 'The connection to the server failed; the rows are retried.' },
   PG_CLASS_53: {
@@ -74,6 +87,7 @@ const ownCodes = {
   PG_NO_KEY: {
     errorClass: 'rejected',
     remediation: 'Give every row a non-null external_id; a row never acknowledged with one cannot be deleted by it.',
+    blocks: true,
   },
   PG_MISSING_COLUMN: { errorClass: 'fatal', remediation: 'Add the column to the table or remove it from the sync mapping.' },
   PG_CONNECT_TIMEOUT: {

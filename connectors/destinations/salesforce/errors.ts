@@ -29,23 +29,32 @@ const recordCodes = {
   SF_STRING_TOO_LONG: {
     errorClass: 'rejected',
     remediation: 'A text value is longer than the field allows; shorten it in the model or raise the field length.',
+    blocks: true,
   },
   SF_REQUIRED_FIELD_MISSING: {
     errorClass: 'rejected',
     remediation: 'Map a non-null value to every field the message names; Salesforce requires it.',
+    blocks: true,
   },
   SF_FIELD_INTEGRITY_EXCEPTION: {
     errorClass: 'rejected',
     remediation: 'A value breaks a field rule (e.g. a blank owner or a bad picklist value); fix it in the model.',
+    blocks: true,
   },
   SF_NUMBER_OUTSIDE_VALID_RANGE: {
     errorClass: 'rejected',
     remediation: 'A number is too large for its field; fix the value or widen the field.',
+    blocks: true,
   },
-  SF_INVALID_EMAIL_ADDRESS: { errorClass: 'rejected', remediation: 'The email value is not a valid address; fix it in the model.' },
+  SF_INVALID_EMAIL_ADDRESS: {
+    errorClass: 'rejected',
+    remediation: 'The email value is not a valid address; fix it in the model.',
+    blocks: true,
+  },
   SF_MALFORMED_ID: {
     errorClass: 'rejected',
     remediation: 'A value given as a Salesforce Id is not a valid Id of the right object; fix it in the model.',
+    blocks: true,
   },
   SF_DUPLICATES_DETECTED: {
     errorClass: 'rejected',
@@ -62,10 +71,12 @@ const recordCodes = {
   SF_FIELD_CUSTOM_VALIDATION_EXCEPTION: {
     errorClass: 'rejected',
     remediation: 'A validation rule refused the record; fix the values it names or change the rule.',
+    blocks: true,
   },
   SF_INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST: {
     errorClass: 'rejected',
     remediation: 'The value is not in the restricted picklist; map an allowed value.',
+    blocks: true,
   },
   SF_INVALID_CROSS_REFERENCE_KEY: {
     errorClass: 'needs_change',
@@ -142,11 +153,13 @@ const ownCodes = {
   SF_NO_EXTERNAL_ID: {
     errorClass: 'rejected',
     remediation: 'Give every row a non-null value for the external_id field; Salesforce matches records on it.',
+    blocks: true,
   },
   SF_NO_ID: {
     errorClass: 'rejected',
     remediation:
       'The row was never acknowledged with a Salesforce Id, so it cannot be deleted by one; delete the record in Salesforce if it exists.',
+    blocks: true,
   },
   SF_NO_MATCH: {
     errorClass: 'rejected',
