@@ -1,5 +1,5 @@
 /**
- * The Salesforce emulator of the tests (test/support/salesforce/emulator.ts) as a process of its own
+ * The Salesforce emulator of the tests (emulators/salesforce/emulator.ts) as a process of its own
  * for the bench, with an object `Bench__c` holding a custom field per bench model column.
  *
  *   node dist/bench/salesforce-emulator.js <narrow|wide>   prints {"port", "control"} once listening
@@ -8,7 +8,7 @@
  */
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { startSalesforceEmulator } from '../test/support/salesforce/emulator.js';
+import { startSalesforceEmulator } from '../emulators/salesforce/emulator.js';
 import { BENCH_SF_TOKEN, SF_EXTERNAL_ID, SF_OBJECT, mappingOf, type Shape } from './lib/dataset.js';
 
 const shape = (process.argv[2] ?? 'narrow') as Shape;

@@ -3,7 +3,12 @@
  * the env block a project's config reads them from, `${SF_URL}`, `${SF_TOKEN}`, `${SF_REFRESH}`,
  * `${SF_SECRET}` (or under another prefix, e.g. `BENCH_SF`). Close it with `close()`.
  */
-import { DEFAULT_ACCESS_TOKEN, startSalesforceEmulator, type SalesforceEmulator, type SalesforceEmulatorOptions } from './emulator.js';
+import {
+  DEFAULT_ACCESS_TOKEN,
+  startSalesforceEmulator,
+  type SalesforceEmulator,
+  type SalesforceEmulatorOptions,
+} from '../../../emulators/salesforce/emulator.js';
 
 export interface SalesforceCredentials {
   accessToken?: string;
