@@ -18,6 +18,7 @@ const LAYERS = [
   'core/state',
   'core/plan',
   'core/execute',
+  'core/alert',
   'core/run',
   'core/schedule',
   'core/service',

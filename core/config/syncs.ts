@@ -10,6 +10,7 @@ import { substituteEnv } from './env-substitution.js';
 import { byBaseName, listFolder } from './folder.js';
 import { PROJECT_FILE } from './project-file.js';
 import { parseSchedule } from './schedule.js';
+import { parseSyncAlerts, type RawSyncAlerts } from './alerts.js';
 import { SYNC_BASE_KEYS, connectorSyncSchema, syncJsonSchema } from './schemas.js';
 import { validateWithSchema } from './validate.js';
 import { readYaml, type YamlSource } from './yaml-source.js';
@@ -26,6 +27,7 @@ interface RawSync {
   retry?: Partial<RetryPolicy>;
   schedule?: unknown;
   delete_guard?: { max_share?: number };
+  alerts?: RawSyncAlerts;
   [key: string]: unknown;
 }
 
@@ -179,6 +181,8 @@ function syncConfig(raw: RawSync, parts: ResolvedParts): SyncConfig {
   if (raw.workers !== undefined) sync.workers = raw.workers;
   if (raw.retry !== undefined) sync.retry = { ...raw.retry };
   if (raw.delete_guard?.max_share !== undefined) sync.delete_guard = { max_share: raw.delete_guard.max_share };
+  const alerts = parseSyncAlerts(raw.alerts, { file: parts.file, line: parts.lines.alerts });
+  if (alerts) sync.alerts = alerts;
   return sync;
 }
 
