@@ -164,21 +164,28 @@ export async function recordHealth(project: ProjectConfig, store: StateStore, ch
   return outgoing;
 }
 
+/** Deliveries of the process record one after the other: two opens of one DuckDB file at once would race. */
+let recording: Promise<unknown> = Promise.resolve();
+
 /**
  * A delivery ends after the run's state store may have closed: the store is opened again for the one
  * update (in `serve` and within one process a DuckDB file's instance is shared, see duckdb-instances.ts).
  */
-async function recordDelivery(
+function recordDelivery(
   project: ProjectConfig,
   deliveryId: string,
   ...rest: [Parameters<typeof finishDelivery>[2], number, string | null]
-) {
-  const store = await openStateStore(project, { readOnly: false });
-  try {
-    await finishDelivery(store.db, deliveryId, ...rest, new Date());
-  } finally {
-    await store.close();
-  }
+): Promise<void> {
+  const done = recording.then(async () => {
+    const store = await openStateStore(project, { readOnly: false });
+    try {
+      await finishDelivery(store.db, deliveryId, ...rest, new Date());
+    } finally {
+      await store.close();
+    }
+  });
+  recording = done.catch(() => {});
+  return done;
 }
 
 /** The health change a finished run makes, or null for a dry run. */
