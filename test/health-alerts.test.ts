@@ -235,7 +235,7 @@ describe('webhook and slack', () => {
 
 describe('email', () => {
   it('delivers the alert through a real SMTP server, over STARTTLS with the password from the environment', async () => {
-    const dir = (project = await setup('')).dir;
+    const { dir } = await setup('');
     // A certificate for 127.0.0.1, made for this test; the channel trusts it through ca_file.
     execFileSync(
       'openssl',
