@@ -335,3 +335,50 @@ alerts:
     expect(mails[0].data).not.toContain('smtp-pass-8c7b6a5d4e3f');
   });
 });
+
+describe('bad alert config', () => {
+  it('names the file, line and field of an unknown channel, a bad reminder and cleartext SMTP', async () => {
+    await setup(
+      `alerts:
+  channels:
+    ops: { type: webhook, url: "http://127.0.0.1:9/hook", secret: "\${HOOK_SECRET}" }
+    mail: { type: email, host: smtp.example.com, tls: none, from: a@example.com, to: [b@example.com] }
+`,
+      { 'syncs/users.yaml': syncYaml('users', 'alerts:\n  channels: [opps]\n') },
+    );
+    const env = { SINK_URL: 'http://127.0.0.1:9/', API_TOKEN, HOOK_SECRET };
+    const tls = await project!.cli(['validate'], env);
+    expect(tls.code).toBe(1);
+    expect(tls.stderr).toMatch(
+      /^error: hightouch-like\.config\.yaml:7: alerts\.channels\.mail\.tls: none would send/,
+    );
+    expect(tls.stderr.trim().split('\n')).toHaveLength(1);
+
+    await project!.write(
+      'hightouch-like.config.yaml',
+      `warehouse: { type: duckdb, path: warehouse.duckdb }
+destinations:
+  api: { type: http, url: "\${SINK_URL}" }
+alerts:
+  reminder: daily
+  channels:
+    ops: { type: webhook, url: "http://127.0.0.1:9/hook", secret: "\${HOOK_SECRET}" }
+`,
+    );
+    const reminder = await project!.cli(['validate'], env);
+    expect(reminder.stderr).toMatch(
+      /^error: hightouch-like\.config\.yaml:5: alerts\.reminder: "daily" is not an interval/,
+    );
+
+    await project!.write(
+      'hightouch-like.config.yaml',
+      (await import('node:fs')).readFileSync(join(project!.dir, 'hightouch-like.config.yaml'), 'utf8').replace('  reminder: daily\n', ''),
+    );
+    const channel = await project!.cli(['run', 'users'], env);
+    expect(channel.code).toBe(1);
+    expect(channel.stderr).toMatch(
+      /^error: syncs\/users\.yaml:5: alerts\.channels: "opps" is not a channel of the project channels under alerts\.channels in the project file: ops\.$/m,
+    );
+    expect((await project!.cli(['pause', 'nope'], env)).stderr).toMatch(/^error: syncs\/nope\.yaml: no sync named "nope"/);
+  });
+});

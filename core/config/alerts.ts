@@ -176,7 +176,7 @@ function triggers(raw: RawTriggers | undefined): Partial<AlertTriggers> {
 function reminder(text: string | undefined, where: Where, field: string): number | null {
   if (text === undefined) return null;
   const ms = parseInterval(text);
-  if (!ms) throw new UserError(`${field} "${text}" is not an interval`, { ...where, field, hint: 'write e.g. 1d, 12h or 30m.' });
+  if (!ms) throw new UserError(`"${text}" is not an interval`, { ...where, field, hint: 'write e.g. 1d, 12h or 30m.' });
   return ms;
 }
 
@@ -187,13 +187,13 @@ function channel(name: string, raw: Record<string, unknown>, dir: string, where:
   if (raw.type === 'webhook' || raw.type === 'slack') {
     const url = String(raw.url);
     if (!/^https?:\/\/[^/]/i.test(url))
-      throw new UserError(`${field}.url is not an http(s) URL`, { ...where, field: `${field}.url`, hint: 'write https://host/path.' });
+      throw new UserError(`"${url}" is not an http(s) URL`, { ...where, field: `${field}.url`, hint: 'write https://host/path.' });
     return raw.type === 'webhook' ? { name, type: 'webhook', url, secret: String(raw.secret) } : { name, type: 'slack', url };
   }
   const host = String(raw.host);
   const tls = (raw.tls as 'starttls' | 'implicit' | 'none' | undefined) ?? 'starttls';
   if (tls === 'none' && !LOOPBACK.includes(host)) {
-    throw new UserError(`${field}.tls: none would send the SMTP password and the alert in clear to ${host}`, {
+    throw new UserError(`none would send the SMTP password and the alert in clear to ${host}`, {
       ...where,
       field: `${field}.tls`,
       hint: 'use starttls or implicit; none is allowed only for a server on loopback.',
@@ -259,7 +259,7 @@ export function parseSyncAlerts(raw: RawSyncAlerts | undefined, where: Where): S
 export function checkSyncChannels(alerts: SyncAlerts | undefined, known: Record<string, unknown>, where: Where): void {
   for (const name of alerts?.channels ?? []) {
     if (!Object.hasOwn(known, name)) {
-      throw new UserError(`alerts.channels names "${name}", which is not a channel of the project`, {
+      throw new UserError(`"${name}" is not a channel of the project`, {
         ...where,
         field: 'alerts.channels',
         hint: `channels under alerts.channels in the project file: ${Object.keys(known).join(', ') || 'none'}.`,

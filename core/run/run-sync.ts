@@ -91,23 +91,14 @@ export async function runSyncs(context: RunContext, syncs: SyncConfig[]): Promis
 
 /**
  * Moves the sync's health by the run's result, once that is committed, and hands the notifications it
- * decides to the dispatcher. A failure here is logged, never the run's.
+ * decides to the dispatcher. A failure here is logged, never the run's. The change itself is a row of
+ * `events`, not a log line: `run_finished` (or `run_failed`) stays the last line of a sync's run.
  */
 async function keepHealth(context: RunContext, store: StateStore, sync: SyncConfig, report: SyncReport): Promise<void> {
   try {
     const change = await healthOfRun(context.project, store, sync, report, context.now());
     if (!change) return;
     const outgoing = await recordHealth(context.project, store, change, context.now());
-    if (change.previous?.state !== change.next.state) {
-      context.emit({
-        type: 'health_changed',
-        sync: sync.name,
-        from: change.previous?.state ?? null,
-        to: change.next.state,
-        reason: change.next.reason,
-        run_id: report.run_id,
-      });
-    }
     context.alerts.dispatch(outgoing, context.emit);
   } catch (error) {
     context.emit({
