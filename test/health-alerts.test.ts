@@ -379,6 +379,7 @@ alerts:
     expect(channel.stderr).toMatch(
       /^error: syncs\/users\.yaml:5: alerts\.channels: "opps" is not a channel of the project channels under alerts\.channels in the project file: ops\.$/m,
     );
+    await project!.write('syncs/users.yaml', syncYaml('users'));
     expect((await project!.cli(['pause', 'nope'], env)).stderr).toMatch(/^error: syncs\/nope\.yaml: no sync named "nope"/);
   });
 });
