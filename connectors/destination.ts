@@ -137,6 +137,8 @@ export interface DestinationConnector {
   /** JSON Schema properties this connector adds to a sync file. */
   readonly syncSchema: { properties: Record<string, object>; required?: string[] };
   readonly defaults: { batchSize: number; maxBatchSize: number; concurrency: number; retry: RetryPolicy };
+  /** The connector's error catalogue (code → class and remediation), for alerts that explain a code. */
+  readonly catalogue?: Readonly<Record<string, { readonly errorClass: FailureClass; readonly remediation: string }>>;
   /** Checks that need the whole sync (e.g. `external_id` must be a mapped field). */
   validateSync?(target: WriteTarget): SyncProblem[];
   /** Reachability and credentials, before any state is written. Throws `DestinationError`. */

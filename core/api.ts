@@ -16,11 +16,14 @@ export { loadProject } from './config/load-project.js';
 export type { DatabaseConfig, DestinationConfig, ModelConfig, ProjectConfig, RetryPolicy, SyncConfig, SyncMode } from './config/types.js';
 export { UserError } from '../shared/errors.js';
 export { RunController } from './run/controller.js';
-export type { RunHandle, RunOutcome, RunResult, StartOptions } from './run/controller.js';
+export type { ControllerOptions, RunHandle, RunOutcome, RunResult, StartOptions } from './run/controller.js';
+export { changePause, type PauseRequest } from './run/pause.js';
 export type { RunOptions } from './run/run-sync.js';
 export type { FailedByClass, PlanCounts, SyncReport } from './run/sync-report.js';
 export type {
   DeletesSupersededEvent,
+  HealthChangedEvent,
+  HealthNotRecordedEvent,
   InvalidRowEvent,
   InvalidRowsMoreEvent,
   ProgressEvent,
@@ -30,7 +33,10 @@ export type {
   RunListener,
   RunRefusedEvent,
   RunStartedEvent,
+  SyncSkippedEvent,
 } from './run/events.js';
+export type { DeliveryLogEntry } from './alert/dispatcher.js';
+export type { Notification } from './alert/notification.js';
 export type { PoolStats } from './execute/worker-pool.js';
 export type { DeleteGuardVerdict } from './plan/delete-guard.js';
 export type { FailureClass } from '../connectors/destination.js';

@@ -20,6 +20,7 @@ const LAYERS = [
   'core/state',
   'core/plan',
   'core/execute',
+  'core/alert',
   'core/run',
   'core/schedule',
   'core/service',

@@ -7,6 +7,7 @@ import { Command, CommanderError } from 'commander';
 import { maskable, redact } from '../../shared/redact.js';
 import { UserError, oneLine } from '../../shared/errors.js';
 import { createContext, type CliContext } from './context.js';
+import { pauseCommand } from './commands/pause.js';
 import { planCommand } from './commands/plan.js';
 import { queryCommand } from './commands/query.js';
 import { runCommand } from './commands/run.js';
@@ -84,9 +85,22 @@ export function buildProgram(context: CliContext): Command {
 
   program
     .command('status')
-    .description('last run, synced rows and failing rows of each sync')
+    .description('health, last run, synced rows and failing rows of each sync')
     .option('--json', 'machine-readable output')
     .action(act(async (opts) => statusCommand(context, { ...program.opts(), ...opts })));
+
+  program
+    .command('pause')
+    .description('stop running a sync (run, run --all and serve skip it) until resume')
+    .argument('<sync>')
+    .option('--reason <text>', 'why, kept in the health row and its event')
+    .action(act(async (name: string, opts) => pauseCommand(context, name, true, { ...program.opts(), ...opts })));
+
+  program
+    .command('resume')
+    .description('let a paused sync run again')
+    .argument('<sync>')
+    .action(act(async (name: string, opts) => pauseCommand(context, name, false, { ...program.opts(), ...opts })));
 
   program
     .command('query')

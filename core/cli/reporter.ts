@@ -58,7 +58,12 @@ export function createReporter(options: { interactive: boolean }): Reporter {
         bar?.stop();
         bar = null;
       }
-      if (event.type === 'invalid_row' || event.type === 'run_failed') {
+      if (
+        event.type === 'invalid_row' ||
+        event.type === 'run_failed' ||
+        event.type === 'sync_skipped' ||
+        event.type === 'alert_delivery_failed'
+      ) {
         const { type, ...fields } = event;
         logger.warn(fields, type);
       }
@@ -70,6 +75,7 @@ export function createReporter(options: { interactive: boolean }): Reporter {
 }
 
 export function formatSummary(report: SyncReport): string {
+  if (report.status === 'skipped') return `${report.sync}: skipped — ${report.error}`;
   const p = report.plan;
   const seconds = (report.duration_ms / 1000).toFixed(2);
   if (report.status === 'planned') {

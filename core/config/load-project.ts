@@ -11,6 +11,7 @@ import type { ProjectConfig } from './types.js';
 import { loadModels } from './models.js';
 import { loadProjectFile } from './project-file.js';
 import { loadSyncs } from './syncs.js';
+import { checkSyncChannels } from './alerts.js';
 
 /**
  * @param secrets collects the values read from the environment as they are read, so that a caller can
@@ -25,6 +26,8 @@ export async function loadProject(dir: string, env: NodeJS.ProcessEnv = process.
   const project = await loadProjectFile(root, env, secrets);
   const models = await loadModels(root, env, secrets);
   const syncs = await loadSyncs(root, env, secrets, models, project.destinations, project.file);
+  for (const sync of Object.values(syncs))
+    checkSyncChannels(sync.alerts, project.alerts.channels, { file: sync.file, line: sync.lines.alerts });
   return {
     dir: root,
     file: project.file,
@@ -32,6 +35,7 @@ export async function loadProject(dir: string, env: NodeJS.ProcessEnv = process.
     state: project.state,
     destinations: project.destinations,
     service: project.service,
+    alerts: project.alerts,
     models,
     syncs,
     lines: project.lines,

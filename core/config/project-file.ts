@@ -3,7 +3,8 @@ import { access } from 'node:fs/promises';
 import { isAbsolute, join, resolve } from 'node:path';
 import { getConnector } from '../../connectors/registry.js';
 import { UserError } from '../../shared/errors.js';
-import type { DatabaseConfig, DestinationConfig, RetryPolicy, ServiceConfig } from './types.js';
+import type { AlertsConfig, DatabaseConfig, DestinationConfig, RetryPolicy, ServiceConfig } from './types.js';
+import { parseProjectAlerts, type RawProjectAlerts } from './alerts.js';
 import { substituteEnv } from './env-substitution.js';
 import { DESTINATION_ENGINE_KEYS, projectJsonSchema } from './schemas.js';
 import { validateWithSchema } from './validate.js';
@@ -18,6 +19,7 @@ export interface ProjectFile {
   state: DatabaseConfig;
   destinations: Record<string, DestinationConfig>;
   service: ServiceConfig;
+  alerts: AlertsConfig;
   lines: Record<string, number>;
 }
 
@@ -101,6 +103,7 @@ export async function loadProjectFile(dir: string, env: NodeJS.ProcessEnv, secre
     destinations?: Record<string, Record<string, unknown>>;
     scheduler?: { max_parallel?: number; takeover_seconds?: number; queue_schema?: string };
     service?: { host?: string; port?: number };
+    alerts?: RawProjectAlerts;
   };
   const lines = source.keyLines();
   const host = raw.service?.host ?? '127.0.0.1';
@@ -121,6 +124,7 @@ export async function loadProjectFile(dir: string, env: NodeJS.ProcessEnv, secre
       host,
       port: raw.service?.port ?? DEFAULT_SERVICE_PORT,
     },
+    alerts: parseProjectAlerts(raw.alerts, dir, file, lines),
     lines,
   };
 }

@@ -10,6 +10,7 @@
  */
 import type { DestinationConnector } from '../../connectors/destination.js';
 import { connectorTypes, getConnector } from '../../connectors/registry.js';
+import { projectAlertsSchema, syncAlertsSchema } from './alerts.js';
 
 type Schema = Record<string, unknown>;
 
@@ -214,6 +215,7 @@ export function projectJsonSchema(): Schema {
         description: 'Destinations by name, referenced by syncs.',
         additionalProperties: destination(),
       },
+      alerts: projectAlertsSchema(),
     },
   };
 }
@@ -261,6 +263,7 @@ function syncBaseProperties(): Record<string, Schema> {
         },
       },
     },
+    alerts: syncAlertsSchema(),
   };
 }
 

@@ -17,6 +17,7 @@ import {
   parseRetention,
   type RawFailedRows,
 } from './failed-rows-policy.js';
+import { parseSyncAlerts, type RawSyncAlerts } from './alerts.js';
 import { SYNC_BASE_KEYS, connectorSyncSchema, syncJsonSchema } from './schemas.js';
 import { validateWithSchema } from './validate.js';
 import { readYaml, type YamlSource } from './yaml-source.js';
@@ -35,6 +36,7 @@ interface RawSync {
   delete_guard?: { max_share?: number };
   failed_rows?: RawFailedRows;
   retention?: string;
+  alerts?: RawSyncAlerts;
   [key: string]: unknown;
 }
 
@@ -192,6 +194,8 @@ function syncConfig(raw: RawSync, parts: ResolvedParts): SyncConfig {
   if (raw.workers !== undefined) sync.workers = raw.workers;
   if (raw.retry !== undefined) sync.retry = { ...raw.retry };
   if (raw.delete_guard?.max_share !== undefined) sync.delete_guard = { max_share: raw.delete_guard.max_share };
+  const alerts = parseSyncAlerts(raw.alerts, { file: parts.file, line: parts.lines.alerts });
+  if (alerts) sync.alerts = alerts;
   return sync;
 }
 

@@ -55,6 +55,8 @@ export interface SyncConfig {
   retention_ms: number;
   /** Mirror mode: the largest share of the synced rows one run may delete without `--allow-deletes`. */
   delete_guard?: { max_share: number };
+  /** `alerts:` of the sync file, over the project's. */
+  alerts?: SyncAlerts;
   /** Destination-specific keys of the sync file (`table`, `object`, `external_id`, …). */
   settings: Record<string, unknown>;
   /** Line of each top-level key and mapping entry, for messages raised after loading. */
@@ -75,6 +77,48 @@ export interface ServiceConfig {
   port: number;
 }
 
+/** What sends a notification; a number is the trigger's threshold, false turns it off. */
+export interface AlertTriggers {
+  run_failed: boolean;
+  consecutive_failures: number | false;
+  rejected_share: number | false;
+  credentials_required: boolean;
+  paused_by_policy: boolean;
+  recovery: boolean;
+}
+
+export type AlertChannelConfig =
+  | { name: string; type: 'webhook'; url: string /** HMAC key: a secret. */; secret: string }
+  | { name: string; type: 'slack' /** The incoming-webhook URL is itself a secret. */; url: string }
+  | {
+      name: string;
+      type: 'email';
+      host: string;
+      port: number;
+      tls: 'starttls' | 'implicit' | 'none';
+      caFile?: string;
+      user?: string;
+      password?: string;
+      from: string;
+      to: string[];
+    };
+
+/** `alerts:` of the project file, defaults applied. */
+export interface AlertsConfig {
+  channels: Record<string, AlertChannelConfig>;
+  triggers: AlertTriggers;
+  reminderMs: number | null;
+  retry: RetryPolicy;
+}
+
+/** `alerts:` of a sync file: only what it sets. */
+export interface SyncAlerts {
+  triggers: Partial<AlertTriggers>;
+  reminderMs?: number;
+  /** Channel names; absent means every channel of the project. */
+  channels?: string[];
+}
+
 export interface ProjectConfig {
   dir: string;
   /** Path of the project file relative to `dir`. */
@@ -83,6 +127,7 @@ export interface ProjectConfig {
   state: DatabaseConfig;
   destinations: Record<string, DestinationConfig>;
   service: ServiceConfig;
+  alerts: AlertsConfig;
   models: Record<string, ModelConfig>;
   syncs: Record<string, SyncConfig>;
   /** Line of each key of the project file (`warehouse`, `state.url`, `destinations.crm.url`), for messages. */

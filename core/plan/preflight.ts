@@ -5,13 +5,24 @@
  * A failed check belongs to the syncs it concerns: `run` records them as failed runs and runs the
  * others. Only what the whole project shares (the warehouse's connection) stops everything.
  */
-import { DestinationError } from '../../connectors/destination.js';
+import { DestinationError, type Failure } from '../../connectors/destination.js';
 import { getConnector } from '../../connectors/registry.js';
 import type { ProjectConfig, SyncConfig } from '../config/types.js';
 import { redact } from '../../shared/redact.js';
 import { openWarehouse } from '../db/warehouse.js';
 import { UserError } from '../../shared/errors.js';
 import { writeTarget } from '../config/write-target.js';
+
+/** A destination's check failed: the one line, and the connector's classified failure (an `auth` one makes a sync `credentials_required`). */
+export class DestinationUnusable extends UserError {
+  constructor(
+    message: string,
+    where: ConstructorParameters<typeof UserError>[1],
+    readonly failure: Failure,
+  ) {
+    super(message, where);
+  }
+}
 
 /** Why a sync cannot run, by sync name; a sync absent from it passed. Warehouse problems come first. */
 export type PreflightFailures = Map<string, UserError>;
@@ -99,7 +110,11 @@ async function checkDestinations(project: ProjectConfig, syncs: SyncConfig[], fa
       } catch (error) {
         const message = error instanceof DestinationError ? error.failure.message : (error as Error).message;
         const remediation = error instanceof DestinationError ? error.failure.remediation : undefined;
-        verdict = new UserError(
+        const failure: Failure =
+          error instanceof DestinationError
+            ? error.failure
+            : { errorClass: 'fatal', code: 'CHECK_FAILED', message: redact(message, project.secrets) };
+        verdict = new DestinationUnusable(
           `destination "${destination.name}" (${destination.type}) is not usable: ${redact(message, project.secrets)}`,
           {
             file: project.file,
@@ -107,6 +122,7 @@ async function checkDestinations(project: ProjectConfig, syncs: SyncConfig[], fa
             field: `destinations.${destination.name}`,
             hint: remediation ?? 'check that it is running and that the settings are right.',
           },
+          failure,
         );
       }
       verdicts.set(id, verdict);

@@ -10,6 +10,7 @@ import type { ProjectConfig, SyncConfig } from '../config/types.js';
 import { redact } from '../../shared/redact.js';
 import { UserError } from '../../shared/errors.js';
 import { WorkerPools, type PoolStats } from '../execute/worker-pool.js';
+import { AlertDispatcher, type DispatcherOptions } from '../alert/dispatcher.js';
 import type { RunEvent, RunListener } from './events.js';
 import { runSyncs, type RunOptions } from './run-sync.js';
 import { selectSyncs } from './select-syncs.js';
@@ -69,14 +70,35 @@ function outcomeOf(reports: SyncReport[], dryRun: boolean): RunOutcome {
   return 'succeeded';
 }
 
+export interface ControllerOptions {
+  /** The time of health changes and alerts; default the system clock. */
+  now?(): Date;
+  /** How a delivery waits between attempts; default real time. */
+  alertSleep?: DispatcherOptions['sleep'];
+}
+
+/**
+ * How long `close()` waits for notifications still being delivered: the default retry policy's 5
+ * attempts take about 15 s of backoff. What is left then stays `pending` in `alert_deliveries`.
+ */
+export const ALERT_FLUSH_MS = 20_000;
+
 export class RunController {
   private readonly workerPools = new WorkerPools();
+  /** Notifications of every run of the process; `close()` waits for them, within ALERT_FLUSH_MS. */
+  readonly alerts: AlertDispatcher;
+  readonly now: () => Date;
   private readonly active = new Set<RunHandle>();
   /**
    * Syncs of this process's runs, by state store and name. The sync lock of a DuckDB state store is its
    * file lock, which one process holds for all its runs: two runs of one sync here would both get through.
    */
   private readonly runningSyncs = new Set<string>();
+
+  constructor(options: ControllerOptions = {}) {
+    this.now = options.now ?? (() => new Date());
+    this.alerts = new AlertDispatcher({ sleep: options.alertSleep, now: this.now });
+  }
 
   /**
    * Starts a run of `project` (from `loadProject`). Syncs run one after the other, each in its own
@@ -99,7 +121,10 @@ export class RunController {
         const syncs = selectSyncs(project, options.syncs ?? [], !!options.all);
         const claimed = this.claim(project, syncs);
         try {
-          const reports = await runSyncs({ project, options, emit, workerPools: this.workerPools, signal: abort.signal }, syncs);
+          const reports = await runSyncs(
+            { project, options, emit, workerPools: this.workerPools, signal: abort.signal, alerts: this.alerts, now: this.now },
+            syncs,
+          );
           return { status: outcomeOf(reports, !!options.dryRun), reports };
         } finally {
           claimed.forEach((key) => this.runningSyncs.delete(key));
@@ -146,11 +171,12 @@ export class RunController {
     return { created: this.workerPools.created, pools: this.workerPools.stats() };
   }
 
-  /** Cancels the runs still going, waits for them to end, and ends the write threads. */
-  async close(): Promise<void> {
+  /** Cancels the runs still going, waits for them to end, ends the write threads, and lets notifications go out (bounded). */
+  async close(flushMs = ALERT_FLUSH_MS): Promise<void> {
     const running = [...this.active];
     running.forEach((run) => run.cancel());
     await Promise.allSettled(running.map((run) => run.result));
     await this.workerPools.close();
+    await this.alerts.flush(flushMs);
   }
 }

@@ -2,6 +2,7 @@
  * What a run tells while it works, one typed event per line of the JSON log `run` writes on stderr
  * (the `msg` of a line is the event's `type`, its other fields are the line's fields).
  */
+import type { DeliveryLogEntry } from '../alert/dispatcher.js';
 import type { PlanCounts, SyncReport } from './sync-report.js';
 
 export interface InvalidRowEvent {
@@ -65,7 +66,35 @@ export interface RunFailedEvent {
   error: string;
 }
 
+/** A paused sync that the run (or the scheduler) did not start. */
+export interface SyncSkippedEvent {
+  type: 'sync_skipped';
+  sync: string;
+  message: string;
+}
+
+/** A sync's health state changed (the same change is a row of `events`). */
+export interface HealthChangedEvent {
+  type: 'health_changed';
+  sync: string;
+  from: string | null;
+  to: string;
+  reason: string | null;
+  run_id: string | null;
+}
+
+/** The run's result is recorded but its health could not be (the state store failed meanwhile). */
+export interface HealthNotRecordedEvent {
+  type: 'health_not_recorded';
+  sync: string;
+  error: string;
+}
+
 export type RunEvent =
+  | SyncSkippedEvent
+  | HealthChangedEvent
+  | HealthNotRecordedEvent
+  | DeliveryLogEntry
   | InvalidRowEvent
   | InvalidRowsMoreEvent
   | RunRefusedEvent

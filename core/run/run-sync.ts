@@ -21,13 +21,16 @@ import { effectiveSettings, writeTarget } from '../config/write-target.js';
 import { buildPlan, emptyPlanCounts, forgetSuperseded, type Plan } from '../plan/planner.js';
 import { dropSettledFailures } from '../state/plan-table.js';
 import { pruneHistory } from '../state/retention.js';
-import { preflightSyncs } from '../plan/preflight.js';
+import { DestinationUnusable, preflightSyncs } from '../plan/preflight.js';
 import { closeInterruptedRuns, closeRun, newRunId, openRun, recordMapping, type RunPlanCounts } from '../state/run-log.js';
 import { storableText } from '../state/sanitize-text.js';
 import { StateConnectionLost, watchStateSession, type StateSession } from '../state/state-session.js';
 import type { RunStatus } from '../state/schema.js';
 import type { RunListener } from './events.js';
 import { failedByClass } from './failed-by-class.js';
+import type { AlertDispatcher } from '../alert/dispatcher.js';
+import { healthOfRun, recordHealth } from './health.js';
+import { pausedMessage } from './pause.js';
 import type { PlanCounts, SyncReport } from './sync-report.js';
 import { lockSync } from './sync-lock.js';
 
@@ -41,17 +44,15 @@ export interface RunOptions {
   triggerId?: string;
   /**
    * Where the run reads the time: which failed rows are due, the instants written to `sync_runs`,
-   * `sync_changelog` and `failed_rows`, what retention prunes. Default: the system clock. A scheduler
-   * passes its own (core/schedule Clock), tests a virtual one.
+   * `sync_changelog`, `failed_rows` and `sync_health`, what retention prunes. Default: the controller's
+   * clock (the system's unless it was given one). A scheduler passes its own, tests a virtual one.
    */
   clock?: { now(): Date };
 }
 
-const systemTime = { now: () => new Date() };
-
-/** The run's clock. */
+/** The run's clock: one for everything the run stamps, health and alerts included. */
 function clockOf(context: RunContext): { now(): Date } {
-  return context.options.clock ?? systemTime;
+  return context.options.clock ?? { now: context.now };
 }
 
 /** What every sync of a run shares. */
@@ -62,6 +63,10 @@ export interface RunContext {
   workerPools: WorkerPools;
   /** Aborted: in-flight batches finish and commit, no further batch or sync starts. */
   signal: AbortSignal;
+  /** Sends the notifications a change of health decides, after it is committed. */
+  alerts: AlertDispatcher;
+  /** The controller's clock, for runs given none (RunOptions.clock). */
+  now(): Date;
 }
 
 export async function runSyncs(context: RunContext, syncs: SyncConfig[]): Promise<SyncReport[]> {
@@ -79,13 +84,43 @@ export async function runSyncs(context: RunContext, syncs: SyncConfig[]): Promis
   try {
     for (const sync of syncs) {
       if (context.signal.aborted) break;
+      const paused = options.dryRun ? null : await pausedMessage(store, sync.name);
+      if (paused !== null) {
+        context.emit({ type: 'sync_skipped', sync: sync.name, message: paused });
+        reports.push(
+          emptyReport({ sync: sync.name, plan: NOTHING_PLANNED, invalid: 0, delete_guard: null }, null, 'skipped', paused, Date.now()),
+        );
+        continue;
+      }
       const failure = failures.get(sync.name);
-      reports.push(failure ? await failBeforePlan(context, store, sync, failure) : await runOne(context, store, sync));
+      const report = failure ? await failBeforePlan(context, store, sync, failure) : await runOne(context, store, sync);
+      reports.push(report);
+      if (!options.dryRun) await keepHealth(context, store, sync, report);
     }
   } finally {
     await store.close();
   }
   return reports;
+}
+
+/**
+ * Moves the sync's health by the run's result, once that is committed, and hands the notifications it
+ * decides to the dispatcher. A failure here is logged, never the run's. The change itself is a row of
+ * `events`, not a log line: `run_finished` (or `run_failed`) stays the last line of a sync's run.
+ */
+async function keepHealth(context: RunContext, store: StateStore, sync: SyncConfig, report: SyncReport): Promise<void> {
+  try {
+    const change = await healthOfRun(context.project, store, sync, report, clockOf(context).now());
+    if (!change) return;
+    const outgoing = await recordHealth(context.project, store, change, clockOf(context).now());
+    context.alerts.dispatch(outgoing, context.emit);
+  } catch (error) {
+    context.emit({
+      type: 'health_not_recorded',
+      sync: sync.name,
+      error: storableText(redact(oneLine((error as Error)?.message ?? String(error)), context.project.secrets)),
+    });
+  }
 }
 
 /** What every report of a sync's run carries, whatever became of the run. */
@@ -98,6 +133,7 @@ function emptyReport(
   status: SyncReport['status'],
   error: string | null,
   started: number,
+  stop: Failure | null = null,
 ): SyncReport {
   return {
     ...base,
@@ -110,6 +146,8 @@ function emptyReport(
     api_calls: 0,
     duration_ms: Date.now() - started,
     error,
+    error_class: stop?.errorClass ?? null,
+    error_code: stop?.code ?? null,
     failed_by_class: {},
   };
 }
@@ -127,7 +165,15 @@ async function failBeforePlan(context: RunContext, store: StateStore, sync: Sync
   if (context.options.dryRun) return emptyReport(base, null, 'failed', message, started);
   const unlock = await lockSync(store, sync.name, sync.file);
   try {
-    return await recordFailedRun(context, store, sync, message, base, started);
+    return await recordFailedRun(
+      context,
+      store,
+      sync,
+      message,
+      base,
+      started,
+      failure instanceof DestinationUnusable ? failure.failure : null,
+    );
   } finally {
     await unlock();
   }
@@ -141,11 +187,12 @@ async function recordFailedRun(
   message: string,
   base: ReportBase,
   started: number,
+  stop: Failure | null = null,
 ): Promise<SyncReport> {
   const runId = await openSyncRun(context, store, sync, NOTHING_PLANNED);
   await closeRun(store.db, runId, 'failed', message, clockOf(context).now());
   context.emit({ type: 'run_failed', sync: sync.name, run_id: runId, error: message });
-  return emptyReport(base, runId, 'failed', message, started);
+  return emptyReport(base, runId, 'failed', message, started, stop);
 }
 
 /**
@@ -333,6 +380,8 @@ async function closeSyncRun(
     api_calls: totals.apiCalls,
     duration_ms: Date.now() - started,
     error,
+    error_class: totals.fatal?.errorClass ?? null,
+    error_code: totals.fatal?.code ?? null,
     failed_by_class: byClass,
   };
 }

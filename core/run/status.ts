@@ -5,6 +5,9 @@ import { sql } from 'kysely';
 import { openStateStore } from '../state/state-store.js';
 import { currentSnapshotSql } from '../state/snapshot-log.js';
 import { scheduleColumns } from '../config/schedule-columns.js';
+import { readAllHealth, type SyncHealth } from '../state/health-store.js';
+import type { HealthState } from '../state/schema.js';
+import type { StateStore } from '../state/state-store.js';
 
 export interface SyncStatus {
   sync: string;
@@ -20,6 +23,20 @@ export interface SyncStatus {
   last_error: string | null;
   synced_rows: number;
   failed_rows: number;
+  /** `healthy` until a run or `pause` says otherwise (README "Health and alerts"). */
+  health: HealthState;
+  health_since: string | null;
+  health_reason: string | null;
+  consecutive_failed_runs: number;
+  consecutive_runs_with_rejected_rows: number;
+  /** The trigger of an alert sent and not yet resolved by a recovery. */
+  open_alert: string | null;
+}
+
+/** Health rows, or none for a state store not yet migrated to them (status opens it read-only). */
+async function healthRows(store: StateStore): Promise<Map<string, SyncHealth>> {
+  const migrated = await store.db.selectFrom('hightouch_like_migrations').select('version').where('version', '=', 7).executeTakeFirst();
+  return migrated ? readAllHealth(store.db) : new Map();
 }
 
 export async function syncStatuses(project: ProjectConfig): Promise<SyncStatus[]> {
@@ -36,11 +53,27 @@ export async function syncStatuses(project: ProjectConfig): Promise<SyncStatus[]
     last_error: null,
     synced_rows: 0,
     failed_rows: 0,
+    health: 'healthy',
+    health_since: null,
+    health_reason: null,
+    consecutive_failed_runs: 0,
+    consecutive_runs_with_rejected_rows: 0,
+    open_alert: null,
   }));
   if (project.state.type === 'duckdb' && !existsSync(project.state.path)) return rows;
   const store = await openStateStore(project, { readOnly: true });
   try {
+    const health = await healthRows(store);
     for (const row of rows) {
+      const h = health.get(row.sync);
+      if (h) {
+        row.health = h.state;
+        row.health_since = h.since;
+        row.health_reason = h.reason;
+        row.consecutive_failed_runs = h.consecutive_failures;
+        row.consecutive_runs_with_rejected_rows = h.consecutive_rejections;
+        row.open_alert = h.alert;
+      }
       const last = await store.db
         .selectFrom('sync_runs')
         .selectAll()

@@ -12,7 +12,8 @@ export type FailedByClass = Partial<Record<FailureClass, number>>;
 export interface SyncReport {
   sync: string;
   run_id: string | null;
-  status: RunStatus | 'planned';
+  /** `skipped`: the sync is paused and did not run (no `sync_runs` row). */
+  status: RunStatus | 'planned' | 'skipped';
   plan: PlanCounts;
   sent: number;
   succeeded: number;
@@ -22,6 +23,9 @@ export interface SyncReport {
   api_calls: number;
   duration_ms: number;
   error: string | null;
+  /** The failure class and code that stopped a failed run (`auth` for refused credentials); null otherwise. */
+  error_class: FailureClass | null;
+  error_code: string | null;
   /** Mirror mode's mass-delete guard; null for modes that never delete. */
   delete_guard: DeleteGuardVerdict | null;
   /** `failed`, split by failure class; empty when no row failed. */

@@ -11,5 +11,7 @@ export type SchedulerEvent =
   | { type: 'finished'; sync: string; at: Date; reason: RunReason; duration_ms: number; error?: string }
   /** A trigger arrived while the sync ran: one follow-up run will start when it ends. */
   | { type: 'queued'; sync: string; at: Date; reason: RunReason }
+  /** The sync is paused: this run did not start; `message` says why and how to resume. */
+  | { type: 'skipped'; sync: string; at: Date; reason: RunReason; message: string }
   /** A trigger arrived while a run was already waiting or queued: it adds nothing. */
   | { type: 'coalesced'; sync: string; at: Date; reason: RunReason };

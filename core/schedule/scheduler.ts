@@ -8,6 +8,7 @@
  * - a slot that passed while no scheduler ran (its sync's last run started before it) runs once at
  *   `start`, however many slots passed: each run catches up on everything;
  * - a run that throws is reported in its `finished` event and changes nothing else;
+ * - a sync that `skipReason` says is paused does not run: a `skipped` event, and its slots keep coming;
  * - `stop()` starts nothing more and resolves once the running callbacks have settled.
  *
  * Pure logic: time comes from the injected `Clock`, work from the `runSync` callback.
@@ -30,6 +31,11 @@ export interface SchedulerOptions {
   /** Runs at once, over all syncs; at least 1. */
   maxParallel: number;
   runSync(name: string, reason: RunReason): Promise<unknown>;
+  /**
+   * Asked just before a run starts: a message when the sync must not run now (it is paused), which the
+   * `skipped` event carries; null to run it. A check that throws lets the run go (it fails on its own).
+   */
+  skipReason?(name: string): Promise<string | null>;
   onEvent?(event: SchedulerEvent): void;
 }
 
@@ -159,13 +165,7 @@ export class Scheduler {
     const state = this.stateOf(name);
     state.phase = 'running';
     this.running++;
-    const startedAt = this.options.clock.now();
-    this.emit({ type: 'started', sync: name, at: startedAt, reason });
-    const settled = (error?: unknown) => {
-      const at = this.options.clock.now();
-      const finished: SchedulerEvent = { type: 'finished', sync: name, at, reason, duration_ms: at.getTime() - startedAt.getTime() };
-      if (error !== undefined) finished.error = error instanceof Error ? error.message : String(error);
-      this.emit(finished);
+    const settle = () => {
       this.running--;
       state.phase = 'idle';
       const followUp = state.followUp;
@@ -173,13 +173,42 @@ export class Scheduler {
       if (followUp) this.enqueue(name, followUp.reason, followUp.at);
       else this.startReadyRuns();
     };
+    const check = this.options.skipReason;
+    if (!check) {
+      this.track(this.startRun(name, reason, settle));
+      return;
+    }
+    // The place stays taken while the check runs, so maxParallel holds.
+    const checked = check(name)
+      .catch(() => null)
+      .then((message) => {
+        if (message === null) return this.startRun(name, reason, settle);
+        this.emit({ type: 'skipped', sync: name, at: this.options.clock.now(), reason, message });
+        settle();
+      });
+    this.track(checked);
+  }
+
+  private track(run: Promise<void>): void {
+    this.inFlight.add(run);
+    void run.finally(() => this.inFlight.delete(run));
+  }
+
+  private startRun(name: string, reason: RunReason, settle: () => void): Promise<void> {
+    const startedAt = this.options.clock.now();
+    this.emit({ type: 'started', sync: name, at: startedAt, reason });
+    const settled = (error?: unknown) => {
+      const at = this.options.clock.now();
+      const finished: SchedulerEvent = { type: 'finished', sync: name, at, reason, duration_ms: at.getTime() - startedAt.getTime() };
+      if (error !== undefined) finished.error = error instanceof Error ? error.message : String(error);
+      this.emit(finished);
+      settle();
+    };
     // An async wrapper turns a callback that throws before returning its promise into a rejection.
-    const run = (async () => this.options.runSync(name, reason))().then(
+    return (async () => this.options.runSync(name, reason))().then(
       () => settled(),
       (error: unknown) => settled(error ?? new Error('the run rejected without a reason')),
     );
-    this.inFlight.add(run);
-    void run.finally(() => this.inFlight.delete(run));
   }
 
   private async timerLoop(): Promise<void> {

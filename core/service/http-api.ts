@@ -17,6 +17,8 @@ export interface ApiBackend {
   runs(sync: string | undefined, limit: number): Promise<unknown[]>;
   query(text: string): Promise<{ columns: string[]; rows: unknown[][] }>;
   trigger(name: string): TriggerOutcome | Promise<TriggerOutcome | 'queued' | 'coalesced'>;
+  /** Pauses (with a reason) or resumes (null) a sync; false when it already was so. */
+  pause(name: string, reason: string | null): Promise<boolean>;
   metrics(): Promise<{ contentType: string; text: string }>;
 }
 
@@ -81,6 +83,15 @@ export function buildHttpApi(backend: ApiBackend): FastifyInstance {
     const outcome = await backend.trigger(name);
     if (outcome === 'stopped') return reply.code(503).send({ sync: name, outcome, error: 'the service is stopping' });
     return reply.code(202).send({ sync: name, outcome });
+  });
+
+  app.post<{ Params: { name: string; verb: string }; Body: { reason?: unknown } }>('/api/syncs/:name/:verb', async (request, reply) => {
+    const { name, verb } = request.params;
+    if (verb !== 'pause' && verb !== 'resume') return reply.code(404).send({ error: `no route POST /api/syncs/:name/${verb}` });
+    if (!backend.hasSync(name)) return reply.code(404).send({ error: `no sync named "${name}"` });
+    const reason = typeof request.body?.reason === 'string' && request.body.reason !== '' ? request.body.reason : 'paused by hand';
+    const changed = await backend.pause(name, verb === 'pause' ? reason : null);
+    return { sync: name, state: verb === 'pause' ? 'paused' : 'healthy', changed };
   });
 
   return app;

@@ -18,6 +18,7 @@ import { redact } from '../../shared/redact.js';
 import type { RunController, RunHandle } from '../run/controller.js';
 import type { RunListener } from '../run/events.js';
 import { syncStatuses } from '../run/status.js';
+import { changePause, pausedMessage } from '../run/pause.js';
 import { answeredRun, closeInterruptedRuns, closeRun, newRunId, openRun } from '../state/run-log.js';
 import { queryState } from '../state/state-query.js';
 import { openStateStore, type StateStore } from '../state/state-store.js';
@@ -76,6 +77,7 @@ export class Service {
       maxParallel: this.project.service.maxParallel,
       runSync: (name, reason) =>
         this.fleet ? this.enqueueInFleet(name, reason, this.takeDueSlot(name, reason)) : this.runSync(name, reason),
+      skipReason: async (name) => (this.store ? pausedMessage(this.store, name) : null),
       onEvent: (event) => this.onSchedulerEvent(event),
     });
     this.app = buildHttpApi({
@@ -93,6 +95,16 @@ export class Service {
       query: (text) => queryState(this.project, text),
       trigger: (name) =>
         this.fleet && this.stopping === null ? this.enqueueInFleet(name, 'manual', null) : this.scheduler.trigger(name, 'manual'),
+      pause: (name, reason) =>
+        changePause({
+          project: this.project,
+          sync: this.project.syncs[name],
+          pause: reason === null ? null : { by: 'person', reason },
+          alerts: options.controller.alerts,
+          emit: options.onRunEvent,
+          now: this.clock.now(),
+          store: this.store ?? undefined,
+        }),
       metrics: async () => ({ contentType: this.metrics.registry.contentType, text: await this.metrics.registry.metrics() }),
     });
   }
@@ -302,7 +314,7 @@ export class Service {
     const { type, at, ...fields } = event;
     const extra: Record<string, unknown> = { ...fields };
     if ('slot' in event) extra.slot = event.slot.toISOString();
-    this.options.log(`schedule_${type}`, extra, type === 'finished' && event.error ? 'warn' : 'info');
+    this.options.log(`schedule_${type}`, extra, (type === 'finished' && event.error) || type === 'skipped' ? 'warn' : 'info');
   }
 
   /** `status`, with the scheduler's view: when each sync runs next, and whether it runs now. */

@@ -155,6 +155,53 @@ const migrations: Migration[] = [
       'alter table failed_rows add column mapping_hash text',
     ],
   },
+  {
+    version: 7,
+    name: 'sync health, events, alert deliveries',
+    statements: [
+      // One row per sync that has run or been paused: its health state and the counters behind it.
+      `create table if not exists sync_health (
+        sync_name text primary key,
+        state text not null,
+        since timestamptz not null,
+        reason text,
+        consecutive_failures integer not null default 0,
+        consecutive_rejections integer not null default 0,
+        last_run_id text,
+        paused_by text,
+        alert text,
+        alerted_at timestamptz,
+        updated_at timestamptz not null
+      )`,
+      // Every change of a sync's health state, appended in the transaction that makes it.
+      `create table if not exists events (
+        event_id text primary key,
+        "at" timestamptz not null,
+        sync_name text not null,
+        from_state text,
+        to_state text not null,
+        reason text,
+        run_id text
+      )`,
+      // One row per notification per channel: pending when decided, then delivered or failed.
+      `create table if not exists alert_deliveries (
+        delivery_id text primary key,
+        event_id text,
+        sync_name text not null,
+        channel text not null,
+        channel_type text not null,
+        kind text not null,
+        "trigger" text not null,
+        state text not null,
+        run_id text,
+        status text not null,
+        attempts integer not null default 0,
+        last_error text,
+        created_at timestamptz not null,
+        finished_at timestamptz
+      )`,
+    ],
+  },
 ];
 
 export async function migrate(db: Kysely<StateTables>): Promise<void> {

@@ -99,6 +99,59 @@ export interface SyncStateTable {
   updated_at: Timestamp;
 }
 
+export type HealthState = 'healthy' | 'warning' | 'failing' | 'paused' | 'credentials_required';
+
+/** Who paused a sync: a person (`pause`) or a policy of the engine. */
+export type PausedBy = 'person' | 'policy';
+
+export interface SyncHealthTable {
+  sync_name: string;
+  state: HealthState;
+  /** When the sync entered `state`. */
+  since: Timestamp;
+  reason: string | null;
+  consecutive_failures: number;
+  /** Runs in a row that ended with rows the destination rejected. */
+  consecutive_rejections: number;
+  last_run_id: string | null;
+  paused_by: PausedBy | null;
+  /** The trigger of the alert sent and not yet resolved by a recovery; null when none is open. */
+  alert: string | null;
+  /** When that alert (or its last reminder) was sent. */
+  alerted_at: Timestamp | null;
+  updated_at: Timestamp;
+}
+
+export interface EventsTable {
+  event_id: string;
+  at: Timestamp;
+  sync_name: string;
+  /** Null for the first state a sync is given. */
+  from_state: HealthState | null;
+  to_state: HealthState;
+  reason: string | null;
+  run_id: string | null;
+}
+
+export type DeliveryStatus = 'pending' | 'delivered' | 'failed';
+
+export interface AlertDeliveriesTable {
+  delivery_id: string;
+  event_id: string | null;
+  sync_name: string;
+  channel: string;
+  channel_type: string;
+  kind: 'alert' | 'reminder' | 'recovery';
+  trigger: string;
+  state: HealthState;
+  run_id: string | null;
+  status: DeliveryStatus;
+  attempts: number;
+  last_error: string | null;
+  created_at: Timestamp;
+  finished_at: Timestamp | null;
+}
+
 export interface MigrationsTable {
   version: number;
   name: string;
@@ -113,6 +166,9 @@ export interface StateTables {
   sync_snapshot_log: SyncSnapshotLogTable;
   sync_state: SyncStateTable;
   sync_pending: SyncPendingTable;
+  sync_health: SyncHealthTable;
+  events: EventsTable;
+  alert_deliveries: AlertDeliveriesTable;
   hightouch_like_migrations: MigrationsTable;
 }
 

@@ -79,6 +79,12 @@ export interface SalesforceEmulator {
   failNext(route: Route, count: number, status: number, body?: unknown, headers?: Record<string, string>): void;
   /** Every current token stops working (401 INVALID_SESSION_ID) until a refresh grant mints a new one. */
   expireToken(): void;
+  /**
+   * The refresh token stops working, as when an admin revokes the connected app's access: every grant
+   * answers 400 invalid_grant. `issueRefreshToken` gives a new one (the user authorised the app again).
+   */
+  revokeRefreshToken(): void;
+  issueRefreshToken(token: string): void;
   /** Every data call answers 403 REQUEST_LIMIT_EXCEEDED (TotalRequests) while set. */
   exhaustApiLimit(exhausted?: boolean): void;
   /**
@@ -106,12 +112,13 @@ export async function startSalesforceEmulator(options: SalesforceEmulatorOptions
   let pendingChanges: Array<() => void> = [];
   let tokenSerial = 0;
   let exhausted = false;
+  const oauthClient = { refreshToken: options.refreshToken, clientId: options.clientId, clientSecret: options.clientSecret };
 
   const handleToken = async (req: IncomingMessage, res: ServerResponse) => {
     const form = new URLSearchParams(await readBody(req));
     const fault = faults.take('token');
     if (fault) return sendJson(res, fault.status, fault.body, fault.headers);
-    const reply = answerTokenRequest(req.method ?? '', form, options, emulator.url, () => {
+    const reply = answerTokenRequest(req.method ?? '', form, oauthClient, emulator.url, () => {
       const token = `${accessToken}-refreshed-${++tokenSerial}`;
       emulator.validTokens.add(token);
       emulator.stats.refreshes++;
@@ -196,6 +203,12 @@ export async function startSalesforceEmulator(options: SalesforceEmulatorOptions
     },
     expireToken() {
       emulator.validTokens.clear();
+    },
+    revokeRefreshToken() {
+      oauthClient.refreshToken = undefined;
+    },
+    issueRefreshToken(token) {
+      oauthClient.refreshToken = token;
     },
     exhaustApiLimit(value = true) {
       exhausted = value;

@@ -34,6 +34,8 @@ export interface SinkOptions {
   rejectMessage?: (key: string) => string;
   /** Answer this status to the first request carrying a given operation and set of keys; a resend is served. */
   failEachNewBatch?: number;
+  /** Listen on this loopback port (default: a free one). */
+  port?: number;
   /** Awaited before a request is answered (after it is recorded in `received`): lets a test act mid-run. */
   beforeAnswer?: (request: SinkRequest) => Promise<void> | void;
 }
@@ -179,7 +181,7 @@ export async function startHttpSink(options: SinkOptions = {}): Promise<HttpSink
     });
   });
 
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  await new Promise<void>((resolve) => server.listen(options.port ?? 0, '127.0.0.1', resolve));
   const port = (server.address() as AddressInfo).port;
 
   const sink: HttpSink = {

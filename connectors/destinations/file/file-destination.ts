@@ -71,6 +71,7 @@ class FileClient implements DestinationClient {
 }
 
 export const fileDestination: DestinationConnector = {
+  catalogue: fileCatalogue.entries,
   type: 'file',
   settingsSchema: {
     properties: {

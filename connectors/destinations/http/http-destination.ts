@@ -17,6 +17,7 @@ import { DEFAULT_TIMEOUT_MS, readHttpTarget } from './settings.js';
 const PROBE_TIMEOUT_MS = 5_000;
 
 export const httpDestination: DestinationConnector = {
+  catalogue: httpCatalogue.entries,
   type: 'http',
   settingsSchema: {
     properties: {

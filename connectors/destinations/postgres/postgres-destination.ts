@@ -2,6 +2,7 @@
  * `postgres`: writes a sync into one table of a PostgreSQL database, matched on a unique key column.
  * Upserts use INSERT … ON CONFLICT, so the key column needs a primary key or unique constraint.
  */
+import { pgCatalogue } from './errors.js';
 import { DestinationError, type DestinationConnector } from '../../destination.js';
 import { syncKeyProblems } from '../sync-key.js';
 import { checkTable } from './check-table.js';
@@ -13,6 +14,7 @@ import { readPostgresTarget } from './settings.js';
 const CHECK_CONNECT_TIMEOUT_MS = 5_000;
 
 export const postgresDestination: DestinationConnector = {
+  catalogue: pgCatalogue.entries,
   type: 'postgres',
   settingsSchema: {
     properties: {

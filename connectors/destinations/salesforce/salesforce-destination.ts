@@ -4,6 +4,7 @@
  * ID in Salesforce; the Salesforce Id of each acknowledged row is kept as its destination id, which
  * mirror-mode deletes and update mode use.
  */
+import { sfCatalogue } from './errors.js';
 import type { DestinationConnector } from '../../destination.js';
 import { syncKeyProblems } from '../sync-key.js';
 import { checkObject } from './check-object.js';
@@ -15,6 +16,7 @@ import { DEFAULT_API_VERSION, DEFAULT_LOGIN_URL, readSalesforceTarget } from './
 const COLLECTION_LIMIT = 200;
 
 export const salesforceDestination: DestinationConnector = {
+  catalogue: sfCatalogue.entries,
   type: 'salesforce',
   settingsSchema: {
     properties: {

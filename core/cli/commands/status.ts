@@ -1,4 +1,4 @@
-/** `status`: each sync's last run, rows synced and rows failing. */
+/** `status`: each sync's health, last run, rows synced and rows failing. */
 import { syncStatuses, type SyncStatus } from '../../run/status.js';
 import { serviceResult } from '../../service/service-client.js';
 import { owningService } from '../service-route.js';
@@ -12,7 +12,17 @@ export async function statusCommand(context: CliContext, options: { project?: st
   const statuses = service ? await serviceResult<SyncStatus[]>(service, 'GET', '/api/syncs') : await syncStatuses(project);
   if (options.json) print(JSON.stringify(statuses, null, 2));
   else {
-    const columns = ['sync', 'last_status', 'last_finished_at', 'schedule', 'next_run_at', 'synced_rows', 'failed_rows', 'last_error'];
+    const columns = [
+      'sync',
+      'last_status',
+      'last_finished_at',
+      'schedule',
+      'next_run_at',
+      'synced_rows',
+      'failed_rows',
+      'health',
+      'last_error',
+    ];
     print(
       formatTable(
         columns,
