@@ -181,6 +181,9 @@ export async function startHttpSink(options: SinkOptions = {}): Promise<HttpSink
     });
   });
 
+  // Node closes an idle keep-alive socket after 5 s; a client that reuses it at that instant sees ECONNRESET
+  // and re-sends, one send more than the test expects. Tests run minutes at most: never close idle sockets first.
+  server.keepAliveTimeout = 10 * 60_000;
   await new Promise<void>((resolve) => server.listen(options.port ?? 0, '127.0.0.1', resolve));
   const port = (server.address() as AddressInfo).port;
 
