@@ -7,6 +7,7 @@
 import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { afterEach, describe, expect, it } from 'vitest';
+import type { ObjectSpec } from '../emulators/salesforce/emulator.js';
 import { createProject, logEvents, type TestProject } from './support/project.js';
 import { startSalesforceFixture, type SalesforceFixture } from './support/salesforce/fixture.js';
 
@@ -28,7 +29,7 @@ interface Setup {
   jobSize?: number;
   mode?: string;
   pollMs?: number;
-  objects?: Parameters<typeof startSalesforceFixture>[0] extends infer O ? (O extends { objects?: infer T } ? T : never) : never;
+  objects?: ObjectSpec[];
   sync?: string;
 }
 
@@ -126,5 +127,100 @@ describe('salesforce Bulk API 2.0', { timeout: 300_000 }, () => {
     expect(Number(runs[0].api_calls)).toBe(7);
     expect(await state('select * from bulk_jobs')).toEqual([]);
     expect(await state('select * from bulk_job_rows')).toEqual([]);
+  });
+});
+
+/** An object whose key field is not unique: an insert sent twice makes two records of the same key. */
+const SIGNUP: ObjectSpec = {
+  name: 'Signup__c',
+  keyPrefix: 'a01',
+  fields: [
+    { name: 'Key__c', label: 'Key', length: 80, custom: true },
+    { name: 'Email__c', label: 'Email', type: 'email', length: 80, custom: true },
+  ],
+};
+
+const insertSync = `model: contacts
+destination: crm
+primary_key: id
+mode: insert
+object: Signup__c
+api: bulk
+bulk_job_size: 2000
+mapping:
+  Key__c: id
+  Email__c: email
+`;
+
+/** Starts a run and SIGKILLs it once `ready` holds; a run that ends first fails the test. */
+async function killWhen(ready: () => boolean) {
+  const child = project!.spawn(['run', 'contacts'], env());
+  let stderr = '';
+  child.stderr!.on('data', (d) => (stderr += d));
+  child.stdout!.resume();
+  let exited = false;
+  const exit = new Promise<number | null>((resolve) =>
+    child.on('close', (code) => {
+      exited = true;
+      resolve(code);
+    }),
+  );
+  while (!ready()) {
+    if (exited) throw new Error(`the run ended before the kill point (exit ${await exit}): ${stderr}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  child.kill('SIGKILL');
+  await exit;
+}
+
+/** Each key once in the org, and every key of the model there. */
+function expectEachKeyOnce(rows: number) {
+  const keys = [...sf!.org.records('Signup__c').values()].map((r) => String(r.Key__c));
+  expect(keys).toHaveLength(rows);
+  expect(new Set(keys).size).toBe(rows);
+}
+
+describe('salesforce Bulk API 2.0: SIGKILL during a job', { timeout: 300_000 }, () => {
+  it('reads the results of the jobs the killed run started: no record twice, none missing, nothing uploaded again', async () => {
+    const rows = 3000;
+    await setup({ rows, objects: [SIGNUP], sync: insertSync, pollMs: 5 });
+    // Jobs stay InProgress while held: the kill lands with both jobs (2,000 + 1,000 rows) running.
+    sf!.org.bulk.hold();
+    const running = () => [...sf!.org.bulk.jobs.values()].filter((j) => j.state === 'InProgress').length === 2;
+    await killWhen(running);
+    expect(sf!.org.records('Signup__c').size).toBe(0);
+    expect(await state('select count(*)::integer as n from bulk_jobs')).toEqual([{ n: 2 }]);
+    expect(await state('select count(*)::integer as n from bulk_job_rows')).toEqual([{ n: rows }]);
+    // Salesforce works on after the kill.
+    sf!.org.bulk.hold(false);
+
+    const again = await run();
+    expect(again.code, again.stderr).toBe(0);
+    // Everything was written by the killed run's jobs: this run reads them and has nothing to send.
+    expect(again.report).toMatchObject({ status: 'succeeded', sent: 0 });
+    const recovered = logEvents(again.stderr).filter((e) => e.msg === 'bulk_job_recovered');
+    expect(recovered.map((e) => e.succeeded).sort()).toEqual([1000, 2000]);
+    expect(routes()).toEqual(['bulkUpload', 'bulkUpload']);
+    expectEachKeyOnce(rows);
+    expect(await state('select count(*)::integer as n from sync_snapshots where destination_id is not null')).toEqual([{ n: rows }]);
+    expect(await state('select count(*)::integer as n from bulk_jobs')).toEqual([{ n: 0 }]);
+  });
+
+  it('aborts a job killed before its upload was acknowledged and sends its rows again', async () => {
+    const rows = 3000;
+    await setup({ rows, objects: [SIGNUP], sync: insertSync, pollMs: 5 });
+    // The upload reaches the emulator but its answer is held, so the client dies with the job Open.
+    sf!.latencyMs = 600_000;
+    const uploaded = () => [...sf!.org.bulk.jobs.values()].some((j) => j.state === 'Open' && j.rows !== null);
+    await killWhen(uploaded);
+    sf!.latencyMs = 0;
+    const killed = [...sf!.org.bulk.jobs.values()].map((j) => j.id);
+
+    const again = await run();
+    expect(again.code, again.stderr).toBe(0);
+    // The killed run's jobs were aborted, never processed; every row went in this run's jobs.
+    for (const id of killed) expect(sf!.org.bulk.jobs.get(id)!.state).toBe('Aborted');
+    expect(again.report).toMatchObject({ status: 'succeeded', succeeded: rows });
+    expectEachKeyOnce(rows);
   });
 });
