@@ -4,6 +4,7 @@
  * failed-row index, `api: auto` switches at its threshold, and a run killed mid-job loses and
  * duplicates nothing.
  */
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -222,5 +223,53 @@ describe('salesforce Bulk API 2.0: SIGKILL during a job', { timeout: 300_000 }, 
     for (const id of killed) expect(sf!.org.bulk.jobs.get(id)!.state).toBe('Aborted');
     expect(again.report).toMatchObject({ status: 'succeeded', succeeded: rows });
     expectEachKeyOnce(rows);
+  });
+});
+
+describe('salesforce api: auto | rest | bulk', { timeout: 300_000 }, () => {
+  it('auto switches to a job at bulk_threshold rows to send, and mirror deletes go by the stored Ids', async () => {
+    await setup({ rows: 600, threshold: 300, mode: 'mirror' });
+    const first = await run();
+    expect(first.code, first.stderr).toBe(0);
+    expect(logEvents(first.stderr).find((e) => e.msg === 'run_started')).toMatchObject({ job_rows: 100_000 });
+    expect(routes()).toEqual(['bulkUpload']);
+    expect(sf!.org.records('Contact').size).toBe(600);
+
+    // 299 rows to send: under the threshold, two collection calls.
+    sf!.resetStats();
+    await project!.warehouse(`update contacts set last_name = 'Changed' || id where id <= 299`);
+    const below = await run();
+    expect(below.report).toMatchObject({ status: 'succeeded', succeeded: 299, api_calls: 2 });
+    expect(routes()).toEqual(['upsert', 'upsert']);
+
+    // 300: a job again.
+    sf!.resetStats();
+    await project!.warehouse(`update contacts set last_name = 'Again' || id where id <= 300`);
+    const at = await run();
+    expect(at.report).toMatchObject({ status: 'succeeded', succeeded: 300, api_calls: 7 });
+    expect(routes()).toEqual(['bulkUpload']);
+    expect(sf!.org.records('Contact').get(sf!.org.idBy('Contact', 'External_Id__c', 'C-300')!)).toMatchObject({ LastName: 'Again300' });
+
+    // 400 rows leave the model: one delete job by the Ids the first job returned.
+    sf!.resetStats();
+    await project!.warehouse('delete from contacts where id > 200');
+    const deletes = await run('--allow-deletes');
+    expect(deletes.report).toMatchObject({ status: 'succeeded', succeeded: 400 });
+    expect(routes()).toEqual(['bulkUpload']);
+    expect([...sf!.org.bulk.jobs.values()].at(-1)).toMatchObject({ operation: 'delete', numberRecordsProcessed: 400 });
+    expect(sf!.org.records('Contact').size).toBe(200);
+  });
+
+  it('rest never uses a job, bulk always does past one batch', async () => {
+    await setup({ rows: 500, api: 'rest', threshold: 1 });
+    const rest = await run();
+    expect(rest.report).toMatchObject({ status: 'succeeded', succeeded: 500, api_calls: 3 });
+    expect(routes()).toEqual(['upsert', 'upsert', 'upsert']);
+    await project!.write('syncs/contacts.yaml', (await readFile(join(project!.dir, 'syncs/contacts.yaml'), 'utf8')).replace('api: rest', 'api: bulk'));
+    await project!.warehouse(`update contacts set last_name = 'Bulk' || id`);
+    sf!.resetStats();
+    const bulk = await run();
+    expect(bulk.report).toMatchObject({ status: 'succeeded', succeeded: 500, api_calls: 7 });
+    expect(routes()).toEqual(['bulkUpload']);
   });
 });
