@@ -265,7 +265,10 @@ describe('salesforce api: auto | rest | bulk', { timeout: 300_000 }, () => {
     const rest = await run();
     expect(rest.report).toMatchObject({ status: 'succeeded', succeeded: 500, api_calls: 3 });
     expect(routes()).toEqual(['upsert', 'upsert', 'upsert']);
-    await project!.write('syncs/contacts.yaml', (await readFile(join(project!.dir, 'syncs/contacts.yaml'), 'utf8')).replace('api: rest', 'api: bulk'));
+    await project!.write(
+      'syncs/contacts.yaml',
+      (await readFile(join(project!.dir, 'syncs/contacts.yaml'), 'utf8')).replace('api: rest', 'api: bulk'),
+    );
     await project!.warehouse(`update contacts set last_name = 'Bulk' || id`);
     sf!.resetStats();
     const bulk = await run();
