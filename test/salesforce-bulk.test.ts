@@ -6,10 +6,9 @@
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { DuckDBInstance } from '@duckdb/node-api';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ObjectSpec } from '../emulators/salesforce/emulator.js';
-import { createProject, logEvents, type TestProject } from './support/project.js';
+import { createProject, logEvents, readStateStore, type TestProject } from './support/project.js';
 import { startSalesforceFixture, type SalesforceFixture } from './support/salesforce/fixture.js';
 
 let project: TestProject | undefined;
@@ -86,16 +85,8 @@ async function run(...args: string[]) {
   return { ...result, report: result.stdout ? JSON.parse(result.stdout)[0] : null };
 }
 
-async function state(sqlText: string): Promise<Record<string, unknown>[]> {
-  const instance = await DuckDBInstance.create(join(project!.dir, '.hightouch-like/state.duckdb'), { access_mode: 'READ_ONLY' });
-  const connection = await instance.connect();
-  try {
-    return (await connection.runAndReadAll(sqlText)).getRowObjectsJS() as Record<string, unknown>[];
-  } finally {
-    connection.closeSync();
-    instance.closeSync();
-  }
-}
+/** Reads the state store directly (the CLI has exited, so its file lock is free). */
+const state = (sqlText: string) => readStateStore(project!.dir, sqlText);
 
 const routes = () => sf!.writes.map((w) => w.route);
 

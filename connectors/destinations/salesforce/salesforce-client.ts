@@ -14,7 +14,6 @@ import type { Connection } from 'jsforce';
 import {
   DestinationError,
   type DestinationClient,
-  type JobOutcome,
   type JobWriter,
   type OutboundRow,
   type RowOp,
