@@ -8,6 +8,11 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ObjectSpec } from '../emulators/salesforce/emulator.js';
+import type { WriteTarget } from '../connectors/destination.js';
+import { BulkIngest } from '../connectors/destinations/salesforce/bulk-ingest.js';
+import { openConnection } from '../connectors/destinations/salesforce/connection.js';
+import { readSalesforceTarget } from '../connectors/destinations/salesforce/settings.js';
+import { ExactNumber } from '../shared/exact-json.js';
 import { createProject, logEvents, readStateStore, type TestProject } from './support/project.js';
 import { startSalesforceFixture, type SalesforceFixture } from './support/salesforce/fixture.js';
 
@@ -265,5 +270,98 @@ describe('salesforce api: auto | rest | bulk', { timeout: 300_000 }, () => {
     const bulk = await run();
     expect(bulk.report).toMatchObject({ status: 'succeeded', succeeded: 500, api_calls: 7 });
     expect(routes()).toEqual(['bulkUpload']);
+  });
+});
+
+describe('salesforce Bulk API 2.0: one job in-process', () => {
+  const TYPED: ObjectSpec = {
+    name: 'Deal__c',
+    keyPrefix: 'a02',
+    fields: [
+      { name: 'Key__c', length: 80, externalId: true, idLookup: true, unique: true, custom: true },
+      { name: 'Note__c', length: 255, custom: true },
+      { name: 'Amount__c', type: 'double', custom: true },
+      { name: 'Big__c', length: 40, custom: true },
+      { name: 'Closed_At__c', type: 'datetime', custom: true },
+      { name: 'Won__c', type: 'boolean', custom: true },
+    ],
+  };
+
+  async function ingest(sleep: (ms: number) => Promise<void>) {
+    sf = await startSalesforceFixture({ objects: [TYPED] });
+    const target: WriteTarget = {
+      destination: { name: 'crm', type: 'salesforce', settings: { instance_url: sf.url, access_token: 'emulator-access-token' } },
+      sync: {
+        name: 'deals',
+        mode: 'upsert',
+        keyField: 'Key__c',
+        fields: ['Key__c', 'Note__c', 'Amount__c', 'Big__c', 'Closed_At__c', 'Won__c'],
+        settings: { object: 'Deal__c', external_id: 'Key__c' },
+      },
+    };
+    const settings = readSalesforceTarget(target);
+    return new BulkIngest(await openConnection(settings, { transportRetries: false }), settings, () => [], sleep);
+  }
+
+  it('polls with doubling waits from bulk_poll_ms up to 30 s, through an injected sleep, until the job completes', async () => {
+    const waits: number[] = [];
+    const bulk = await ingest(async (ms) => {
+      waits.push(ms);
+      // Salesforce finishes the job after the seventh wait.
+      if (waits.length === 7) sf!.org.bulk.hold(false);
+    });
+    sf!.org.bulk.hold();
+    const jobId = await bulk.open('update');
+    const outcome = await bulk.run(jobId, 'update', [
+      {
+        key: '1',
+        fields: { Key__c: 'K1', Note__c: 'n', Amount__c: 1, Big__c: '1', Closed_At__c: null, Won__c: true },
+        destinationId: null,
+      },
+    ]);
+    expect(waits).toEqual([1000, 2000, 4000, 8000, 16000, 30000, 30000]);
+    expect(outcome.results).toEqual([{ key: '1', ok: true, destinationId: expect.stringMatching(/^a02/) }]);
+  });
+
+  it('uploads exact values: every digit, UTC datetimes, #N/A for null and empty, quotes, commas and line breaks', async () => {
+    const bulk = await ingest(async () => {});
+    const jobId = await bulk.open('update');
+    const outcome = await bulk.run(jobId, 'update', [
+      {
+        key: '1',
+        fields: {
+          Key__c: 'K,1',
+          Note__c: 'say "hi",\nthen go',
+          Amount__c: new ExactNumber('12345678901234567.89'),
+          Big__c: new ExactNumber('9007199254740993'),
+          Closed_At__c: '2026-01-01T08:30:00Z',
+          Won__c: false,
+        },
+        destinationId: null,
+      },
+      {
+        key: '2',
+        fields: { Key__c: 'K2', Note__c: '', Amount__c: 0.1, Big__c: null, Closed_At__c: null, Won__c: true },
+        destinationId: null,
+      },
+      {
+        key: '3',
+        fields: { Key__c: 'K3', Note__c: '#N/A', Amount__c: 1, Big__c: '1', Closed_At__c: null, Won__c: true },
+        destinationId: null,
+      },
+    ]);
+    const job = sf!.org.bulk.jobs.get(jobId)!;
+    expect(job.rows).toEqual([
+      ['Key__c', 'Note__c', 'Amount__c', 'Big__c', 'Closed_At__c', 'Won__c'],
+      ['K,1', 'say "hi",\nthen go', '12345678901234567.89', '9007199254740993', '2026-01-01T08:30:00Z', 'false'],
+      ['K2', '#N/A', '0.1', '#N/A', '#N/A', 'true'],
+    ]);
+    const byKey = Object.fromEntries(outcome.results.map((r) => [r.key, r]));
+    expect(byKey['1']).toMatchObject({ ok: true });
+    expect(byKey['2']).toMatchObject({ ok: true });
+    // The text #N/A would be stored as null: refused before the upload.
+    expect(byKey['3']).toMatchObject({ ok: false, failure: { code: 'SF_BULK_NA_TEXT', errorClass: 'rejected' } });
+    const record = sf!.org.records('Deal__c').get(sf!.org.idBy('Deal__c', 'Key__c', 'K2')!);
+    expect(record).toMatchObject({ Note__c: null, Big__c: null, Amount__c: 0.1, Won__c: true });
   });
 });

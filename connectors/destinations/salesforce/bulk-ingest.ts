@@ -67,9 +67,29 @@ export class BulkIngest {
       await job.abort();
       return { results, apiCalls: 0, settled: true };
     }
-    await job.uploadData(csvText(header, lines));
+    await this.upload(jobId, csvText(header, lines));
     await job.close();
     return this.finish(jobId, op, byMatch, results);
+  }
+
+  /**
+   * The CSV goes in one PUT. A socket the server closed under it (a kept-alive connection dropped just
+   * as the upload began: EPIPE, ECONNRESET) delivered nothing, so the upload is made again, up to 3
+   * times; jsforce's own transport never re-sends a streamed body. If the data did arrive after all,
+   * the job refuses a second upload, and the run stops with the job recorded: the next run aborts it.
+   */
+  private async upload(jobId: string, csv: string): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        // A job object per attempt: jsforce refuses a second upload through the same one.
+        await this.conn.bulk2.job('ingest', { id: jobId }).uploadData(csv);
+        return;
+      } catch (error) {
+        const e = error as { code?: unknown; message?: unknown };
+        const dropped = /EPIPE|ECONNRESET/.test(`${String(e.code ?? '')} ${String(e.message ?? '')}`);
+        if (!dropped || attempt >= 3) throw error;
+      }
+    }
   }
 
   async resume(jobId: string, op: RowOp, rows: OutboundRow[]): Promise<JobOutcome> {
