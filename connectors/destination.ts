@@ -121,6 +121,33 @@ export interface WriteTarget {
 export interface DestinationClient {
   write(op: RowOp, rows: OutboundRow[]): Promise<WriteOutcome>;
   close(): Promise<void>;
+  /** Present when the destination also takes large change sets as server-side jobs (see `JobWriter`). */
+  jobs?: JobWriter;
+}
+
+/** What a job write returns: `settled` is false when the job had not finished (its results come later). */
+export interface JobOutcome extends WriteOutcome {
+  settled: boolean;
+}
+
+/**
+ * Writes many rows as one job the destination runs on its own (Salesforce Bulk API 2.0). The job keeps
+ * running if our process dies, so the core records the job id before any row is uploaded, and a later
+ * run reads the job's results through `resumeJob` instead of sending its rows again.
+ *
+ * A result is returned for each row the job settled; a row with none (not uploaded, or left
+ * unprocessed by the job) was not written by it. `DestinationError` as for `write`.
+ */
+export interface JobWriter {
+  /** Creates an empty job for `op`; nothing is uploaded yet. */
+  openJob(op: RowOp): Promise<{ jobId: string; apiCalls: number }>;
+  /** Uploads the rows to the job, starts it, waits for it, and maps its results back to the rows. */
+  runJob(jobId: string, op: RowOp, rows: OutboundRow[]): Promise<JobOutcome>;
+  /**
+   * The job was recorded by a process that died: a job never started is aborted (no result), one
+   * started is waited for and its results mapped back to `rows`, the rows recorded with it.
+   */
+  resumeJob(jobId: string, op: RowOp, rows: OutboundRow[]): Promise<JobOutcome>;
 }
 
 /** A problem found while validating a sync against a connector, reported with the sync file's line. */
@@ -143,6 +170,11 @@ export interface DestinationConnector {
   validateSync?(target: WriteTarget): SyncProblem[];
   /** Reachability and credentials, before any state is written. Throws `DestinationError`. */
   check(target: WriteTarget): Promise<void>;
+  /**
+   * Rows per server-side job when this run should write through jobs (`JobWriter`), given how many
+   * rows it sends; null for ordinary batches. Absent: never.
+   */
+  jobSize?(target: WriteTarget, rowsToSend: number): number | null;
   /** Opens a client; called once per worker thread and reused for every batch. */
   connect(target: WriteTarget): Promise<DestinationClient>;
 }

@@ -3,12 +3,10 @@
  * emulator: Ids kept as destination ids, incremental and mirror runs, the error catalogue's classes
  * as the engine acts on them, token refresh, and the 200-record collection cap.
  */
-import { join } from 'node:path';
-import { DuckDBInstance } from '@duckdb/node-api';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DestinationError, type DestinationClient, type OutboundRow, type WriteTarget } from '../connectors/destination.js';
 import { salesforceDestination } from '../connectors/destinations/salesforce/salesforce-destination.js';
-import { createProject, type TestProject } from './support/project.js';
+import { createProject, readStateStore, type TestProject } from './support/project.js';
 import { startSalesforceFixture, type SalesforceFixture } from './support/salesforce/fixture.js';
 
 const TOKEN = 'sf-access-7f3e9a1c5b2d4e6f';
@@ -85,16 +83,7 @@ async function run(...args: string[]) {
 }
 
 /** Reads the state store directly (the CLI has exited, so its file lock is free). */
-async function state(sqlText: string): Promise<Record<string, unknown>[]> {
-  const instance = await DuckDBInstance.create(join(project!.dir, '.hightouch-like/state.duckdb'), { access_mode: 'READ_ONLY' });
-  const connection = await instance.connect();
-  try {
-    return (await connection.runAndReadAll(sqlText)).getRowObjectsJS() as Record<string, unknown>[];
-  } finally {
-    connection.closeSync();
-    instance.closeSync();
-  }
-}
+const state = (sqlText: string) => readStateStore(project!.dir, sqlText);
 
 const contact = (ext: string) => sf!.org.records('Contact').get(sf!.org.idBy('Contact', 'External_Id__c', ext)!);
 

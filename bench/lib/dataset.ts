@@ -130,6 +130,8 @@ export interface ProjectOptions {
   concurrency?: number;
   workers?: number;
   retry?: { attempts?: number; base_delay_ms?: number; max_delay_ms?: number };
+  /** salesforce: the sync's `api:` (rest: sObject Collections, bulk: Bulk API 2.0). Default: auto. */
+  api?: 'auto' | 'rest' | 'bulk';
 }
 
 export interface BenchProject {
@@ -154,7 +156,7 @@ destinations:
   sink:
 ${
   options.target === 'salesforce'
-    ? '    type: salesforce\n    instance_url: ${BENCH_SF_URL}\n    access_token: ${BENCH_SF_TOKEN}\n'
+    ? '    type: salesforce\n    instance_url: ${BENCH_SF_URL}\n    access_token: ${BENCH_SF_TOKEN}\n    bulk_poll_ms: 250\n'
     : '    type: http\n    url: ${BENCH_SINK_URL}\n'
 }`,
   );
@@ -211,6 +213,7 @@ export async function writeSyncFile(dir: string, options: ProjectOptions): Promi
   if (options.concurrency) lines.push(`concurrency: ${options.concurrency}`);
   if (options.workers) lines.push(`workers: ${options.workers}`);
   if (options.retry) lines.push(`retry: ${JSON.stringify(options.retry)}`);
+  if (options.api) lines.push(`api: ${options.api}`);
   await writeFile(join(dir, 'syncs/bench.yaml'), lines.join('\n') + '\n');
 }
 

@@ -46,6 +46,8 @@ export interface DeliveryResult {
   apiCalls: number;
   /** Set when an auth or fatal failure stopped the batch: the run must stop. */
   fatal: Failure | null;
+  /** For a job's rows: whether the job's results were read (false: it stays recorded for the next run). */
+  jobSettled?: boolean;
 }
 
 interface Group {

@@ -20,7 +20,8 @@ import type { DeliveryResult } from './deliver-batch.js';
 import { GroupCommitter } from './group-committer.js';
 import { OutcomeJudge } from './outcome-judge.js';
 import { SendWindow } from './send-window.js';
-import type { WriteTask } from './write-worker.js';
+import type { JobOpened, WriteTask } from './write-worker.js';
+import { recordBulkJob } from '../state/bulk-jobs.js';
 import type { WorkerPools } from './worker-pool.js';
 
 export interface ExecuteSettings {
@@ -40,6 +41,11 @@ export interface ExecuteSettings {
   workerPools: WorkerPools;
   /** How failures are recorded across runs (the sync's `failed_rows:` policy) and the run's clock. */
   commitPolicy: CommitPolicy;
+  /**
+   * Rows per server-side job when the connector writes this run through jobs (`jobSize`), else null.
+   * Batches larger than `batchSize` then go as one job each; smaller ones (an op's tail) as batches.
+   */
+  jobRows?: number | null;
   onCommit?: (totals: RunTotals) => void;
 }
 
@@ -58,13 +64,20 @@ export interface RunTotals {
 /** Write calls each worker thread runs at once: the concurrency spread over the threads. */
 const tasksPerWorker = (settings: { concurrency: number; workers: number }) => Math.ceil(settings.concurrency / settings.workers);
 
+/**
+ * Jobs in flight at once. Each holds its rows in memory (100,000 rows of 1 kB: 100 MB) while the
+ * destination works through it, and the destination runs a job's rows in parallel itself.
+ */
+const MAX_JOBS_IN_FLIGHT = 2;
+
 export async function executePlan(store: StateStore, settings: ExecuteSettings): Promise<RunTotals> {
   const totals: RunTotals = { sent: 0, succeeded: 0, failed: 0, aborted: 0, apiCalls: 0, batches: 0, fatal: null, cancelled: false };
   if (settings.planned === 0) return totals;
 
+  const jobRows = settings.jobRows ?? null;
   const pool = settings.workerPools.poolFor({ workers: settings.workers, tasksPerWorker: tasksPerWorker(settings) });
   const committer = new GroupCommitter((outcomes) => commitOutcomes(store, settings, outcomes, totals));
-  const sendWindow = new SendWindow(settings.concurrency);
+  const sendWindow = new SendWindow(jobRows ? Math.min(settings.concurrency, MAX_JOBS_IN_FLIGHT) : settings.concurrency);
   const judge = new OutcomeJudge(settings.redact);
   let stopped = false;
   let crash: unknown = null;
@@ -83,19 +96,25 @@ export async function executePlan(store: StateStore, settings: ExecuteSettings):
     };
     totals.sent += batch.length;
     totals.batches++;
+    const asJob = jobRows !== null && batch.length > settings.batchSize;
+    const delivered = asJob
+      ? sendJob(batch, task)
+      : (pool.run(task) as Promise<DeliveryResult>).then((result) => ({ result, jobId: undefined }));
     // The outcome is judged before the send leaves the window: the dispatch loop wakes on that, and
     // must already see a stop (fatal, outage) so that it sends no further batch.
-    const judged = (pool.run(task) as Promise<DeliveryResult>).then((result) => {
-      const stopping = judge.stoppingFailure(result);
+    const judged = delivered.then((sent) => {
+      const stopping = judge.stoppingFailure(sent.result);
       if (stopping) {
         totals.fatal ??= stopping;
         stop();
       }
-      return result;
+      return sent;
     });
     sendWindow.track(judged, (sent) =>
       sent
-        .then((result) => committer.add({ op: task.op, planned: batch, delivered: result.rows, apiCalls: result.apiCalls }))
+        .then(({ result, jobId }) =>
+          committer.add({ op: task.op, planned: batch, delivered: result.rows, apiCalls: result.apiCalls, bulkJobId: jobId }),
+        )
         .catch((error) => {
           crash ??= error;
           stop();
@@ -103,14 +122,48 @@ export async function executePlan(store: StateStore, settings: ExecuteSettings):
     );
   };
 
+  /**
+   * One batch as a server-side job: the job is created, then recorded with its rows in the state store,
+   * and only then are the rows uploaded; a process killed after that leaves the job for the next run to
+   * read (bulk-recovery.ts). The record goes with the commit of the job's results; a job whose results
+   * could not be read keeps it.
+   */
+  const sendJob = async (batch: PlannedRow[], task: WriteTask): Promise<{ result: DeliveryResult; jobId: string | undefined }> => {
+    const opened = (await pool.run({ ...task, rows: [], job: { step: 'open' } })) as JobOpened;
+    if (!opened.jobId) {
+      const failure = opened.failure!;
+      const stops = failure.errorClass === 'auth' || failure.errorClass === 'fatal';
+      const rows = batch.map((r) =>
+        stops ? { key: r.pk, status: 'aborted' as const, failure, sends: 0 } : { key: r.pk, status: 'failed' as const, failure, sends: 1 },
+      );
+      return { result: { rows, apiCalls: opened.apiCalls, fatal: stops ? failure : null }, jobId: undefined };
+    }
+    await recordBulkJob(
+      store,
+      {
+        jobId: opened.jobId,
+        syncName: settings.target.sync.name,
+        runId: settings.runId,
+        op: task.op,
+        fromSeq: batch[0].seq,
+        toSeq: batch.at(-1)!.seq,
+      },
+      settings.commitPolicy.now(),
+    );
+    const job = { step: 'run' as const, jobId: opened.jobId, restBatchSize: settings.batchSize };
+    const result = (await pool.run({ ...task, job })) as DeliveryResult;
+    return { result: { ...result, apiCalls: result.apiCalls + opened.apiCalls }, jobId: result.jobSettled ? opened.jobId : undefined };
+  };
+
   try {
     // Each page costs two statements over the plan table (mark pending, read) whatever its size; pages
     // of at least 10,000 rows keep that under a few percent of the run. Memory: a page of 2.5 kB rows is 25 MB.
-    const pageSize = Math.max(settings.batchSize * settings.concurrency * 4, 10_000);
+    // Under jobs a page is one job's rows: the job cannot take rows from two pages.
+    const pageSize = jobRows ?? Math.max(settings.batchSize * settings.concurrency * 4, 10_000);
     for (let after = 0; after < settings.planned && !stopped; after += pageSize) {
       await markPending(store, settings.target.sync.name, settings.runId, after, pageSize);
       const page = await readPlanPage(store, after, pageSize);
-      for (const batch of cutBatches(page, settings.batchSize, settings.target.sync.mode)) {
+      for (const batch of cutBatches(page, jobRows ?? settings.batchSize, settings.target.sync.mode)) {
         while (sendWindow.full && !stopped) await sendWindow.progress();
         if (stopped || committer.error) break;
         dispatch(batch);

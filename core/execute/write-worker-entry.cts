@@ -5,12 +5,12 @@
  * run of ~330 tests. Required as CommonJS, this file loads the real worker with `import()`, once.
  */
 import type { DeliveryResult } from './deliver-batch.js';
-import type { WriteTask } from './write-worker.js';
+import type { JobOpened, WriteTask } from './write-worker.js';
 
-type Worker = (task: WriteTask) => Promise<DeliveryResult>;
+type Worker = (task: WriteTask) => Promise<DeliveryResult | JobOpened>;
 let worker: Promise<Worker> | null = null;
 
-module.exports = async function writeWorkerEntry(task: WriteTask): Promise<DeliveryResult> {
+module.exports = async function writeWorkerEntry(task: WriteTask): Promise<DeliveryResult | JobOpened> {
   worker ??= import('./write-worker.js').then((m: { default: Worker }) => m.default);
   return (await worker)(task);
 };

@@ -2,11 +2,20 @@
  * The piscina worker entry. Takes plain data, returns plain data: a batch of planned rows in, per-row
  * outcomes out. Each worker thread opens its own destination client once and reuses it.
  */
-import type { DestinationClient, Failure, OutboundRow, RowOp, WriteTarget } from '../../connectors/destination.js';
+import {
+  DestinationError,
+  type DestinationClient,
+  type Failure,
+  type JobOutcome,
+  type OutboundRow,
+  type RowOp,
+  type WriteTarget,
+} from '../../connectors/destination.js';
 import { NonFiniteNumberError, parseExactJson } from '../../shared/exact-json.js';
 import { getConnector } from '../../connectors/registry.js';
 import type { RetryPolicy } from '../config/types.js';
 import { deliverBatch, type DeliveredRow, type DeliveryResult } from './deliver-batch.js';
+import { backoffDelay, sleep } from './backoff.js';
 
 export interface WriteTask {
   target: WriteTarget;
@@ -14,6 +23,19 @@ export interface WriteTask {
   /** Payloads stay JSON text until here, so parsing happens off the main thread. */
   rows: Array<{ key: string; payload: string | null; destinationId: string | null }>;
   retry: RetryPolicy;
+  /**
+   * Work on a server-side job instead of a batch write (connectors/destination.ts `JobWriter`): `open`
+   * creates the job (no rows), `run` writes the rows through it, `resume` reads one a dead process
+   * left. `restBatchSize` bounds the ordinary batches that rows the job did not write are sent in.
+   */
+  job?: { step: 'open' } | { step: 'run' | 'resume'; jobId: string; restBatchSize: number };
+}
+
+/** The answer to an `open` step: the job's id, or why there is none. */
+export interface JobOpened {
+  jobId: string | null;
+  apiCalls: number;
+  failure: Failure | null;
 }
 
 const clients = new Map<string, Promise<DestinationClient>>();
@@ -31,7 +53,7 @@ function clientFor(target: WriteTarget): Promise<DestinationClient> {
   return client;
 }
 
-export default async function writeBatch(task: WriteTask): Promise<DeliveryResult> {
+export default async function writeBatch(task: WriteTask): Promise<DeliveryResult | JobOpened> {
   let client: DestinationClient;
   try {
     client = await clientFor(task.target);
@@ -41,8 +63,10 @@ export default async function writeBatch(task: WriteTask): Promise<DeliveryResul
       code: 'CONNECT_FAILED',
       message: (error as Error).message,
     };
+    if (task.job?.step === 'open') return { jobId: null, apiCalls: 0, failure };
     return { rows: task.rows.map((r) => ({ key: r.key, status: 'aborted', failure, sends: 0 })), apiCalls: 0, fatal: failure };
   }
+  if (task.job?.step === 'open') return openJob(client, task);
   const rows: OutboundRow[] = [];
   const unsendable: DeliveredRow[] = [];
   for (const r of task.rows) {
@@ -53,9 +77,82 @@ export default async function writeBatch(task: WriteTask): Promise<DeliveryResul
       unsendable.push({ key: r.key, status: 'failed', failure: invalidValue(error), sends: 0 });
     }
   }
-  if (rows.length === 0) return { rows: unsendable, apiCalls: 0, fatal: null };
-  const delivered = await deliverBatch(client, task.op, rows, task.retry);
+  if (rows.length === 0) return { rows: unsendable, apiCalls: 0, fatal: null, jobSettled: true };
+  const delivered = task.job ? await jobWrite(client, task, rows) : await deliverBatch(client, task.op, rows, task.retry);
   return { ...delivered, rows: [...delivered.rows, ...unsendable] };
+}
+
+/** Creates a job, retrying transient refusals by the sync's retry policy. */
+async function openJob(client: DestinationClient, task: WriteTask): Promise<JobOpened> {
+  if (!client.jobs) return { jobId: null, apiCalls: 0, failure: connectorFailure('the destination cannot write through jobs') };
+  let apiCalls = 0;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const opened = await client.jobs.openJob(task.op);
+      return { jobId: opened.jobId, apiCalls: apiCalls + opened.apiCalls, failure: null };
+    } catch (error) {
+      apiCalls += error instanceof DestinationError ? error.apiCalls : 1;
+      const failure = error instanceof DestinationError ? error.failure : connectorFailure(String((error as Error)?.message ?? error));
+      const again = failure.errorClass === 'transient' || failure.errorClass === 'rate_limited';
+      if (!again || attempt >= task.retry.attempts) return { jobId: null, apiCalls, failure };
+      await sleep(Math.max(failure.retryAfterMs ?? 0, backoffDelay(attempt, task.retry.base_delay_ms, task.retry.max_delay_ms)));
+    }
+  }
+}
+
+/**
+ * Runs (or resumes) a job and settles each row by its result. After `run`, rows the job did not write
+ * (not uploaded, unprocessed, or refused transiently) go through ordinary batches with the in-run
+ * retry policy; after `resume` they are left unsettled: the run that follows plans them again. A job
+ * whose outcome is unknown (the call failed) stops the run with every row unsettled, and stays
+ * recorded for the next run to read.
+ */
+async function jobWrite(client: DestinationClient, task: WriteTask, rows: OutboundRow[]): Promise<DeliveryResult> {
+  const job = task.job as { step: 'run' | 'resume'; jobId: string; restBatchSize: number };
+  let outcome: JobOutcome;
+  try {
+    if (!client.jobs) throw new DestinationError(connectorFailure('the destination cannot write through jobs'), 0);
+    outcome =
+      job.step === 'run' ? await client.jobs.runJob(job.jobId, task.op, rows) : await client.jobs.resumeJob(job.jobId, task.op, rows);
+  } catch (error) {
+    const cause = error instanceof DestinationError ? error.failure : connectorFailure(String((error as Error)?.message ?? error));
+    const fatal: Failure = {
+      errorClass: 'fatal',
+      code: 'JOB_INTERRUPTED',
+      message: `job ${job.jobId}: ${cause.code}: ${cause.message}`,
+      remediation: `the job's results are read by the next run, before it plans${cause.remediation ? `; ${cause.remediation}` : ''}`,
+    };
+    const apiCalls = error instanceof DestinationError ? error.apiCalls : 1;
+    return { rows: rows.map((r) => ({ key: r.key, status: 'aborted', failure: fatal, sends: 1 })), apiCalls, fatal, jobSettled: false };
+  }
+  const byKey = new Map(outcome.results.map((r) => [r.key, r]));
+  const settled: DeliveredRow[] = [];
+  const unwritten: OutboundRow[] = [];
+  for (const row of rows) {
+    const result = byKey.get(row.key);
+    if (result?.ok) settled.push({ key: row.key, status: 'succeeded', destinationId: result.destinationId ?? row.destinationId, sends: 1 });
+    else if (result && result.failure.errorClass !== 'transient' && result.failure.errorClass !== 'rate_limited') {
+      settled.push({ key: row.key, status: 'failed', failure: result.failure, sends: 1 });
+    } else if (job.step === 'run') unwritten.push(row);
+    else settled.push({ key: row.key, status: 'aborted', sends: 1 });
+  }
+  let apiCalls = outcome.apiCalls;
+  let fatal: Failure | null = null;
+  for (let at = 0; at < unwritten.length && !fatal; at += job.restBatchSize) {
+    const chunk = unwritten.slice(at, at + job.restBatchSize);
+    const delivered = await deliverBatch(client, task.op, chunk, task.retry);
+    settled.push(...delivered.rows.map((r) => ({ ...r, sends: r.sends + 1 })));
+    apiCalls += delivered.apiCalls;
+    fatal = delivered.fatal;
+  }
+  const done = new Set(settled.map((r) => r.key));
+  for (const row of unwritten)
+    if (!done.has(row.key)) settled.push({ key: row.key, status: 'aborted', failure: fatal ?? undefined, sends: 1 });
+  return { rows: settled, apiCalls, fatal, jobSettled: true };
+}
+
+function connectorFailure(message: string): Failure {
+  return { errorClass: 'fatal', code: 'CONNECTOR_ERROR', message };
 }
 
 /** A row whose values no destination can take fails alone, never sent; the next run retries its latest values. */

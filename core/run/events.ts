@@ -38,10 +38,24 @@ export interface DeletesSupersededEvent {
   keys: number;
 }
 
+/** A Bulk API job a killed run left was read before planning; its results count in that run. */
+export interface BulkJobRecoveredEvent {
+  type: 'bulk_job_recovered';
+  sync: string;
+  job_id: string;
+  /** The run that sent the job. */
+  run_id: string;
+  succeeded: number;
+  failed: number;
+  api_calls: number;
+}
+
 export type RunStartedEvent = { type: 'run_started'; sync: string; run_id: string } & PlanCounts & {
     batch_size: number;
     concurrency: number;
     workers: number;
+    /** Rows per server-side job when the run writes through jobs (Salesforce Bulk API 2.0), else null. */
+    job_rows: number | null;
   };
 
 /** After every commit: the run's totals so far. */
@@ -99,6 +113,7 @@ export type RunEvent =
   | InvalidRowsMoreEvent
   | RunRefusedEvent
   | DeletesSupersededEvent
+  | BulkJobRecoveredEvent
   | RunStartedEvent
   | ProgressEvent
   | RunFinishedEvent

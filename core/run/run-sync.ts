@@ -16,6 +16,8 @@ import { modelSqlError } from '../db/warehouse.js';
 import { deleteGuard, refusalMessage } from '../plan/delete-guard.js';
 import { openStateStore, type StateStore } from '../state/state-store.js';
 import { executePlan, type RunTotals } from '../execute/executor.js';
+import { recoverBulkJobs } from '../execute/bulk-recovery.js';
+import { mappingHash } from '../plan/planner.js';
 import type { WorkerPools } from '../execute/worker-pool.js';
 import { effectiveSettings, writeTarget } from '../config/write-target.js';
 import { buildPlan, emptyPlanCounts, forgetSuperseded, type Plan } from '../plan/planner.js';
@@ -222,6 +224,13 @@ async function runOne(context: RunContext, store: StateStore, sync: SyncConfig):
   let failed = false;
   try {
     const stateSession = await watchStateSession(store);
+    if (!context.options.dryRun) {
+      const unread = await recoverJobsOrFail(context, store, sync);
+      if (unread !== null) {
+        const base: ReportBase = { sync: sync.name, plan: NOTHING_PLANNED, invalid: 0, delete_guard: null };
+        return await recordFailedRun(context, store, sync, unread, base, started);
+      }
+    }
     const planned = await planOrFail(context, store, sync, stateSession);
     if ('failure' in planned) {
       const base: ReportBase = { sync: sync.name, plan: NOTHING_PLANNED, invalid: 0, delete_guard: null };
@@ -283,6 +292,41 @@ async function runOne(context: RunContext, store: StateStore, sync: SyncConfig):
   }
 }
 
+/**
+ * Reads the Bulk API jobs a killed run of this sync left, before anything is planned (their rows must
+ * not be planned as unsent while a job may have written them). Null when done; else why not, and the
+ * sync does not run (the jobs stay recorded for the next try).
+ */
+async function recoverJobsOrFail(context: RunContext, store: StateStore, sync: SyncConfig): Promise<string | null> {
+  const { project } = context;
+  const connector = getConnector(project.destinations[sync.destination].type) as DestinationConnector;
+  const settings = effectiveSettings(project, sync, connector);
+  try {
+    const recovered = await recoverBulkJobs(store, {
+      target: writeTarget(project, sync),
+      retry: settings.retry,
+      batchSize: settings.batchSize,
+      workerPools: context.workerPools,
+      redact: (text) => redact(text, project.secrets),
+      commitPolicy: { policy: sync.failed_rows, mappingHash: mappingHash(sync), now: () => clockOf(context).now() },
+    });
+    for (const job of recovered) {
+      context.emit({
+        type: 'bulk_job_recovered',
+        sync: sync.name,
+        job_id: job.jobId,
+        run_id: job.runId,
+        succeeded: job.succeeded,
+        failed: job.failed,
+        api_calls: job.apiCalls,
+      });
+    }
+    return null;
+  } catch (error) {
+    return storableText(redact(oneLine((error as Error)?.message ?? String(error)), project.secrets));
+  }
+}
+
 /** Plans the sync and logs its invalid rows: the first of them one by one, the rest as a count. */
 async function planSync(context: RunContext, store: StateStore, sync: SyncConfig): Promise<Plan> {
   const plan = await buildPlan(store, context.project, sync, { fullResync: !!context.options.fullResync, now: clockOf(context).now() });
@@ -314,6 +358,8 @@ async function executeSyncRun(
   const { project, emit } = context;
   const connector = getConnector(project.destinations[sync.destination].type) as DestinationConnector;
   const settings = effectiveSettings(project, sync, connector);
+  const target = writeTarget(project, sync);
+  const jobRows = connector.jobSize?.(target, plan.counts.planned) ?? null;
   await recordMapping(store.db, sync.name, plan.mappingHash);
   await dropSettledFailures(store, sync);
   const superseded = await forgetSuperseded(store, project, sync, runId);
@@ -326,12 +372,14 @@ async function executeSyncRun(
     batch_size: settings.batchSize,
     concurrency: settings.concurrency,
     workers: settings.workers,
+    job_rows: jobRows,
   });
 
   return executePlan(store, {
     runId,
-    target: writeTarget(project, sync),
+    target,
     connector,
+    jobRows,
     batchSize: settings.batchSize,
     concurrency: settings.concurrency,
     workers: settings.workers,

@@ -18,6 +18,7 @@ import { storableText } from './sanitize-text.js';
 import { FAILURE_COLUMNS, failureRows, recordFailuresSql, removeFailuresSql, type FailureRow } from './failed-row-index.js';
 import type { FailedRowsPolicy } from '../config/types.js';
 import { nextSlot } from '../config/schedule-slots.js';
+import { forgetBulkJobsSql } from './bulk-jobs.js';
 
 /** What a commit needs to know of the sync to record failures: its policy, mapping and clock. */
 export interface CommitPolicy {
@@ -39,6 +40,8 @@ export interface BatchOutcome {
   planned: PlannedRow[];
   delivered: DeliveredRow[];
   apiCalls: number;
+  /** The Bulk API job whose results these are: forgotten in the same transaction (core/state/bulk-jobs.ts). */
+  bulkJobId?: string;
 }
 
 type Dialect = StateStore['dialect'];
@@ -153,6 +156,7 @@ export async function commitBatches(
       select ${run}, ${sync}, r.primary_key, r.op, r.status, r.error_code, r.error_message, ${at}
       from ${jsonRows(dialect, attempted, ATTEMPTED_COLUMNS)} as r`);
   }
+  statements.push(...forgetBulkJobsSql(outcomes.flatMap((o) => (o.bulkJobId ? [o.bulkJobId] : []))));
   // The run's counters, in the same transaction as the rows they count.
   statements.push(`update sync_runs set rows_succeeded = rows_succeeded + ${succeeded}, rows_failed = rows_failed + ${failed},
       api_calls = api_calls + ${apiCalls} where run_id = ${run}`);

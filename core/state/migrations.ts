@@ -202,6 +202,32 @@ const migrations: Migration[] = [
       )`,
     ],
   },
+  {
+    version: 9,
+    name: 'bulk jobs',
+    statements: [
+      // A Bulk API 2.0 job runs on in Salesforce if our process dies. Its id is recorded before any
+      // row is uploaded, with the rows it carries (as planned: hash, stored id, payload to match its
+      // results on), so the next run reads its results instead of sending the rows a second time.
+      // Both go in the commit that acknowledges the job's rows.
+      `create table if not exists bulk_jobs (
+        job_id text primary key,
+        sync_name text not null,
+        run_id text not null,
+        op text not null,
+        created_at timestamptz not null
+      )`,
+      `create table if not exists bulk_job_rows (
+        job_id text not null,
+        primary_key text not null,
+        op text not null,
+        payload text,
+        row_hash text,
+        destination_id text,
+        retrying boolean
+      )`,
+    ],
+  },
 ];
 
 export async function migrate(db: Kysely<StateTables>): Promise<void> {

@@ -152,6 +152,27 @@ export interface AlertDeliveriesTable {
   finished_at: Timestamp | null;
 }
 
+/** A Bulk API job whose results are not committed yet (see migration 9). */
+export interface BulkJobsTable {
+  job_id: string;
+  sync_name: string;
+  run_id: string;
+  /** The batch's write op: insert, update or delete. */
+  op: 'insert' | 'update' | 'delete';
+  created_at: Timestamp;
+}
+
+/** The planned rows a Bulk API job carries. */
+export interface BulkJobRowsTable {
+  job_id: string;
+  primary_key: string;
+  op: 'insert' | 'update' | 'delete';
+  payload: string | null;
+  row_hash: string | null;
+  destination_id: string | null;
+  retrying: boolean | null;
+}
+
 export interface MigrationsTable {
   version: number;
   name: string;
@@ -169,6 +190,8 @@ export interface StateTables {
   sync_health: SyncHealthTable;
   events: EventsTable;
   alert_deliveries: AlertDeliveriesTable;
+  bulk_jobs: BulkJobsTable;
+  bulk_job_rows: BulkJobRowsTable;
   hightouch_like_migrations: MigrationsTable;
 }
 

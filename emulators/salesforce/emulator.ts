@@ -141,12 +141,12 @@ export async function startSalesforceEmulator(options: SalesforceEmulatorOptions
       emulator.stats.writeRecords += writeRecords;
       emulator.stats.maxRecordsPerCall = Math.max(emulator.stats.maxRecordsPerCall, writeRecords);
     }
-    const reply = ({ status, body }: Reply, headers: Record<string, string> = {}) => {
+    const reply = ({ status, body, contentType }: Reply, headers: Record<string, string> = {}) => {
       if (writeRecords !== undefined) {
         emulator.writes.push({ route: found!.route.route, method, object: call!.object, records: writeRecords, status });
       }
       const delayMs = writeRecords !== undefined ? emulator.latencyMs : 0;
-      sendJson(res, status, body, { ...limitInfoHeader(emulator.apiUsed, emulator.apiLimit), ...headers }, delayMs);
+      sendJson(res, status, body, { ...limitInfoHeader(emulator.apiUsed, emulator.apiLimit), ...headers }, delayMs, contentType);
     };
 
     const fault = faults.take(found?.route.route ?? 'any');

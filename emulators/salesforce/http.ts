@@ -13,12 +13,19 @@ export function readBody(req: IncomingMessage): Promise<string> {
   });
 }
 
-/** Writes `body` as JSON (nothing when undefined), after `delayMs` when set; a closed socket gets nothing. */
-export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}, delayMs = 0): void {
+/** Writes `body` as JSON, or as text of `contentType` (nothing when undefined), after `delayMs` when set; a closed socket gets nothing. */
+export function sendJson(
+  res: ServerResponse,
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+  delayMs = 0,
+  contentType?: string,
+): void {
   const write = () => {
     if (res.destroyed) return;
-    const text = body === undefined ? '' : JSON.stringify(body);
-    res.writeHead(status, { 'content-type': JSON_TYPE, ...headers });
+    const text = body === undefined ? '' : contentType ? String(body) : JSON.stringify(body);
+    res.writeHead(status, { 'content-type': contentType ? `${contentType};charset=UTF-8` : JSON_TYPE, ...headers });
     res.end(text);
   };
   if (delayMs > 0) setTimeout(write, delayMs);

@@ -195,6 +195,22 @@ const ownCodes = {
     errorClass: 'transient',
     remediation: 'A gateway in front of Salesforce asked to slow down; the rows are retried, lower concurrency if this persists.',
   },
+  SF_BULK_JOB_FAILED: {
+    errorClass: 'transient',
+    remediation: 'Salesforce failed the Bulk API job as a whole; its rows are sent again through sObject Collections.',
+  },
+  SF_BULK_FIELD_NOT_FOUND: {
+    errorClass: 'schema_drift',
+    remediation: 'A mapped field is gone or hidden from the integration user; restore it or remove it from the mapping.',
+  },
+  SF_BULK_TIMEOUT: {
+    errorClass: 'fatal',
+    remediation: 'The Bulk API job is still running in Salesforce; the next run reads its results before it plans.',
+  },
+  SF_BULK_NA_TEXT: {
+    errorClass: 'rejected',
+    remediation: 'Bulk API 2.0 reads the text #N/A as null; change the value in the model, or set api: rest for this sync.',
+  },
   SF_UNKNOWN: { errorClass: 'fatal', remediation: 'Unexpected error; see the message.' },
   SF_RECORD_REFUSED: { errorClass: 'rejected', remediation: 'Salesforce refused this record; fix the values the message names.' },
 } as const satisfies Record<string, CatalogueEntry>;
@@ -223,6 +239,18 @@ export function recordFailure(errors: SaveErrorLike[] | undefined, secrets: stri
   const code = `SF_${statusCode}`;
   const message = clip(oneLine(text || 'refused without a reason'), MESSAGE_CHARS, secrets);
   return sfCatalogue.passthrough(code, hasCode(recordCodes, code) ? code : 'SF_RECORD_REFUSED', message);
+}
+
+/**
+ * A record a Bulk API 2.0 job refused: `sf__Error` is `STATUSCODE:message:field1,field2 --`, or
+ * `STATUSCODE:message:--` with no fields (jsforce test/bulk2.test.ts, against a live org). The message
+ * may itself hold colons, so the code is cut at the first and the fields at the last.
+ */
+export function bulkRecordFailure(sfError: string, secrets: string[]): Failure {
+  const match = /^([A-Z_]+):(.*):([^:]*?)\s*--\s*$/s.exec(sfError);
+  if (!match) return recordFailure([{ statusCode: /^[A-Z_]+/.exec(sfError)?.[0] ?? 'UNKNOWN', message: sfError }], secrets);
+  const fields = match[3] === '' ? [] : match[3].split(',');
+  return recordFailure([{ statusCode: match[1], message: match[2], fields }], secrets);
 }
 
 interface ErrorLike {

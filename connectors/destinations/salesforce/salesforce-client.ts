@@ -14,6 +14,7 @@ import type { Connection } from 'jsforce';
 import {
   DestinationError,
   type DestinationClient,
+  type JobWriter,
   type OutboundRow,
   type RowOp,
   type RowResult,
@@ -23,6 +24,7 @@ import { ExactNumber } from '../../../shared/exact-json.js';
 import { metered, openConnection, type CallMeter } from './connection.js';
 import { classifyRequestError, recordFailure, sfCatalogue, type SaveErrorLike } from './errors.js';
 import type { SalesforceTarget } from './settings.js';
+import { BulkIngest } from './bulk-ingest.js';
 
 interface SaveResultLike {
   id?: string | null;
@@ -52,10 +54,31 @@ function keyValue(value: unknown): unknown {
 }
 
 export class SalesforceClient implements DestinationClient {
+  readonly jobs: JobWriter;
+
   private constructor(
     private readonly target: SalesforceTarget,
     private readonly conn: Connection,
-  ) {}
+  ) {
+    const bulk = new BulkIngest(conn, target, () => this.secrets());
+    this.jobs = {
+      openJob: (op) => this.jobCall(`open a Bulk API job for ${op}`, async () => ({ jobId: await bulk.open(op), apiCalls: 0 })),
+      runJob: (jobId, op, rows) => this.jobCall(`Bulk API job ${jobId}`, () => bulk.run(jobId, op, rows)),
+      resumeJob: (jobId, op, rows) => this.jobCall(`Bulk API job ${jobId}`, () => bulk.resume(jobId, op, rows)),
+    };
+  }
+
+  /** A Bulk API call with its HTTP calls counted, and what it throws classified like a write's. */
+  private async jobCall<T extends { apiCalls: number }>(context: string, work: () => Promise<T>): Promise<T> {
+    const meter: CallMeter = { calls: 0 };
+    try {
+      const outcome = await metered(meter, work);
+      return { ...outcome, apiCalls: meter.calls };
+    } catch (error) {
+      if (error instanceof DestinationError) throw new DestinationError(error.failure, meter.calls);
+      throw new DestinationError(classifyRequestError(error, meter.lastStatus, context, this.secrets()), meter.calls);
+    }
+  }
 
   static async open(target: SalesforceTarget): Promise<SalesforceClient> {
     return new SalesforceClient(target, await openConnection(target, { transportRetries: false }));

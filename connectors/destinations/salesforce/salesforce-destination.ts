@@ -10,7 +10,15 @@ import { syncKeyProblems } from '../sync-key.js';
 import { checkObject } from './check-object.js';
 import { openConnection } from './connection.js';
 import { SalesforceClient } from './salesforce-client.js';
-import { DEFAULT_API_VERSION, DEFAULT_LOGIN_URL, readSalesforceTarget } from './settings.js';
+import { matchColumn } from './bulk-ingest.js';
+import {
+  DEFAULT_API_VERSION,
+  DEFAULT_BULK_JOB_SIZE,
+  DEFAULT_BULK_POLL_MS,
+  DEFAULT_BULK_THRESHOLD,
+  DEFAULT_LOGIN_URL,
+  readSalesforceTarget,
+} from './settings.js';
 
 /** sObject Collections refuse more than 200 records per call (EXCEEDED_ID_LIMIT). */
 const COLLECTION_LIMIT = 200;
@@ -35,6 +43,11 @@ export const salesforceDestination: DestinationConnector = {
         type: ['string', 'number'],
         description: `REST API version, at least 46.0. Default: ${DEFAULT_API_VERSION}`,
       },
+      bulk_poll_ms: {
+        type: 'integer',
+        minimum: 0,
+        description: `First wait between polls of a Bulk API 2.0 job, doubling up to 30 s. Default: ${DEFAULT_BULK_POLL_MS}`,
+      },
     },
     required: ['instance_url', 'access_token'],
   },
@@ -45,6 +58,20 @@ export const salesforceDestination: DestinationConnector = {
         type: 'string',
         minLength: 1,
         description: 'Mapped field rows are matched on (salesforce: an External ID field, required except in insert mode).',
+      },
+      api: {
+        enum: ['auto', 'rest', 'bulk'],
+        description: `salesforce: rest (sObject Collections, 200 rows a call), bulk (Bulk API 2.0 jobs), or auto: bulk when a run sends at least bulk_threshold rows. Default: auto`,
+      },
+      bulk_threshold: {
+        type: 'integer',
+        minimum: 1,
+        description: `salesforce, api: auto: rows to send from which a run writes through Bulk API 2.0. Default: ${DEFAULT_BULK_THRESHOLD}`,
+      },
+      bulk_job_size: {
+        type: 'integer',
+        minimum: 1,
+        description: `salesforce: rows per Bulk API 2.0 job. Default: ${DEFAULT_BULK_JOB_SIZE}`,
       },
     },
     required: ['object'],
@@ -59,6 +86,14 @@ export const salesforceDestination: DestinationConnector = {
     const problems = syncKeyProblems(target, { requireKey: false });
     if (problems.length > 0) return problems;
     const externalId = target.sync.settings.external_id;
+    if (target.sync.settings.api === 'bulk' && !externalId && !target.sync.keyField) {
+      return [
+        {
+          field: 'api',
+          message: 'bulk needs a mapped field to match job results to rows: set external_id, or map the primary key to a field',
+        },
+      ];
+    }
     if (target.sync.mode !== 'insert' && externalId === undefined) {
       return [
         {
@@ -72,6 +107,12 @@ export const salesforceDestination: DestinationConnector = {
   async check(target) {
     const settings = readSalesforceTarget(target);
     await checkObject(await openConnection(settings, { transportRetries: true }), settings);
+  },
+  jobSize(target, rowsToSend) {
+    const settings = readSalesforceTarget(target);
+    if (settings.api === 'rest' || matchColumn(settings, 'update') === null) return null;
+    if (settings.api === 'auto' && rowsToSend < settings.bulkThreshold) return null;
+    return settings.bulkJobSize;
   },
   async connect(target) {
     return SalesforceClient.open(readSalesforceTarget(target));

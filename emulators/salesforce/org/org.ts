@@ -8,6 +8,7 @@ import { RequestError } from '../errors.js';
 import { isWellFormedId } from './record-ids.js';
 import { fireRule, ruleMessage, type RecordRule } from './record-rules.js';
 import { validateRecord } from './record-validation.js';
+import { BulkJobs } from './bulk-jobs.js';
 import { saveAll, saveError, type SaveError, type SaveResult } from './save-result.js';
 import { SObjectStore, blank, type SfRecord } from './sobject-store.js';
 import { defaultObjects, type FieldState, type ObjectSpec } from './schema.js';
@@ -16,6 +17,8 @@ export class SalesforceOrg {
   private readonly stores = new Map<string, SObjectStore>();
   private readonly byPrefix = new Map<string, SObjectStore>();
   private rules: RecordRule[] = [];
+  /** Bulk API 2.0 ingest jobs, written through the same per-record rules. */
+  readonly bulk = new BulkJobs(this);
 
   constructor(objects: ObjectSpec[] = defaultObjects) {
     for (const spec of objects) {

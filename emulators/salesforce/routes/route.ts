@@ -6,7 +6,23 @@
 import type { SalesforceOrg } from '../org/org.js';
 
 /** Names faults are injected by; `any` matches every route, unknown paths included. */
-export type Route = 'token' | 'describeGlobal' | 'describe' | 'limits' | 'query' | 'create' | 'update' | 'upsert' | 'delete' | 'any';
+export type Route =
+  | 'token'
+  | 'describeGlobal'
+  | 'describe'
+  | 'limits'
+  | 'query'
+  | 'create'
+  | 'update'
+  | 'upsert'
+  | 'delete'
+  | 'bulkCreate'
+  | 'bulkUpload'
+  | 'bulkState'
+  | 'bulkInfo'
+  | 'bulkResults'
+  | 'bulkDelete'
+  | 'any';
 
 export interface DataRequest {
   /** The API version from the path, e.g. `62.0`. */
@@ -19,7 +35,9 @@ export interface DataRequest {
 
 export interface Reply {
   status: number;
+  /** JSON, unless `contentType` says the body is text of that type (Bulk API 2.0 results are CSV). */
   body: unknown;
+  contentType?: string;
 }
 
 /** What a route may read when it answers: the org, and the API usage `/limits` reports. */
