@@ -132,7 +132,13 @@ export async function executePlan(store: StateStore, settings: ExecuteSettings):
       if (healer.error) totals.fatal ??= healer.error;
       totals.fatal ??= totals.permission;
       if (stopping || healer.permission || healer.error) stop();
-      return { ...result, rows: kept.delivered, planned: kept.planned };
+      // Rows acknowledged without a dropped field keep a hash of their own: once the field is back in
+      // the destination, the next run sees them changed and sends them again whole.
+      const omitted = task.target.sync.omitFields ?? [];
+      const planned = omitted.length
+        ? kept.planned.map((p) => ({ ...p, row_hash: p.row_hash && `${p.row_hash}~without:${omitted.join(',')}` }))
+        : kept.planned;
+      return { ...result, rows: kept.delivered, planned };
     });
     sendWindow.track(judged, (sent) =>
       sent

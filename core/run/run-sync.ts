@@ -198,6 +198,9 @@ async function failBeforePlan(context: RunContext, store: StateStore, sync: Sync
   if (context.options.dryRun) return emptyReport(base, null, 'failed', message, started);
   const unlock = await lockSync(store, sync.name, sync.file);
   try {
+    if (failure instanceof DestinationUnusable && failure.failure.errorClass === 'quota') {
+      return await recordQuotaBeforePlan(context, store, sync, failure.failure, base, started);
+    }
     return await recordFailedRun(
       context,
       store,
@@ -210,6 +213,28 @@ async function failBeforePlan(context: RunContext, store: StateStore, sync: Sync
   } finally {
     await unlock();
   }
+}
+
+/** The destination's check met a spent daily quota: a deferred run (not a failed one), and no run sends before it should free. */
+async function recordQuotaBeforePlan(
+  context: RunContext,
+  store: StateStore,
+  sync: SyncConfig,
+  quota: Failure,
+  base: ReportBase,
+  started: number,
+): Promise<SyncReport> {
+  const now = clockOf(context).now();
+  const until = await budgetAfterRun(store, context.project.destinations[sync.destination], { apiCalls: 1, apiUsage: null, quota }, now);
+  const message = storableText(
+    redact(`deferred: ${quota.code}: ${quota.message}; a run at or after ${until!.toISOString()} sends the rows`, context.project.secrets),
+  );
+  const runId = await openSyncRun(context, store, sync, NOTHING_PLANNED);
+  await closeRun(store.db, runId, 'deferred', message, now);
+  const report = { ...emptyReport(base, runId, 'deferred', message, started, null), deferred_until: until!.toISOString() };
+  const { plan: _plan, ...finished } = report;
+  context.emit({ type: 'run_finished', ...finished });
+  return report;
 }
 
 /** A run that failed before sending anything: one `sync_runs` row saying why, under the sync's lock. */
