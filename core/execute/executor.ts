@@ -100,7 +100,7 @@ export async function executePlan(store: StateStore, settings: ExecuteSettings):
   settings.signal.addEventListener('abort', stop);
 
   const healer = new SchemaHealer({ ...settings.target, callsPerClient: tasksPerWorker(settings) }, settings.connector, async (notice) => {
-    totals.apiCalls += notice.apiCalls;
+    // Counted by the commit, as every batch's calls are.
     if (notice.apiCalls > 0) await committer.add({ op: 'update', planned: [], delivered: [], apiCalls: notice.apiCalls });
     await settings.onHeal?.(notice);
   });
