@@ -27,8 +27,18 @@ export interface RetryPolicy {
  * - `schema_drift`: a mapped field no longer exists or changed type in the destination.
  * - `auth`: credentials expired or lack permission; never retried, stops the run.
  * - `fatal`: the destination cannot be written at all (wrong table, bad URL); stops the run.
+ * - `quota`: the destination's daily API quota is spent: nothing more is sent to it; unsent rows are
+ *   deferred (not failed) to a run after the quota frees (README "API budget").
  */
-export type FailureClass = 'transient' | 'rate_limited' | 'rejected' | 'needs_change' | 'schema_drift' | 'auth' | 'fatal';
+export type FailureClass = 'transient' | 'rate_limited' | 'rejected' | 'needs_change' | 'schema_drift' | 'auth' | 'fatal' | 'quota';
+
+/** The destination's API usage as it reported it (Salesforce: `Sforce-Limit-Info`, `/limits`). */
+export interface ApiUsage {
+  /** Calls counted in the destination's window (Salesforce: rolling 24 hours). */
+  used: number;
+  /** The window's limit; null when the destination reports none. */
+  limit: number | null;
+}
 
 export interface Failure {
   errorClass: FailureClass;
@@ -45,6 +55,11 @@ export interface Failure {
    * catalogue decides; absent means false (the sync's retry policy applies).
    */
   blocks?: boolean;
+  /**
+   * The destination fields the failure concerns, when the destination names them (a deleted or
+   * read-only field): self-healing and its alerts name them.
+   */
+  fields?: string[];
 }
 
 /** The operation a batch performs. A batch carries one operation only. */
@@ -76,18 +91,23 @@ export interface WriteOutcome {
   results: RowResult[];
   /** API calls this write spent, for budgets and the run summary. */
   apiCalls: number;
+  /** The API usage the destination reported with its last answer, if it reports one. */
+  apiUsage?: ApiUsage;
 }
 
 /** Thrown by `write` when the whole call failed: no row of it was acknowledged. */
 export class DestinationError extends Error {
   readonly failure: Failure;
   readonly apiCalls: number;
+  /** The API usage the destination reported with its answer, if any. */
+  apiUsage?: ApiUsage;
 
-  constructor(failure: Failure, apiCalls = 1) {
+  constructor(failure: Failure, apiCalls = 1, apiUsage?: ApiUsage) {
     super(failure.message);
     this.name = 'DestinationError';
     this.failure = failure;
     this.apiCalls = apiCalls;
+    if (apiUsage) this.apiUsage = apiUsage;
   }
 }
 
@@ -105,6 +125,13 @@ export interface WriteTarget {
     fields: string[];
     /** Destination-specific keys of the sync file (`table`, `external_id`, …). */
     settings: Record<string, unknown>;
+    /**
+     * Mapped fields self-healing found deleted in the destination this run: left out of every payload
+     * (the mapping keeps them; the next run's check sees them again). Absent means none.
+     */
+    omitFields?: string[];
+    /** How many times this run healed the sync: a new value makes each worker open a fresh client. */
+    healGeneration?: number;
   };
   /**
    * Values from the environment (the core masks them too): a connector masks them before it cuts a
@@ -177,4 +204,16 @@ export interface DestinationConnector {
   jobSize?(target: WriteTarget, rowsToSend: number): number | null;
   /** Opens a client; called once per worker thread and reused for every batch. */
   connect(target: WriteTarget): Promise<DestinationClient>;
+  /**
+   * The destination's API usage, read at the start of a run (Salesforce: GET /limits); null when it
+   * has no such notion. Throws `DestinationError`.
+   */
+  apiUsage?(target: WriteTarget): Promise<{ usage: ApiUsage; apiCalls: number } | null>;
+  /**
+   * Self-healing after `schema_drift` failures: looks at the destination's schema again and says which
+   * of `fields` (the mapped ones the failures named, or all mapped ones) are gone. The core then leaves
+   * those out of the payloads and re-sends the rows; a field still there that fails again is a
+   * permission change, which stops the sync.
+   */
+  heal?(target: WriteTarget): Promise<{ deleted: string[]; apiCalls: number }>;
 }

@@ -116,5 +116,5 @@ mapping: { External_Id__c: ext, LastName: last_name }
       { from_state: 'healthy', to_state: 'credentials_required' },
       { from_state: 'credentials_required', to_state: 'healthy' },
     ]);
-  });
+  }, 120_000);
 });

@@ -1,7 +1,8 @@
 /**
  * The salesforce destination through the real CLI and real jsforce, against the loopback Salesforce
  * emulator: Ids kept as destination ids, incremental and mirror runs, the error catalogue's classes
- * as the engine acts on them, token refresh, and the 200-record collection cap.
+ * as the engine acts on them, token refresh, and the 200-record collection cap. Each run's `api_calls`
+ * include the GET /limits it reads the org's API usage with (README "API budget").
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { DestinationError, type DestinationClient, type OutboundRow, type WriteTarget } from '../connectors/destination.js';
@@ -100,7 +101,7 @@ describe('salesforce destination: runs through the CLI', () => {
     const first = await run();
     expect(first.code, first.stderr).toBe(0);
     // The whole batch, then the locked record alone, twice.
-    expect(first.report).toMatchObject({ status: 'succeeded', succeeded: 5, failed: 0, api_calls: 3 });
+    expect(first.report).toMatchObject({ status: 'succeeded', succeeded: 5, failed: 0, api_calls: 4 });
     expect(sf!.writes.map((w) => [w.route, w.object, w.records, w.status])).toEqual([
       ['upsert', 'Contact', 5, 200],
       ['upsert', 'Contact', 1, 200],
@@ -124,7 +125,7 @@ describe('salesforce destination: runs through the CLI', () => {
     const second = await run();
     expect(second.code, second.stderr).toBe(0);
     expect(second.report.plan).toMatchObject({ changed: 1, removed: 2, planned: 3 });
-    expect(second.report).toMatchObject({ succeeded: 3, failed: 0, api_calls: 3 });
+    expect(second.report).toMatchObject({ succeeded: 3, failed: 0, api_calls: 4 });
     expect(sf!.writes.map((w) => [w.route, w.records, w.status]).sort()).toEqual([
       ['delete', 2, 200],
       ['delete', 2, 503],
@@ -146,7 +147,7 @@ describe('salesforce destination: runs through the CLI', () => {
     const first = await run();
     expect(first.code).toBe(2);
     // Refused per record in one call: no batch splitting.
-    expect(first.report).toMatchObject({ status: 'completed_with_errors', succeeded: 3, failed: 2, api_calls: 1 });
+    expect(first.report).toMatchObject({ status: 'completed_with_errors', succeeded: 3, failed: 2, api_calls: 2 });
     expect(await state('select primary_key, error_class, error_code, attempts from failed_rows order by 1')).toEqual([
       { primary_key: '2', error_class: 'rejected', error_code: 'SF_INVALID_EMAIL_ADDRESS', attempts: 1 },
       { primary_key: '4', error_class: 'rejected', error_code: 'SF_REQUIRED_FIELD_MISSING', attempts: 1 },
@@ -170,8 +171,8 @@ describe('salesforce destination: runs through the CLI', () => {
     sf!.beforeNextWrite(() => sf!.expireToken());
     const { code, report } = await run();
     expect(code).toBe(0);
-    // 401, the refresh grant, the replay.
-    expect(report).toMatchObject({ succeeded: 3, api_calls: 3 });
+    // GET /limits at the start, then 401, the refresh grant, the replay.
+    expect(report).toMatchObject({ succeeded: 3, api_calls: 4 });
     expect(sf!.stats.refreshes).toBe(1);
     expect(sf!.writes.map((w) => w.status)).toEqual([401, 200]);
     expect(sf!.org.records('Contact').size).toBe(3);
@@ -190,16 +191,15 @@ describe('salesforce destination: runs through the CLI', () => {
     expect(JSON.stringify(await state('select run_id, status, error from sync_runs'))).not.toContain(TOKEN);
   });
 
-  it('a mapped field deleted after the check is schema drift for every row, answered in one call', async () => {
+  it('a mapped field deleted after the check is schema drift for every row, answered in one call, then healed', async () => {
     await setup({ rows: 4 });
     sf!.beforeNextWrite(() => sf!.org.setFieldState('Contact', 'Email', 'deleted'));
     const { code, report } = await run();
-    expect(code).toBe(2);
-    expect(report).toMatchObject({ failed: 4, api_calls: 1 });
-    expect(sf!.writes.map((w) => w.status)).toEqual([400]);
-    expect(await state('select distinct error_class, error_code from failed_rows')).toEqual([
-      { error_class: 'schema_drift', error_code: 'SF_INVALID_FIELD' },
-    ]);
+    expect(code).toBe(0);
+    // limits, the refused write, a describe to heal, the write without Email.
+    expect(report).toMatchObject({ failed: 0, succeeded: 4, api_calls: 4, dropped_fields: ['Email'] });
+    expect(sf!.writes.map((w) => w.status)).toEqual([400, 200]);
+    expect(await state('select count(*)::int as n from failed_rows')).toEqual([{ n: 0 }]);
   });
 
   it('update mode updates existing records only: looked up by external_id first, by the stored Id after', async () => {
@@ -216,7 +216,7 @@ describe('salesforce destination: runs through the CLI', () => {
     const first = await run();
     expect(first.code).toBe(2);
     // One SOQL lookup, one update call.
-    expect(first.report).toMatchObject({ succeeded: 2, failed: 1, api_calls: 2 });
+    expect(first.report).toMatchObject({ succeeded: 2, failed: 1, api_calls: 3 });
     expect(contact('C-1')).toMatchObject({ LastName: 'Last1', Email: 'c1@x.io' });
     expect(sf!.org.records('Contact').size).toBe(2);
     expect(await state('select primary_key, error_code from failed_rows')).toEqual([{ primary_key: '3', error_code: 'SF_NO_MATCH' }]);
@@ -224,7 +224,7 @@ describe('salesforce destination: runs through the CLI', () => {
     await project!.warehouse(`update contacts set last_name = 'New1' where id = 1`);
     const second = await run();
     // Row 1 by its stored Id (no lookup); row 3 looked up again, still missing.
-    expect(second.report).toMatchObject({ succeeded: 1, failed: 1, api_calls: 2 });
+    expect(second.report).toMatchObject({ succeeded: 1, failed: 1, api_calls: 3 });
     expect(sf!.writes.map((w) => [w.route, w.records])).toEqual([
       ['update', 2],
       ['update', 1],
@@ -236,7 +236,7 @@ describe('salesforce destination: runs through the CLI', () => {
     await setup({ rows: 450 });
     const { code, report } = await run();
     expect(code).toBe(0);
-    expect(report).toMatchObject({ succeeded: 450, api_calls: 3 });
+    expect(report).toMatchObject({ succeeded: 450, api_calls: 4 });
     expect(sf!.stats.maxRecordsPerCall).toBe(200);
     expect(sf!.org.records('Contact').size).toBe(450);
   });
@@ -323,7 +323,7 @@ describe('salesforce destination: the error catalogue over the wire', () => {
     expect(sf!.org.records('Contact').size).toBe(0);
   });
 
-  it('request limits: ConcurrentPerOrgLongTxn is rate_limited, the daily TotalRequests quota is fatal', async () => {
+  it('request limits: ConcurrentPerOrgLongTxn is rate_limited, the daily TotalRequests quota is quota', async () => {
     await start();
     const client = await connect();
     sf!.failNext('upsert', 1, 403, [{ message: 'ConcurrentPerOrgLongTxn Limit exceeded.', errorCode: 'REQUEST_LIMIT_EXCEEDED' }]);
@@ -333,7 +333,7 @@ describe('salesforce destination: the error catalogue over the wire', () => {
     });
     sf!.exhaustApiLimit();
     const daily = await failure(client.write('insert', rows(2)));
-    expect(daily).toMatchObject({ errorClass: 'fatal', code: 'SF_DAILY_REQUEST_LIMIT' });
+    expect(daily).toMatchObject({ errorClass: 'quota', code: 'SF_DAILY_REQUEST_LIMIT' });
     expect(daily.message).toContain('TotalRequests Limit exceeded.');
   });
 

@@ -7,6 +7,7 @@ import { Command, CommanderError } from 'commander';
 import { maskable, redact } from '../../shared/redact.js';
 import { UserError, oneLine } from '../../shared/errors.js';
 import { createContext, type CliContext } from './context.js';
+import { emulateCommand } from './commands/emulate.js';
 import { pauseCommand } from './commands/pause.js';
 import { planCommand } from './commands/plan.js';
 import { queryCommand } from './commands/query.js';
@@ -116,6 +117,15 @@ export function buildProgram(context: CliContext): Command {
     .option('--port <port>', 'TCP port of the API (default: service.port, else 7345; 0 picks a free one)')
     .option('--host <host>', 'loopback address to listen on (default: service.host, else 127.0.0.1)')
     .action(act(async (opts) => serveCommand(context, { ...program.opts(), ...opts })));
+
+  program
+    .command('emulate')
+    .description('start the loopback Salesforce emulator, to develop syncs with no org, until SIGTERM')
+    .argument('<system>', 'salesforce')
+    .option('--port <port>', 'TCP port (default 8787; 0 picks a free one)')
+    .option('--host <host>', 'loopback address (default 127.0.0.1)')
+    .option('--seed <seed>', 'demo: Contact, Account (3 records) and a typed custom object Lead__c')
+    .action(act(async (system: string, opts) => emulateCommand(system, opts)));
 
   return program;
 }

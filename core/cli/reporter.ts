@@ -83,6 +83,7 @@ export function formatSummary(report: SyncReport): string {
       `${report.sync}: plan — ${p.planned} to send (${p.to_insert} insert, ${p.to_update} update, ${p.to_delete} delete); ` +
       `added ${p.added}, changed ${p.changed}, removed ${p.removed}, unchanged ${p.unchanged}, retrying ${p.retrying}, invalid ${p.invalid}` +
       (p.blocked || p.waiting ? `; held back: ${p.blocked} blocked, ${p.waiting} waiting for their retry time` : '') +
+      (p.held_by_budget ? `; ${p.held_by_budget} retries held back by the API budget: ${report.retries_held_reason}` : '') +
       (p.superseded ? `; ${p.superseded} deletes dropped (a write of the run addresses the same record)` : '') +
       (report.delete_guard?.stops
         ? `\n  delete guard: the run would stop: ${report.delete_guard.reason} (run --allow-deletes to let it through)`
@@ -93,6 +94,10 @@ export function formatSummary(report: SyncReport): string {
     `${report.sync}: ${report.status} — planned ${p.planned}, sent ${report.sent}, succeeded ${report.succeeded}, ` +
     `failed ${report.failed}, invalid ${report.invalid}, API calls ${report.api_calls}, ${seconds}s` +
     (report.aborted ? `, aborted ${report.aborted}` : '') +
+    (report.retries_held ? `\n  ${report.retries_held} failed-row retries held back: ${report.retries_held_reason}` : '') +
+    (report.dropped_fields.length
+      ? `\n  self-healed: dropped ${report.dropped_fields.join(', ')} from the payloads (gone from the destination)`
+      : '') +
     (report.error ? `\n  error: ${report.error}` : '')
   );
 }

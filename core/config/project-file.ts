@@ -3,7 +3,7 @@ import { access } from 'node:fs/promises';
 import { isAbsolute, join, resolve } from 'node:path';
 import { getConnector } from '../../connectors/registry.js';
 import { UserError } from '../../shared/errors.js';
-import type { AlertsConfig, DatabaseConfig, DestinationConfig, RetryPolicy, ServiceConfig } from './types.js';
+import type { AlertsConfig, ApiBudgetConfig, DatabaseConfig, DestinationConfig, RetryPolicy, ServiceConfig } from './types.js';
 import { parseProjectAlerts, type RawProjectAlerts } from './alerts.js';
 import { substituteEnv } from './env-substitution.js';
 import { DESTINATION_ENGINE_KEYS, projectJsonSchema } from './schemas.js';
@@ -88,6 +88,7 @@ function destination(name: string, raw: Record<string, unknown>): DestinationCon
   if (raw.concurrency !== undefined) config.concurrency = raw.concurrency as number;
   if (raw.workers !== undefined) config.workers = raw.workers as number;
   if (raw.retry !== undefined) config.retry = { ...(raw.retry as Partial<RetryPolicy>) };
+  if (raw.api_budget !== undefined) config.api_budget = { ...(raw.api_budget as ApiBudgetConfig) };
   return config;
 }
 

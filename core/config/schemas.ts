@@ -19,7 +19,37 @@ const DRAFT_07 = 'http://json-schema.org/draft-07/schema#';
 export const SYNC_MODES = ['insert', 'update', 'upsert', 'mirror'] as const;
 
 /** Keys of `destinations.<name>` that the engine reads; everything else is connector settings. */
-export const DESTINATION_ENGINE_KEYS = ['type', 'batch_size', 'concurrency', 'workers', 'retry'] as const;
+export const DESTINATION_ENGINE_KEYS = ['type', 'batch_size', 'concurrency', 'workers', 'retry', 'api_budget'] as const;
+
+const apiBudget = {
+  type: 'object',
+  additionalProperties: false,
+  description:
+    'How the destination\'s API budget is spent (README "API budget"): failed-row retries are held back when usage is high, new changes still sent.',
+  properties: {
+    hold_retries_above_share: {
+      type: 'number',
+      exclusiveMinimum: 0,
+      maximum: 1,
+      description: 'Hold failed-row retries back once this share of the daily limit is used. Default: 0.75.',
+    },
+    hold_retries_after_calls: {
+      type: 'integer',
+      minimum: 1,
+      description: 'When the destination reports no limit: hold retries back after this many calls in the last 24 hours. Default: 5000.',
+    },
+    max_calls_per_run: {
+      type: 'integer',
+      minimum: 1,
+      description: 'No batch leaves once a run has spent this many API calls; the rest is deferred to the next run. Default: no cap.',
+    },
+    resume_after_minutes: {
+      type: 'integer',
+      minimum: 1,
+      description: 'After the daily quota is spent, no run sends to the destination for this long. Default: 60.',
+    },
+  },
+};
 
 const batchSize = { type: 'integer', minimum: 1, description: 'Rows per write call.' };
 const concurrency = { type: 'integer', minimum: 1, description: 'Write calls in flight at once.' };
@@ -144,6 +174,7 @@ function destinationProperties(connector: DestinationConnector): Record<string, 
     concurrency,
     workers,
     retry,
+    api_budget: apiBudget,
   };
 }
 

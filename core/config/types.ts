@@ -22,6 +22,15 @@ export interface DestinationConfig {
   concurrency?: number;
   workers?: number;
   retry?: Partial<RetryPolicy>;
+  /** `api_budget:` (README "API budget"); absent keys take the defaults. */
+  api_budget?: ApiBudgetConfig;
+}
+
+export interface ApiBudgetConfig {
+  hold_retries_above_share?: number;
+  hold_retries_after_calls?: number;
+  max_calls_per_run?: number;
+  resume_after_minutes?: number;
 }
 
 export interface ModelConfig {

@@ -8,11 +8,13 @@
  *   split starts a budget of its own, so good rows sharing halves with a bad one never run out of it;
  * - `rate_limited` waits (Retry-After when given) do not spend attempts, but are bounded;
  * - `rejected`, `needs_change`, `schema_drift` rows fail at once: the same values fail again;
- * - `auth` and `fatal` stop the batch; its unsent rows are reported as aborted and the run stops.
+ * - `auth`, `fatal` and `quota` stop the batch; its unsent rows are reported as aborted and the run stops
+ *   (for `quota` the executor defers them instead of failing the run).
  * Only failed rows are ever re-sent.
  */
 import {
   DestinationError,
+  type ApiUsage,
   type DestinationClient,
   type Failure,
   type OutboundRow,
@@ -44,10 +46,12 @@ export function splitBudget(rows: number): number {
 export interface DeliveryResult {
   rows: DeliveredRow[];
   apiCalls: number;
-  /** Set when an auth or fatal failure stopped the batch: the run must stop. */
+  /** Set when an auth, fatal or quota failure stopped the batch: the run must stop. */
   fatal: Failure | null;
   /** For a job's rows: whether the job's results were read (false: it stays recorded for the next run). */
   jobSettled?: boolean;
+  /** The destination's API usage as its last answer reported it. */
+  apiUsage?: ApiUsage;
 }
 
 interface Group {
@@ -77,6 +81,7 @@ class BatchDelivery {
   private readonly sends = new Map<string, number>();
   private readonly done = new Map<string, DeliveredRow>();
   private apiCalls = 0;
+  private apiUsage: ApiUsage | undefined;
   private fatal: Failure | null = null;
   private splitsLeft = 0;
 
@@ -97,9 +102,11 @@ class BatchDelivery {
       try {
         const outcome = await this.client.write(this.op, group.rows);
         this.apiCalls += outcome.apiCalls;
+        this.apiUsage = outcome.apiUsage ?? this.apiUsage;
         results = outcome.results;
       } catch (error) {
         this.apiCalls += error instanceof DestinationError ? error.apiCalls : 1;
+        if (error instanceof DestinationError) this.apiUsage = error.apiUsage ?? this.apiUsage;
         await this.callFailed(group, asFailure(error));
         continue;
       }
@@ -109,7 +116,9 @@ class BatchDelivery {
       (row): DeliveredRow =>
         this.done.get(row.key) ?? { key: row.key, status: 'aborted', failure: this.fatal ?? undefined, sends: this.sendsOf(row) },
     );
-    return { rows: delivered, apiCalls: this.apiCalls, fatal: this.fatal };
+    const result: DeliveryResult = { rows: delivered, apiCalls: this.apiCalls, fatal: this.fatal };
+    if (this.apiUsage) result.apiUsage = this.apiUsage;
+    return result;
   }
 
   /** The whole call failed, for every row of the group alike. */
@@ -117,6 +126,7 @@ class BatchDelivery {
     switch (failure.errorClass) {
       case 'auth':
       case 'fatal':
+      case 'quota':
         this.fatal = failure;
         group.rows.forEach((r) => this.done.set(r.key, { key: r.key, status: 'aborted', failure, sends: this.sendsOf(r) }));
         break;
@@ -168,7 +178,7 @@ class BatchDelivery {
         againFailure = result.failure;
       } else {
         this.fail(row, result.failure);
-        if (result.failure.errorClass === 'auth' || result.failure.errorClass === 'fatal') this.fatal ??= result.failure;
+        if (['auth', 'fatal', 'quota'].includes(result.failure.errorClass)) this.fatal ??= result.failure;
       }
     }
     if (again.length && !this.fatal) await this.retryLater({ ...group, rows: again }, againFailure!);

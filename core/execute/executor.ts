@@ -7,7 +7,7 @@
  * their rows keep their old snapshot entry and are planned again by the next run. A commit that fails
  * ends the run the same way, at once: nothing later could be committed, so in-flight sends are dropped.
  */
-import type { DestinationConnector, Failure, WriteTarget } from '../../connectors/destination.js';
+import type { ApiUsage, DestinationConnector, Failure, WriteTarget } from '../../connectors/destination.js';
 import type { RetryPolicy } from '../config/types.js';
 import type { StateStore } from '../state/state-store.js';
 import { oneLine } from '../../shared/errors.js';
@@ -19,6 +19,7 @@ import { batchOp, cutBatches } from './cut-batches.js';
 import type { DeliveryResult } from './deliver-batch.js';
 import { GroupCommitter } from './group-committer.js';
 import { OutcomeJudge } from './outcome-judge.js';
+import { SchemaHealer, type HealNotice } from './schema-healer.js';
 import { SendWindow } from './send-window.js';
 import type { JobOpened, WriteTask } from './write-worker.js';
 import { recordBulkJob } from '../state/bulk-jobs.js';
@@ -47,6 +48,10 @@ export interface ExecuteSettings {
    */
   jobRows?: number | null;
   onCommit?: (totals: RunTotals) => void;
+  /** The destination's `api_budget.max_calls_per_run`: no batch leaves once the run's calls reach it. */
+  maxCalls?: number | null;
+  /** Called after each self-heal (README "Self-healing"), before the held rows are sent again. */
+  onHeal?: (notice: HealNotice) => Promise<void>;
 }
 
 export interface RunTotals {
@@ -59,6 +64,14 @@ export interface RunTotals {
   /** The auth/fatal failure that stopped the run, if any. */
   fatal: Failure | null;
   cancelled: boolean;
+  /** The destination's spent quota (`quota` class) that stopped sending: the unsent rows are deferred. */
+  quota: Failure | null;
+  /** `max_calls_per_run` was reached: the unsent rows are deferred. */
+  callLimitReached: boolean;
+  /** Rows failing with schema drift again after a heal: the sync is paused (a permission change). */
+  permission: Failure | null;
+  /** The API usage the destination reported last. */
+  apiUsage: ApiUsage | null;
 }
 
 /** Write calls each worker thread runs at once: the concurrency spread over the threads. */
@@ -71,7 +84,20 @@ const tasksPerWorker = (settings: { concurrency: number; workers: number }) => M
 const MAX_JOBS_IN_FLIGHT = 2;
 
 export async function executePlan(store: StateStore, settings: ExecuteSettings): Promise<RunTotals> {
-  const totals: RunTotals = { sent: 0, succeeded: 0, failed: 0, aborted: 0, apiCalls: 0, batches: 0, fatal: null, cancelled: false };
+  const totals: RunTotals = {
+    sent: 0,
+    succeeded: 0,
+    failed: 0,
+    aborted: 0,
+    apiCalls: 0,
+    batches: 0,
+    fatal: null,
+    cancelled: false,
+    quota: null,
+    callLimitReached: false,
+    permission: null,
+    apiUsage: null,
+  };
   if (settings.planned === 0) return totals;
 
   const jobRows = settings.jobRows ?? null;
@@ -86,10 +112,18 @@ export async function executePlan(store: StateStore, settings: ExecuteSettings):
   if (settings.signal.aborted) stop();
   settings.signal.addEventListener('abort', stop);
 
-  const target = { ...settings.target, callsPerClient: tasksPerWorker(settings) };
+  const healer = new SchemaHealer({ ...settings.target, callsPerClient: tasksPerWorker(settings) }, settings.connector, async (notice) => {
+    // Counted by the commit, as every batch's calls are.
+    if (notice.apiCalls > 0) await committer.add({ op: 'update', planned: [], delivered: [], apiCalls: notice.apiCalls });
+    await settings.onHeal?.(notice);
+  });
+  // Calls of the batches judged so far; each batch on the wire spends at least one more.
+  let callsJudged = 0;
+  const overCallLimit = () => !!settings.maxCalls && callsJudged + sendWindow.onWire >= settings.maxCalls;
   const dispatch = (batch: PlannedRow[]) => {
+    const generation = healer.generation;
     const task: WriteTask = {
-      target,
+      target: healer.current,
       op: batchOp(settings.target.sync.mode, batch[0].op),
       rows: batch.map((r) => ({ key: r.pk, payload: r.payload, destinationId: r.destination_id })),
       retry: settings.retry,
@@ -101,25 +135,62 @@ export async function executePlan(store: StateStore, settings: ExecuteSettings):
       ? sendJob(batch, task)
       : (pool.run(task) as Promise<DeliveryResult>).then((result) => ({ result, jobId: undefined }));
     // The outcome is judged before the send leaves the window: the dispatch loop wakes on that, and
-    // must already see a stop (fatal, outage) so that it sends no further batch.
-    const judged = delivered.then((sent) => {
-      const stopping = judge.stoppingFailure(sent.result);
-      if (stopping) {
-        totals.fatal ??= stopping;
-        stop();
-      }
-      return sent;
+    // must already see a stop (fatal, outage, quota) so that it sends no further batch.
+    const judged = delivered.then(({ result, jobId }) => {
+      callsJudged += result.apiCalls;
+      if (result.apiUsage) totals.apiUsage = result.apiUsage;
+      const stopping = judge.stoppingFailure(result);
+      if (stopping?.errorClass === 'quota') totals.quota ??= stopping;
+      else if (stopping) totals.fatal ??= stopping;
+      const kept = healer.sort(batch, result.rows, generation);
+      // A held row is sent again: it counts once.
+      totals.sent -= batch.length - kept.planned.length;
+      if (healer.permission) totals.permission ??= healer.permission;
+      if (healer.error) totals.fatal ??= healer.error;
+      totals.fatal ??= totals.permission;
+      if (stopping || healer.permission || healer.error) stop();
+      // Rows acknowledged without a dropped field keep a hash of their own: once the field is back in
+      // the destination, the next run sees them changed and sends them again whole.
+      const omitted = task.target.sync.omitFields ?? [];
+      const planned = omitted.length
+        ? kept.planned.map((p) => ({ ...p, row_hash: p.row_hash && `${p.row_hash}~without:${omitted.join(',')}` }))
+        : kept.planned;
+      return { ...result, rows: kept.delivered, planned, jobId };
     });
     sendWindow.track(judged, (sent) =>
       sent
-        .then(({ result, jobId }) =>
-          committer.add({ op: task.op, planned: batch, delivered: result.rows, apiCalls: result.apiCalls, bulkJobId: jobId }),
+        .then((result) =>
+          committer.add({
+            op: task.op,
+            planned: result.planned,
+            delivered: result.rows,
+            apiCalls: result.apiCalls,
+            bulkJobId: result.jobId,
+          }),
         )
         .catch((error) => {
           crash ??= error;
           stop();
         }),
     );
+  };
+  /** Sends `batches` within the window; false once the run stops. */
+  const send = async (batches: Iterable<PlannedRow[]>): Promise<boolean> => {
+    for (const batch of batches) {
+      // A heal pauses the sync's writes: no batch leaves until it is done; then the held rows go first.
+      await healer.settled();
+      if (healer.holding > 0 && !stopped && !(await send(cutBatches(healer.takeHeld(), settings.batchSize, settings.target.sync.mode)))) {
+        return false;
+      }
+      while (sendWindow.full && !stopped) await sendWindow.progress();
+      if (!stopped && overCallLimit()) {
+        totals.callLimitReached = true;
+        stop();
+      }
+      if (stopped || committer.error) return false;
+      dispatch(batch);
+    }
+    return true;
   };
 
   /**
@@ -163,15 +234,19 @@ export async function executePlan(store: StateStore, settings: ExecuteSettings):
     for (let after = 0; after < settings.planned && !stopped; after += pageSize) {
       await markPending(store, settings.target.sync.name, settings.runId, after, pageSize);
       const page = await readPlanPage(store, after, pageSize);
-      for (const batch of cutBatches(page, jobRows ?? settings.batchSize, settings.target.sync.mode)) {
-        while (sendWindow.full && !stopped) await sendWindow.progress();
-        if (stopped || committer.error) break;
-        dispatch(batch);
-      }
+      await send(cutBatches(page, jobRows ?? settings.batchSize, settings.target.sync.mode));
       if (committer.error) break;
     }
+    // Rows held back by a heal that came back after the last batch left: sent once it is done.
+    const drained = async (): Promise<void> => {
+      await sendWindow.allSettled();
+      await healer.settled();
+      if (healer.holding === 0 || stopped || committer.error) return;
+      await send(cutBatches(healer.takeHeld(), settings.batchSize, settings.target.sync.mode));
+      return drained();
+    };
     // A failed commit does not wait for the sends still on the wire: their rows could not be committed.
-    const settled = sendWindow.allSettled().then(() => committer.flush());
+    const settled = drained().then(() => committer.flush());
     await Promise.race([settled, committer.failed]);
     if (!committer.error) await settleSnapshotLog(store, settings.target.sync.name);
   } finally {
@@ -185,7 +260,7 @@ export async function executePlan(store: StateStore, settings: ExecuteSettings):
   }
   if (committer.error) throw committer.error;
   if (crash) throw crash;
-  totals.cancelled = settings.signal.aborted && !totals.fatal;
+  totals.cancelled = settings.signal.aborted && !totals.fatal && !totals.quota;
   return totals;
 }
 

@@ -69,9 +69,12 @@ export default async function writeBatch(task: WriteTask): Promise<DeliveryResul
   if (task.job?.step === 'open') return openJob(client, task);
   const rows: OutboundRow[] = [];
   const unsendable: DeliveredRow[] = [];
+  const omitted = task.target.sync.omitFields ?? [];
   for (const r of task.rows) {
     try {
       const fields = r.payload ? (parseExactJson(r.payload) as Record<string, unknown>) : {};
+      // Fields self-healing found deleted: left out, the mapping and the row hash unchanged.
+      for (const field of omitted) delete fields[field];
       rows.push({ key: r.key, fields, destinationId: r.destinationId });
     } catch (error) {
       unsendable.push({ key: r.key, status: 'failed', failure: invalidValue(error), sends: 0 });

@@ -43,6 +43,8 @@ export interface PlanCounts {
   blocked: number;
   /** Failed rows not sent: not due yet (`next_retry_at` after now: a backoff, a cadence, the timeout queue). */
   waiting: number;
+  /** Failed rows not sent: due, but held back by the destination's API budget. */
+  held_by_budget: number;
   to_insert: number;
   to_update: number;
   to_delete: number;
@@ -99,6 +101,8 @@ export interface PlanOptions {
   fullResync: boolean;
   /** The run's instant: failed rows due after it wait. Default: the system clock. */
   now?: Date;
+  /** The API budget holds failed-row retries back this run (README "API budget"); new changes are still sent. */
+  holdRetries?: boolean;
 }
 
 export async function buildPlan(store: StateStore, project: ProjectConfig, sync: SyncConfig, options: PlanOptions): Promise<Plan> {
@@ -173,6 +177,7 @@ function failedRowsSide(sync: SyncConfig, options: PlanOptions): { join: string;
   const held = `case when not ${retry} then null
           when f.status = 'blocked' then 'blocked'
           when f.next_retry_at > ${now} then 'waiting'
+          ${options.holdRetries ? "else 'budget'" : ''}
         end`;
   return { join, retry, held };
 }
@@ -453,6 +458,7 @@ export function emptyPlanCounts(modelRows = 0, snapshotRows = 0): PlanCounts {
     retrying: 0,
     blocked: 0,
     waiting: 0,
+    held_by_budget: 0,
     to_insert: 0,
     to_update: 0,
     to_delete: 0,
@@ -462,7 +468,7 @@ export function emptyPlanCounts(modelRows = 0, snapshotRows = 0): PlanCounts {
 
 async function countPlan(db: Kysely<any>, modelRows: number, snapshotRows: number): Promise<PlanCounts> {
   const rows = (
-    await sql<{ change: Change; op: string | null; retrying: boolean; held: 'blocked' | 'waiting' | null; n: number }>`
+    await sql<{ change: Change; op: string | null; retrying: boolean; held: 'blocked' | 'waiting' | 'budget' | null; n: number }>`
       select change, op, retrying, held, count(*) as n from ht_plan group by change, op, retrying, held`.execute(db)
   ).rows;
   const c = emptyPlanCounts(modelRows, snapshotRows);
@@ -474,7 +480,7 @@ async function countPlan(db: Kysely<any>, modelRows: number, snapshotRows: numbe
       c.removed += n;
     } else c[r.change as 'added' | 'changed' | 'removed'] += n;
     if (r.op && r.held) {
-      c[r.held] += n;
+      c[r.held === 'budget' ? 'held_by_budget' : r.held] += n;
       continue;
     }
     if (r.op === 'insert') c.to_insert += n;

@@ -29,9 +29,9 @@ export interface StartOptions extends RunOptions {
 
 /**
  * `planned` for a dry run; otherwise the worst of the syncs' statuses: failed, then cancelled, then
- * completed_with_errors (`run` exits 1, 1, 2), else succeeded (exits 0).
+ * completed_with_errors, then deferred (`run` exits 1, 1, 2, 3), else succeeded (exits 0).
  */
-export type RunOutcome = 'planned' | 'succeeded' | 'completed_with_errors' | 'failed' | 'cancelled';
+export type RunOutcome = 'planned' | 'succeeded' | 'completed_with_errors' | 'failed' | 'cancelled' | 'deferred';
 
 export interface RunResult {
   status: RunOutcome;
@@ -64,7 +64,7 @@ function masked<T>(value: T, secrets: string[]): T {
 
 function outcomeOf(reports: SyncReport[], dryRun: boolean): RunOutcome {
   if (dryRun) return 'planned';
-  for (const status of ['failed', 'cancelled', 'completed_with_errors'] as const) {
+  for (const status of ['failed', 'cancelled', 'completed_with_errors', 'deferred'] as const) {
     if (reports.some((r) => r.status === status)) return status;
   }
   return 'succeeded';

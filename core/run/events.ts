@@ -104,8 +104,20 @@ export interface HealthNotRecordedEvent {
   error: string;
 }
 
+/** Self-healing looked at the destination's schema again after a schema drift (README "Self-healing"). */
+export interface SchemaHealedEvent {
+  type: 'schema_healed';
+  sync: string;
+  run_id: string;
+  /** Mapped fields found deleted, left out of the payloads for the rest of the run; empty when none. */
+  dropped_fields: string[];
+  error_code: string;
+  message: string;
+}
+
 export type RunEvent =
   | SyncSkippedEvent
+  | SchemaHealedEvent
   | HealthChangedEvent
   | HealthNotRecordedEvent
   | DeliveryLogEntry

@@ -110,6 +110,7 @@ export async function recordHealth(project: ProjectConfig, store: StateStore, ch
           to_state: next.state,
           reason: next.reason,
           run_id: runId,
+          kind: null,
         };
   const outgoing: OutgoingAlert[] = [];
   const deliveries: AlertDelivery[] = [];

@@ -32,7 +32,11 @@ import type { RunListener } from './events.js';
 import { failedByClass } from './failed-by-class.js';
 import type { AlertDispatcher } from '../alert/dispatcher.js';
 import { healthOfRun, recordHealth } from './health.js';
-import { pausedMessage } from './pause.js';
+import { changePause, pausedMessage } from './pause.js';
+import { budgetAfterRun, budgetBeforeRun, type BudgetVerdict } from './api-budget.js';
+import { recordHealEvent } from './heal-event.js';
+import { recordRunBudget } from '../state/run-log.js';
+import type { HealNotice } from '../execute/schema-healer.js';
 import type { PlanCounts, SyncReport } from './sync-report.js';
 import { lockSync } from './sync-lock.js';
 
@@ -97,6 +101,8 @@ export async function runSyncs(context: RunContext, syncs: SyncConfig[]): Promis
       const failure = failures.get(sync.name);
       const report = failure ? await failBeforePlan(context, store, sync, failure) : await runOne(context, store, sync);
       reports.push(report);
+      // Before the run's health: the pause is the one alert, and a paused sync's health stays paused.
+      if (report.paused_by_policy) await pauseByPolicy(context, store, sync, report.paused_by_policy);
       if (!options.dryRun) await keepHealth(context, store, sync, report);
     }
   } finally {
@@ -116,6 +122,27 @@ async function keepHealth(context: RunContext, store: StateStore, sync: SyncConf
     if (!change) return;
     const outgoing = await recordHealth(context.project, store, change, clockOf(context).now());
     context.alerts.dispatch(outgoing, context.emit);
+  } catch (error) {
+    context.emit({
+      type: 'health_not_recorded',
+      sync: sync.name,
+      error: storableText(redact(oneLine((error as Error)?.message ?? String(error)), context.project.secrets)),
+    });
+  }
+}
+
+/** A permission change self-healing cannot fix: the sync is paused, and the pause alerts (`paused_by_policy`). */
+async function pauseByPolicy(context: RunContext, store: StateStore, sync: SyncConfig, reason: string): Promise<void> {
+  try {
+    await changePause({
+      project: context.project,
+      sync,
+      pause: { by: 'policy', reason },
+      alerts: context.alerts,
+      emit: context.emit,
+      now: clockOf(context).now(),
+      store,
+    });
   } catch (error) {
     context.emit({
       type: 'health_not_recorded',
@@ -151,6 +178,12 @@ function emptyReport(
     error_class: stop?.errorClass ?? null,
     error_code: stop?.code ?? null,
     failed_by_class: {},
+    retries_held: 0,
+    retries_held_reason: null,
+    deferred: 0,
+    deferred_until: null,
+    dropped_fields: [],
+    paused_by_policy: null,
   };
 }
 
@@ -167,6 +200,9 @@ async function failBeforePlan(context: RunContext, store: StateStore, sync: Sync
   if (context.options.dryRun) return emptyReport(base, null, 'failed', message, started);
   const unlock = await lockSync(store, sync.name, sync.file);
   try {
+    if (failure instanceof DestinationUnusable && failure.failure.errorClass === 'quota') {
+      return await recordQuotaBeforePlan(context, store, sync, failure.failure, base, started);
+    }
     return await recordFailedRun(
       context,
       store,
@@ -179,6 +215,28 @@ async function failBeforePlan(context: RunContext, store: StateStore, sync: Sync
   } finally {
     await unlock();
   }
+}
+
+/** The destination's check met a spent daily quota: a deferred run (not a failed one), and no run sends before it should free. */
+async function recordQuotaBeforePlan(
+  context: RunContext,
+  store: StateStore,
+  sync: SyncConfig,
+  quota: Failure,
+  base: ReportBase,
+  started: number,
+): Promise<SyncReport> {
+  const now = clockOf(context).now();
+  const until = await budgetAfterRun(store, context.project.destinations[sync.destination], { apiCalls: 1, apiUsage: null, quota }, now);
+  const message = storableText(
+    redact(`deferred: ${quota.code}: ${quota.message}; a run at or after ${until!.toISOString()} sends the rows`, context.project.secrets),
+  );
+  const runId = await openSyncRun(context, store, sync, NOTHING_PLANNED);
+  await closeRun(store.db, runId, 'deferred', message, now);
+  const report = { ...emptyReport(base, runId, 'deferred', message, started, null), deferred_until: until!.toISOString() };
+  const { plan: _plan, ...finished } = report;
+  context.emit({ type: 'run_finished', ...finished });
+  return report;
 }
 
 /** A run that failed before sending anything: one `sync_runs` row saying why, under the sync's lock. */
@@ -207,9 +265,10 @@ async function planOrFail(
   store: StateStore,
   sync: SyncConfig,
   stateSession: StateSession,
+  holdRetries: boolean,
 ): Promise<{ plan: Plan } | { failure: string }> {
   try {
-    return { plan: await planSync(context, store, sync) };
+    return { plan: await planSync(context, store, sync, holdRetries) };
   } catch (error) {
     const explained = await stateSession.explain(error);
     if (explained instanceof StateConnectionLost) throw explained;
@@ -231,7 +290,8 @@ async function runOne(context: RunContext, store: StateStore, sync: SyncConfig):
         return await recordFailedRun(context, store, sync, unread, base, started);
       }
     }
-    const planned = await planOrFail(context, store, sync, stateSession);
+    const budget = await budgetOf(context, store, sync);
+    const planned = await planOrFail(context, store, sync, stateSession, budget.holdReason !== null);
     if ('failure' in planned) {
       const base: ReportBase = { sync: sync.name, plan: NOTHING_PLANNED, invalid: 0, delete_guard: null };
       if (context.options.dryRun) return emptyReport(base, null, 'failed', planned.failure, started);
@@ -240,9 +300,33 @@ async function runOne(context: RunContext, store: StateStore, sync: SyncConfig):
     const { plan } = planned;
     const guard = deleteGuard(sync, plan.counts);
     const base: ReportBase = { sync: sync.name, plan: plan.counts, invalid: plan.counts.invalid, delete_guard: guard };
-    if (context.options.dryRun) return emptyReport(base, null, 'planned', null, started);
+    const held = {
+      retries_held: plan.counts.held_by_budget,
+      retries_held_reason: plan.counts.held_by_budget > 0 ? budget.holdReason : null,
+    };
+    if (context.options.dryRun) return { ...emptyReport(base, null, 'planned', null, started), ...held };
 
     const runId = await openSyncRun(context, store, sync, plan.counts);
+    if (budget.deferredUntil) {
+      // The destination's daily quota is spent: nothing is sent, nothing fails; a later run sends the rows.
+      const until = budget.deferredUntil.toISOString();
+      const message = `deferred: the API budget of destination ${sync.destination} is spent (${budget.deferReason ?? 'daily quota'}); ${plan.counts.planned} rows are sent by a run at or after ${until}`;
+      await recordRunBudget(store.db, runId, {
+        retriesHeld: held.retries_held,
+        reason: held.retries_held_reason,
+        deferred: plan.counts.planned,
+      });
+      await closeRun(store.db, runId, 'deferred', storableText(redact(message, context.project.secrets)), clockOf(context).now());
+      const report = {
+        ...emptyReport(base, runId, 'deferred', message, started),
+        ...held,
+        deferred: plan.counts.planned,
+        deferred_until: until,
+      };
+      const { plan: _plan, ...finished } = report;
+      context.emit({ type: 'run_finished', ...finished });
+      return report;
+    }
     if (context.signal.aborted) {
       // A signal that arrived while planning (which can take a while on a large model): send nothing.
       const message = 'cancelled by signal before sending';
@@ -270,8 +354,15 @@ async function runOne(context: RunContext, store: StateStore, sync: SyncConfig):
     // even that fails, the next run's closeInterruptedRuns marks the run failed (`interrupted…`).
     let report: SyncReport;
     try {
-      const totals = await executeSyncRun(context, store, sync, plan, runId, stateSession);
-      report = await closeSyncRun(store, base, runId, totals, started, clockOf(context).now());
+      const dropped: string[] = [];
+      const totals = await executeSyncRun(context, store, sync, plan, runId, stateSession, budget, dropped);
+      const deferredUntil = await budgetAfterRun(store, context.project.destinations[sync.destination], totals, clockOf(context).now());
+      report = await closeSyncRun(store, base, runId, totals, started, clockOf(context).now(), {
+        ...held,
+        deferredUntil,
+        dropped,
+        readCalls: budget.apiCalls,
+      });
     } catch (error) {
       failed = true;
       const message = await failureMessage(context.project, stateSession, error);
@@ -327,9 +418,25 @@ async function recoverJobsOrFail(context: RunContext, store: StateStore, sync: S
   }
 }
 
+/**
+ * The destination's API budget before the run: read from the destination (one call) unless this is a
+ * dry run, which reads only what the state store holds and writes nothing.
+ */
+async function budgetOf(context: RunContext, store: StateStore, sync: SyncConfig): Promise<BudgetVerdict> {
+  const destination = context.project.destinations[sync.destination];
+  const connector = getConnector(destination.type) as DestinationConnector;
+  return budgetBeforeRun(store, destination, connector, writeTarget(context.project, sync), clockOf(context).now(), {
+    probe: !context.options.dryRun,
+  });
+}
+
 /** Plans the sync and logs its invalid rows: the first of them one by one, the rest as a count. */
-async function planSync(context: RunContext, store: StateStore, sync: SyncConfig): Promise<Plan> {
-  const plan = await buildPlan(store, context.project, sync, { fullResync: !!context.options.fullResync, now: clockOf(context).now() });
+async function planSync(context: RunContext, store: StateStore, sync: SyncConfig, holdRetries: boolean): Promise<Plan> {
+  const plan = await buildPlan(store, context.project, sync, {
+    fullResync: !!context.options.fullResync,
+    now: clockOf(context).now(),
+    holdRetries,
+  });
   for (const row of plan.invalidSample) context.emit({ type: 'invalid_row', sync: sync.name, primary_key: row.key, reason: row.reason });
   if (plan.counts.invalid > plan.invalidSample.length) {
     context.emit({ type: 'invalid_rows_more', sync: sync.name, more: plan.counts.invalid - plan.invalidSample.length });
@@ -354,6 +461,8 @@ async function executeSyncRun(
   plan: Plan,
   runId: string,
   stateSession: StateSession,
+  budget: BudgetVerdict,
+  dropped: string[],
 ): Promise<RunTotals> {
   const { project, emit } = context;
   const connector = getConnector(project.destinations[sync.destination].type) as DestinationConnector;
@@ -390,6 +499,20 @@ async function executeSyncRun(
     signal: context.signal,
     workerPools: context.workerPools,
     commitPolicy: { policy: sync.failed_rows, mappingHash: plan.mappingHash, now: () => clockOf(context).now() },
+    maxCalls: budget.maxCalls === null ? null : Math.max(0, budget.maxCalls - budget.apiCalls),
+    onHeal: async (notice: HealNotice) => {
+      dropped.push(...notice.deleted.filter((f) => !dropped.includes(f)));
+      const message = redact(notice.failure.message, project.secrets);
+      emit({
+        type: 'schema_healed',
+        sync: sync.name,
+        run_id: runId,
+        dropped_fields: notice.deleted,
+        error_code: notice.failure.code,
+        message,
+      });
+      await recordHealEvent(store, sync, runId, notice, message, clockOf(context).now());
+    },
     onCommit: (t) =>
       emit({
         type: 'progress',
@@ -413,9 +536,25 @@ async function closeSyncRun(
   totals: RunTotals,
   started: number,
   finishedAt: Date,
+  budget: {
+    retries_held: number;
+    retries_held_reason: string | null;
+    deferredUntil: Date | null;
+    dropped: string[];
+    readCalls: number;
+  },
 ): Promise<SyncReport> {
-  const { status, error } = outcome(totals, base.invalid);
+  const deferring = !totals.fatal && (totals.quota !== null || totals.callLimitReached);
+  const deferred = deferring ? base.plan.planned - totals.succeeded - totals.failed : 0;
+  const until = budget.deferredUntil ?? (deferring ? finishedAt : null);
+  const { status, error } = outcome(totals, base.invalid, deferred, until);
   const byClass = totals.failed > 0 ? await failedByClass(store, base.sync, runId) : {};
+  await recordRunBudget(store.db, runId, {
+    retriesHeld: budget.retries_held,
+    reason: budget.retries_held_reason,
+    deferred,
+    readCalls: budget.readCalls,
+  });
   await closeRun(store.db, runId, status, error, finishedAt);
   return {
     ...base,
@@ -425,12 +564,18 @@ async function closeSyncRun(
     succeeded: totals.succeeded,
     failed: totals.failed,
     aborted: totals.aborted,
-    api_calls: totals.apiCalls,
+    api_calls: totals.apiCalls + budget.readCalls,
     duration_ms: Date.now() - started,
     error,
     error_class: totals.fatal?.errorClass ?? null,
     error_code: totals.fatal?.code ?? null,
     failed_by_class: byClass,
+    retries_held: budget.retries_held,
+    retries_held_reason: budget.retries_held_reason,
+    deferred,
+    deferred_until: deferring && until ? until.toISOString() : null,
+    dropped_fields: budget.dropped,
+    paused_by_policy: totals.permission ? `${totals.permission.code}: ${totals.permission.message}` : null,
   };
 }
 
@@ -444,9 +589,13 @@ function describeFatal(f: Failure): string {
   return `${f.code}: ${f.message}${f.remediation ? ` (${f.remediation})` : ''}`;
 }
 
-function outcome(totals: RunTotals, invalid: number): { status: RunStatus; error: string | null } {
+function outcome(totals: RunTotals, invalid: number, deferred: number, until: Date | null): { status: RunStatus; error: string | null } {
   if (totals.fatal) return { status: 'failed', error: describeFatal(totals.fatal) };
   if (totals.cancelled) return { status: 'cancelled', error: 'cancelled by signal' };
+  if (totals.quota || totals.callLimitReached) {
+    const why = totals.quota ? `${totals.quota.code}: ${totals.quota.message}` : 'api_budget.max_calls_per_run reached';
+    return { status: 'deferred', error: `deferred: ${why}; ${deferred} rows are sent by a run at or after ${until?.toISOString()}` };
+  }
   if (totals.failed > 0 || invalid > 0) return { status: 'completed_with_errors', error: null };
   return { status: 'succeeded', error: null };
 }

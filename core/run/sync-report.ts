@@ -30,4 +30,14 @@ export interface SyncReport {
   delete_guard: DeleteGuardVerdict | null;
   /** `failed`, split by failure class; empty when no row failed. */
   failed_by_class: FailedByClass;
+  /** Failed-row retries the API budget held back, and why (README "API budget"). */
+  retries_held: number;
+  retries_held_reason: string | null;
+  /** Rows left unsent because the API budget ran out; sent by a run at or after `deferred_until`. */
+  deferred: number;
+  deferred_until: string | null;
+  /** Mapped fields self-healing dropped from the payloads this run (README "Self-healing"). */
+  dropped_fields: string[];
+  /** Why the run paused the sync (a permission change self-healing cannot fix); null otherwise. */
+  paused_by_policy: string | null;
 }

@@ -203,6 +203,35 @@ const migrations: Migration[] = [
     ],
   },
   {
+    version: 8,
+    name: 'API budget per destination, deferred runs, schema-heal events',
+    statements: [
+      // The org's API usage as last seen (Sforce-Limit-Info, /limits) and, once its daily quota is
+      // spent, the instant before which no run sends to the destination.
+      `create table if not exists api_budget (
+        destination_name text primary key,
+        used bigint,
+        api_limit bigint,
+        observed_at timestamptz,
+        exhausted_until timestamptz,
+        exhausted_reason text,
+        updated_at timestamptz not null
+      )`,
+      // Our own calls per destination and hour: the rolling 24 h count when the destination reports no limit.
+      `create table if not exists api_calls (
+        destination_name text not null,
+        "hour" timestamptz not null,
+        calls bigint not null default 0,
+        primary key (destination_name, "hour")
+      )`,
+      'alter table sync_runs add column retries_held bigint default 0',
+      'alter table sync_runs add column retries_held_reason text',
+      'alter table sync_runs add column rows_deferred bigint default 0',
+      // Null for a change of health state; otherwise what else happened to the sync (`field_dropped`, …).
+      'alter table events add column kind text',
+    ],
+  },
+  {
     version: 9,
     name: 'bulk jobs',
     statements: [

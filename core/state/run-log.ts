@@ -91,8 +91,26 @@ export async function closeRun(
     .execute();
 }
 
+/** What the API budget did to the run: retries held back (and why), rows deferred, calls spent reading usage. */
+export async function recordRunBudget(
+  db: Kysely<StateTables>,
+  runId: string,
+  budget: { retriesHeld: number; reason: string | null; deferred: number; readCalls?: number },
+): Promise<void> {
+  await db
+    .updateTable('sync_runs')
+    .set((eb) => ({
+      retries_held: budget.retriesHeld,
+      retries_held_reason: budget.reason === null ? null : storableText(budget.reason),
+      rows_deferred: budget.deferred,
+      api_calls: eb('api_calls', '+', budget.readCalls ?? 0),
+    }))
+    .where('run_id', '=', runId)
+    .execute();
+}
+
 /** Statuses after which a run has answered the trigger that asked for it; a cancelled one has not. */
-const ANSWERED = ['succeeded', 'completed_with_errors', 'failed'] as const;
+const ANSWERED = ['succeeded', 'completed_with_errors', 'failed', 'deferred'] as const;
 
 /** The finished run a queue job already started, if any: the job is then done, whatever retried it. */
 export async function answeredRun(db: Kysely<StateTables>, triggerId: string): Promise<{ run_id: string; status: RunStatus } | undefined> {

@@ -6,7 +6,8 @@ import type { ColumnType, Generated } from 'kysely';
 
 type Timestamp = ColumnType<string, string, string>;
 
-export type RunStatus = 'running' | 'succeeded' | 'completed_with_errors' | 'failed' | 'cancelled';
+/** `deferred`: the destination's API budget stopped the run before every row was sent; nothing was rejected for it. */
+export type RunStatus = 'running' | 'succeeded' | 'completed_with_errors' | 'failed' | 'cancelled' | 'deferred';
 
 export interface SyncRunsTable {
   run_id: string;
@@ -27,6 +28,11 @@ export interface SyncRunsTable {
   full_resync: boolean;
   /** The queue job that asked for the run (several `serve` processes); null otherwise. */
   trigger_id: string | null;
+  /** Failed-row retries the API budget held back (README "API budget"), and why. */
+  retries_held: number | null;
+  retries_held_reason: string | null;
+  /** Rows left unsent because the API budget ran out (daily quota, max_calls_per_run): the next run sends them. */
+  rows_deferred: number | null;
 }
 
 /**
@@ -131,6 +137,26 @@ export interface EventsTable {
   to_state: HealthState;
   reason: string | null;
   run_id: string | null;
+  /** Null for a change of health state; `field_dropped` when self-healing dropped a field from the payloads. */
+  kind: string | null;
+}
+
+/** The last API usage seen per destination, and when a spent daily quota should allow sending again. */
+export interface ApiBudgetTable {
+  destination_name: string;
+  used: number | null;
+  api_limit: number | null;
+  observed_at: Timestamp | null;
+  exhausted_until: Timestamp | null;
+  exhausted_reason: string | null;
+  updated_at: Timestamp;
+}
+
+/** Calls this tool made per destination and hour, for the rolling 24-hour count. */
+export interface ApiCallsTable {
+  destination_name: string;
+  hour: Timestamp;
+  calls: number;
 }
 
 export type DeliveryStatus = 'pending' | 'delivered' | 'failed';
@@ -181,6 +207,8 @@ export interface MigrationsTable {
 
 export interface StateTables {
   sync_runs: SyncRunsTable;
+  api_budget: ApiBudgetTable;
+  api_calls: ApiCallsTable;
   failed_rows: FailedRowsTable;
   sync_changelog: SyncChangelogTable;
   sync_snapshots: SyncSnapshotsTable;

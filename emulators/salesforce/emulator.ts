@@ -92,6 +92,8 @@ export interface SalesforceEmulator {
    * between a client's describe and its writes (a field deleted, the API quota used up).
    */
   beforeNextWrite(change: () => void): void;
+  /** Runs `change` just before the `n`-th write call from now (1 = the next one), e.g. a field deleted after the third write. */
+  beforeWriteNumber(n: number, change: () => void): void;
   resetStats(): void;
   close(): Promise<void>;
 }
@@ -215,6 +217,10 @@ export async function startSalesforceEmulator(options: SalesforceEmulatorOptions
     },
     beforeNextWrite(change) {
       pendingChanges.push(change);
+    },
+    beforeWriteNumber(n, change) {
+      if (n <= 1) emulator.beforeNextWrite(change);
+      else emulator.beforeNextWrite(() => emulator.beforeWriteNumber(n - 1, change));
     },
     resetStats() {
       emulator.stats = freshStats();

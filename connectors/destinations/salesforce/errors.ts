@@ -4,8 +4,8 @@
  * of the connector's own (`SF_NETWORK`, `SF_DAILY_REQUEST_LIMIT`, …).
  *
  * REQUEST_LIMIT_EXCEEDED means two things: ConcurrentPerOrgLongTxn (too many long calls at once, gone
- * in seconds: `rate_limited`) and TotalRequests (the org's rolling 24-hour API quota: `fatal`, because
- * every further call would fail too; the run stops and the next one sends the rows).
+ * in seconds: `rate_limited`) and TotalRequests (the org's rolling 24-hour API quota: `quota`, because
+ * every further call would fail too; the run stops sending and defers its unsent rows).
  */
 import { oneLine } from '../../../shared/errors.js';
 import { clip } from '../../../shared/redact.js';
@@ -143,8 +143,9 @@ const ownCodes = {
       'The token could not be refreshed; check refresh_token, client_id, client_secret and login_url, or give a fresh access_token.',
   },
   SF_DAILY_REQUEST_LIMIT: {
-    errorClass: 'fatal',
-    remediation: "The org's 24-hour API request limit is used up; the run stops and the next run, after usage drops, sends the rows.",
+    errorClass: 'quota',
+    remediation:
+      "The org's 24-hour API request limit is used up; unsent rows are deferred and a run after resume_after_minutes sends them (or raise the org's limit).",
   },
   SF_CONCURRENT_REQUEST_LIMIT: {
     errorClass: 'rate_limited',
@@ -238,7 +239,10 @@ export function recordFailure(errors: SaveErrorLike[] | undefined, secrets: stri
     .join('; ');
   const code = `SF_${statusCode}`;
   const message = clip(oneLine(text || 'refused without a reason'), MESSAGE_CHARS, secrets);
-  return sfCatalogue.passthrough(code, hasCode(recordCodes, code) ? code : 'SF_RECORD_REFUSED', message);
+  const failure = sfCatalogue.passthrough(code, hasCode(recordCodes, code) ? code : 'SF_RECORD_REFUSED', message);
+  const fields = Array.isArray(first.fields) ? first.fields.filter((f): f is string => typeof f === 'string') : [];
+  if (fields.length > 0) failure.fields = fields;
+  return failure;
 }
 
 /**
@@ -297,7 +301,13 @@ export function classifyRequestError(error: unknown, status: number | undefined,
     return sfCatalogue.failure(concurrent ? 'SF_CONCURRENT_REQUEST_LIMIT' : 'SF_DAILY_REQUEST_LIMIT', describe(errorCode));
   }
   const requestCode = `SF_${errorCode}`;
-  if (errorCode && hasCode(requestCodes, requestCode)) return sfCatalogue.failure(requestCode, describe(errorCode));
+  if (errorCode && hasCode(requestCodes, requestCode)) {
+    const failure = sfCatalogue.failure(requestCode, describe(errorCode));
+    // A write naming a deleted (or unreadable) field: "No such column 'X__c' on sobject of type Account".
+    const column = errorCode === 'INVALID_FIELD' ? /No such column '([^']+)'/.exec(text)?.[1] : undefined;
+    if (column) failure.fields = [column];
+    return failure;
+  }
 
   const httpStatus = status ?? (errorCode ? Number(/^ERROR_HTTP_(\d{3})$/.exec(errorCode)?.[1]) || undefined : undefined);
   if (httpStatus !== undefined && httpStatus >= 400) {

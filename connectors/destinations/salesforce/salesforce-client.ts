@@ -13,6 +13,7 @@
 import type { Connection } from 'jsforce';
 import {
   DestinationError,
+  type ApiUsage,
   type DestinationClient,
   type JobWriter,
   type OutboundRow,
@@ -42,6 +43,12 @@ function recordFields(row: OutboundRow): SfRecord {
   const record: SfRecord = {};
   for (const [field, value] of Object.entries(row.fields)) record[field] = value instanceof ExactNumber ? value.text : value;
   return record;
+}
+
+/** The org's usage from the last answer's `Sforce-Limit-Info: api-usage=used/limit` (jsforce keeps it in `limitInfo`). */
+export function usageOf(conn: Connection): ApiUsage | undefined {
+  const usage = conn.limitInfo?.apiUsage;
+  return usage && Number.isFinite(usage.used) ? { used: usage.used, limit: Number.isFinite(usage.limit) ? usage.limit : null } : undefined;
 }
 
 function blank(value: unknown): boolean {
@@ -100,11 +107,16 @@ export class SalesforceClient implements DestinationClient {
       if (failure.errorClass === 'schema_drift') {
         const answered = new Set(results.map((r) => r.key));
         for (const row of rows) if (!answered.has(row.key)) results.push({ key: row.key, ok: false, failure });
-        return { results, apiCalls: meter.calls };
+        return this.outcome(results, meter);
       }
-      throw new DestinationError(failure, meter.calls);
+      throw new DestinationError(failure, meter.calls, usageOf(this.conn));
     }
-    return { results, apiCalls: meter.calls };
+    return this.outcome(results, meter);
+  }
+
+  private outcome(results: RowResult[], meter: CallMeter): WriteOutcome {
+    const apiUsage = usageOf(this.conn);
+    return apiUsage ? { results, apiCalls: meter.calls, apiUsage } : { results, apiCalls: meter.calls };
   }
 
   private secrets(): string[] {

@@ -9,6 +9,7 @@ import type { DestinationConnector } from '../../destination.js';
 import { syncKeyProblems } from '../sync-key.js';
 import { checkObject } from './check-object.js';
 import { openConnection } from './connection.js';
+import { deletedFields, readOrgUsage } from './org-usage.js';
 import { SalesforceClient } from './salesforce-client.js';
 import { matchColumn } from './bulk-ingest.js';
 import {
@@ -116,5 +117,11 @@ export const salesforceDestination: DestinationConnector = {
   },
   async connect(target) {
     return SalesforceClient.open(readSalesforceTarget(target));
+  },
+  apiUsage(target) {
+    return readOrgUsage(readSalesforceTarget(target));
+  },
+  heal(target) {
+    return deletedFields(readSalesforceTarget(target));
   },
 };

@@ -19,7 +19,7 @@ export interface RetryOptions {
   json?: boolean;
 }
 
-const EXIT_CODES: Record<string, number> = { succeeded: 0, completed_with_errors: 2, failed: 1, cancelled: 1 };
+const EXIT_CODES: Record<string, number> = { succeeded: 0, completed_with_errors: 2, failed: 1, cancelled: 1, deferred: 3 };
 
 export async function retryCommand(context: CliContext, syncName: string, options: RetryOptions): Promise<number> {
   const project = await context.project(options);

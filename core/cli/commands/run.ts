@@ -1,6 +1,7 @@
 /**
  * `run`: syncs changes. Exit codes: 0 every row synced; 2 the run completed but some rows were rejected
- * or invalid; 1 the run could not complete (a sync failed, its preflight included, or was cancelled).
+ * or invalid; 1 the run could not complete (a sync failed, its preflight included, or was cancelled); 3 the
+ * destination's API budget deferred rows to a later run (nothing was rejected for it).
  * Syncs are isolated: one that fails is reported and recorded, and the others still run.
  */
 import type { RunOutcome } from '../../run/controller.js';
@@ -13,7 +14,7 @@ import { print, type CliContext } from '../context.js';
 import { formatSummary } from '../reporter.js';
 import { runFromTerminal, type TerminalRunOptions } from '../terminal-run.js';
 
-const EXIT_CODES: Record<RunOutcome, number> = { planned: 0, succeeded: 0, completed_with_errors: 2, failed: 1, cancelled: 1 };
+const EXIT_CODES: Record<RunOutcome, number> = { planned: 0, succeeded: 0, completed_with_errors: 2, failed: 1, cancelled: 1, deferred: 3 };
 
 export async function runCommand(context: CliContext, names: string[], options: TerminalRunOptions): Promise<number> {
   const project = await context.project(options);

@@ -5,6 +5,17 @@ import { owningService } from '../service-route.js';
 import { print, type CliContext } from '../context.js';
 import { formatTable } from '../table.js';
 
+/** The API budget in words: usage, retries held back and why, rows deferred and until when. */
+function budgetNotes(s: SyncStatus): string[] {
+  const notes: string[] = [];
+  const u = s.api_usage;
+  if (u) notes.push(`API usage ${u.used}/${u.limit ?? '?'} (remaining ${u.remaining ?? 'unknown'}, seen ${u.observed_at})`);
+  if (s.retries_held > 0) notes.push(`${s.retries_held} failed-row retries held back: ${s.retries_held_reason}`);
+  if (s.rows_deferred > 0) notes.push(`${s.rows_deferred} rows deferred by the API budget`);
+  if (s.budget_exhausted_until) notes.push(`daily quota spent: nothing is sent before ${s.budget_exhausted_until}`);
+  return notes;
+}
+
 export async function statusCommand(context: CliContext, options: { project?: string; json?: boolean }): Promise<number> {
   const project = await context.project(options);
   const service = owningService(project);
@@ -29,6 +40,10 @@ export async function statusCommand(context: CliContext, options: { project?: st
         statuses.map((s) => columns.map((c) => s[c as keyof typeof s])),
       ),
     );
+    for (const s of statuses) {
+      const notes = budgetNotes(s);
+      if (notes.length > 0) print(`${s.sync}: ${notes.join('; ')}`);
+    }
   }
   return 0;
 }
