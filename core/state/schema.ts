@@ -131,7 +131,12 @@ export interface EventsTable {
   to_state: HealthState;
   reason: string | null;
   run_id: string | null;
+  /** The action of a person that wrote the row (README "Dashboard"); null for a change a run made. */
+  action: EventAction | null;
 }
+
+/** Actions of the dashboard, the API and the CLI, recorded in `events`. */
+export type EventAction = 'trigger' | 'retry' | 'unblock' | 'pause' | 'resume';
 
 export type DeliveryStatus = 'pending' | 'delivered' | 'failed';
 
