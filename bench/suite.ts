@@ -22,6 +22,7 @@ import { summariseProfiles } from './lib/profile.js';
 import type { Measured } from './lib/proc.js';
 import { median, mib, ms, peakRss, perSecond, ratio, rowsLabel, table, thousands } from './lib/report.js';
 import { salesforceWrites } from './salesforce.js';
+import { dashboardPaging } from './dashboard.js';
 
 const planSizes = (ctx: BenchContext) => (ctx.full ? [100_000, 1_000_000, 10_000_000] : [100_000, 1_000_000]);
 
@@ -372,4 +373,4 @@ const retryCost: Benchmark = {
   },
 };
 
-export const benchmarks: Benchmark[] = [planVsRaw, incremental, httpWrites, salesforceWrites, workerScaling, retryCost];
+export const benchmarks: Benchmark[] = [planVsRaw, incremental, httpWrites, salesforceWrites, workerScaling, retryCost, dashboardPaging];

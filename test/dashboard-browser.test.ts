@@ -27,7 +27,11 @@ afterEach(async () => {
 
 async function runNow(s: DashboardService): Promise<void> {
   const before = s.finished('contacts');
-  const response = await fetch(`${s.url}/api/syncs/contacts/trigger`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+  const response = await fetch(`${s.url}/api/syncs/contacts/trigger`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: '{}',
+  });
   expect(response.status).toBe(202);
   await s.until(() => s.finished('contacts') > before);
 }

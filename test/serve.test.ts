@@ -312,7 +312,9 @@ describe('serve', { timeout: 240_000 }, () => {
     });
     const result = await project.cli(['serve']);
     expect(result.code).toBe(1);
-    expect(result.stderr).toMatch(/^error: hightouch-like\.config\.yaml:1: service\.host: 0\.0\.0\.0 is not a loopback address, and service\.token is not set/);
+    expect(result.stderr).toMatch(
+      /^error: hightouch-like\.config\.yaml:1: service\.host: 0\.0\.0\.0 is not a loopback address, and service\.token is not set/,
+    );
     expect(result.stderr.trim().split('\n')).toHaveLength(1);
   });
 });

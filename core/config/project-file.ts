@@ -37,10 +37,13 @@ export const LOOPBACK_HOSTS = ['127.0.0.1', '::1', 'localhost'];
  */
 export function checkBind(host: string, token: string | null, where: { file?: string; line?: number; field: string }): void {
   if (!LOOPBACK_HOSTS.includes(host) && token === null) {
-    throw new UserError(`${host} is not a loopback address, and service.token is not set; serve only listens beyond loopback with a token`, {
-      ...where,
-      hint: `set service.token: \${HTL_TOKEN} (a long random value from the environment), or use one of ${LOOPBACK_HOSTS.join(', ')}.`,
-    });
+    throw new UserError(
+      `${host} is not a loopback address, and service.token is not set; serve only listens beyond loopback with a token`,
+      {
+        ...where,
+        hint: `set service.token: \${HTL_TOKEN} (a long random value from the environment), or use one of ${LOOPBACK_HOSTS.join(', ')}.`,
+      },
+    );
   }
 }
 

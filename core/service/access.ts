@@ -58,8 +58,15 @@ export function accessHook(options: { loopback: boolean; token: string | null })
     }
     const path = request.url.split('?')[0];
     if (options.token !== null && !OPEN_PATHS.has(path) && !tokenOk(request, options.token)) {
-      if (wantsHtml(request)) return reply.code(401).type('text/html; charset=utf-8').send('<!doctype html><title>Sign in</title><p><a href="/login">Sign in</a> with the service token.</p>');
-      return reply.code(401).header('www-authenticate', 'Bearer').send({ error: 'send the service token: Authorization: Bearer <service.token>' });
+      if (wantsHtml(request))
+        return reply
+          .code(401)
+          .type('text/html; charset=utf-8')
+          .send('<!doctype html><title>Sign in</title><p><a href="/login">Sign in</a> with the service token.</p>');
+      return reply
+        .code(401)
+        .header('www-authenticate', 'Bearer')
+        .send({ error: 'send the service token: Authorization: Bearer <service.token>' });
     }
     if (!isWrite(request.method)) return;
     if (!/^application\/json\b/i.test(request.headers['content-type'] ?? '')) {

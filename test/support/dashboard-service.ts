@@ -41,7 +41,9 @@ export async function startDashboardService(options: {
     'models/contacts.sql': 'select * from contacts',
     'syncs/contacts.yaml': 'model: contacts\ndestination: api\nprimary_key: id\nmapping: { email: email }\nschedule: { every: 15m }\n',
   });
-  await project.warehouse(`create table contacts as select range::varchar as id, 'c' || range || '@x.io' as email from range(${options.rows})`);
+  await project.warehouse(
+    `create table contacts as select range::varchar as id, 'c' || range || '@x.io' as email from range(${options.rows})`,
+  );
   const loaded = await loadProject(project.dir, { ...process.env, SINK_URL: sink.url, ...options.env });
   const clock = new VirtualClock('2026-03-01T08:07:00Z');
   const logged: Logged[] = [];

@@ -33,7 +33,10 @@ export function html(strings: TemplateStringsArray, ...values: Value[]): Html {
 
 /** A JSON value inside `<script type="application/json">`: `<` escaped so `</script>` in a value cannot end it. */
 export function jsonScript(id: string, value: unknown): Html {
-  const json = JSON.stringify(value).replace(/</g, '\\u003c').replace(/\u2028/g, '\\u2028').replace(/\u2029/g, '\\u2029');
+  const json = JSON.stringify(value)
+    .replace(/</g, '\\u003c')
+    .replace(/\u2028/g, '\\u2028')
+    .replace(/\u2029/g, '\\u2029');
   return new Html(`<script type="application/json" id="${escapeHtml(id)}">${json}</script>`);
 }
 

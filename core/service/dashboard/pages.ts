@@ -72,7 +72,9 @@ function duration(ms: number | null): string {
 }
 
 function nextLink(base: string, params: Record<string, string | undefined>, next: string | null, param = 'after'): Html {
-  return next === null ? html`<p class="muted">End of list.</p>` : html`<p><a class="next" href="${base}${query({ ...params, [param]: next })}">Next page →</a></p>`;
+  return next === null
+    ? html`<p class="muted">End of list.</p>`
+    : html`<p><a class="next" href="${base}${query({ ...params, [param]: next })}">Next page →</a></p>`;
 }
 
 function pauseButton(sync: string, health: string): Html {
@@ -141,24 +143,26 @@ ${jsonScript('run-data', chart)}
 <table class="grid" id="runs">
 <thead><tr><th>run</th><th>status</th><th>started</th><th class="num">duration</th><th class="num">planned</th><th class="num">succeeded</th><th class="num">failed</th><th class="num">invalid</th><th class="num">API calls</th><th>error</th></tr></thead>
 <tbody>${runs.rows.map(
-      (r) => html`<tr><td><a href="${runUrl(r.run_id)}">${r.run_id}</a></td><td>${badge(r.status)}</td><td>${time(r.started_at)}</td><td class="num">${duration(
-        r.duration_ms,
-      )}</td><td class="num">${r.rows_planned}</td><td class="num">${r.rows_succeeded}</td><td class="num">${r.rows_failed}</td><td class="num">${r.rows_invalid}</td><td class="num">${
-        r.api_calls
-      }</td><td class="error">${r.error ?? ''}</td></tr>`,
+      (r) =>
+        html`<tr><td><a href="${runUrl(r.run_id)}">${r.run_id}</a></td><td>${badge(r.status)}</td><td>${time(r.started_at)}</td><td class="num">${duration(
+          r.duration_ms,
+        )}</td><td class="num">${r.rows_planned}</td><td class="num">${r.rows_succeeded}</td><td class="num">${r.rows_failed}</td><td class="num">${r.rows_invalid}</td><td class="num">${
+          r.api_calls
+        }</td><td class="error">${r.error ?? ''}</td></tr>`,
     )}</tbody></table>
 ${nextLink(base, { events_after: params.events_after }, runs.next)}
 <h2>Mapping</h2>
 <table class="grid" id="mapping"><thead><tr><th>destination field</th><th>model column</th></tr></thead>
-<tbody><tr><td>${sync.primary_key} <span class="muted">(primary key)</span></td><td>${sync.primary_key}</td></tr>${Object.entries(sync.mapping).map(
-      ([field, column]) => html`<tr><td>${field}</td><td>${column}</td></tr>`,
-    )}</tbody></table>
+<tbody><tr><td>${sync.primary_key} <span class="muted">(primary key)</span></td><td>${sync.primary_key}</td></tr>${Object.entries(
+      sync.mapping,
+    ).map(([field, column]) => html`<tr><td>${field}</td><td>${column}</td></tr>`)}</tbody></table>
 <h2>Events</h2>
 <table class="grid" id="events"><thead><tr><th>at</th><th>action</th><th>from</th><th>to</th><th>reason</th><th>run</th></tr></thead>
 <tbody>${events.rows.map(
-      (e) => html`<tr><td>${time(e.at)}</td><td>${e.action ?? ''}</td><td>${e.from_state ? badge(e.from_state) : ''}</td><td>${badge(e.to_state)}</td><td>${e.reason ?? ''}</td><td>${
-        e.run_id ? html`<a href="${runUrl(e.run_id)}">${e.run_id}</a>` : ''
-      }</td></tr>`,
+      (e) =>
+        html`<tr><td>${time(e.at)}</td><td>${e.action ?? ''}</td><td>${e.from_state ? badge(e.from_state) : ''}</td><td>${badge(e.to_state)}</td><td>${e.reason ?? ''}</td><td>${
+          e.run_id ? html`<a href="${runUrl(e.run_id)}">${e.run_id}</a>` : ''
+        }</td></tr>`,
     )}</tbody></table>
 ${nextLink(base, { after: params.after }, events.next, 'events_after')}`,
     { scripts: ['/assets/uplot.js'], styles: ['/assets/uplot.css'] },
@@ -179,14 +183,16 @@ ${run.error ? html`<p class="error">${run.error}</p>` : ''}
 <h2>Errors by code</h2>
 <table class="grid" id="errors"><thead><tr><th>code</th><th class="num">rows</th><th>message (one of them)</th><th>what to do</th><th></th></tr></thead>
 <tbody>${errors.map(
-      (e) => html`<tr><td><a href="/failed-rows${query({ sync: run.sync_name, error_code: e.error_code })}">${e.error_code}</a></td><td class="num">${e.rows}</td><td class="error">${
-        e.message
-      }</td><td>${e.remediation ?? ''}</td><td>${action('Retry', apiSync(run.sync_name, 'retry'), { error_code: e.error_code })}</td></tr>`,
+      (e) =>
+        html`<tr><td><a href="/failed-rows${query({ sync: run.sync_name, error_code: e.error_code })}">${e.error_code}</a></td><td class="num">${e.rows}</td><td class="error">${
+          e.message
+        }</td><td>${e.remediation ?? ''}</td><td>${action('Retry', apiSync(run.sync_name, 'retry'), { error_code: e.error_code })}</td></tr>`,
     )}</tbody></table>
 <h2>Changelog</h2>
 <table class="grid" id="changelog"><thead><tr><th>key</th><th>operation</th><th>outcome</th><th>code</th><th>message</th><th>at</th></tr></thead>
 <tbody>${changelog.rows.map(
-      (c) => html`<tr><td>${c.primary_key}</td><td>${c.op}</td><td>${c.status}</td><td>${c.error_code ?? ''}</td><td class="error">${c.error_message ?? ''}</td><td>${time(c.at)}</td></tr>`,
+      (c) =>
+        html`<tr><td>${c.primary_key}</td><td>${c.op}</td><td>${c.status}</td><td>${c.error_code ?? ''}</td><td class="error">${c.error_message ?? ''}</td><td>${time(c.at)}</td></tr>`,
     )}</tbody></table>
 ${nextLink(runUrl(run.run_id), {}, changelog.next)}`,
   );
@@ -203,15 +209,20 @@ export function failedRowsPage(filter: FailedRowFilter, syncs: string[], codes: 
   const bulk: Html[] = [];
   if (filter.sync !== undefined) {
     if (filter.errorCode !== undefined)
-      bulk.push(action(`Retry every ${filter.errorCode} row`, apiSync(filter.sync, 'retry'), { error_code: filter.errorCode }, { id: 'retry-code' }));
+      bulk.push(
+        action(
+          `Retry every ${filter.errorCode} row`,
+          apiSync(filter.sync, 'retry'),
+          { error_code: filter.errorCode },
+          { id: 'retry-code' },
+        ),
+      );
     bulk.push(action('Retry the timeout queue', apiSync(filter.sync, 'retry'), { status: 'timeout_queue' }, { id: 'retry-timeout-queue' }));
     bulk.push(
-      action(
-        'Unblock',
-        apiSync(filter.sync, 'unblock'),
-        filter.errorCode === undefined ? {} : { error_code: filter.errorCode },
-        { id: 'unblock', confirm: 'Send the blocked rows again?' },
-      ),
+      action('Unblock', apiSync(filter.sync, 'unblock'), filter.errorCode === undefined ? {} : { error_code: filter.errorCode }, {
+        id: 'unblock',
+        confirm: 'Send the blocked rows again?',
+      }),
     );
   }
   return layout(
@@ -229,13 +240,14 @@ export function failedRowsPage(filter: FailedRowFilter, syncs: string[], codes: 
 <table class="grid" id="failed-rows">
 <thead><tr><th><input type="checkbox" id="select-all" aria-label="select all"></th><th>sync</th><th>key</th><th>status</th><th>code</th><th>error</th><th class="num">attempts</th><th class="num">tries</th><th>next retry</th><th>what to do</th><th>destination id</th><th>run</th></tr></thead>
 <tbody>${page.rows.map(
-      (r) => html`<tr data-key="${r.primary_key}" data-sync="${r.sync_name}"><td><input type="checkbox" class="row-select" data-sync="${r.sync_name}" value="${
-        r.primary_key
-      }" aria-label="select"></td><td><a href="${syncUrl(r.sync_name)}">${r.sync_name}</a></td><td class="key">${r.primary_key}</td><td>${badge(r.status)}</td><td>${r.error_code} <span class="muted">${
-        r.error_class
-      }</span></td><td class="error">${r.error_message}</td><td class="num">${r.attempts}</td><td class="num">${r.tries ?? ''}</td><td>${
-        r.status === 'blocked' ? html`<span class="muted">after a change</span>` : time(r.next_retry_at)
-      }</td><td>${r.remediation ?? ''}</td><td>${r.destination_id ?? ''}</td><td><a href="${runUrl(r.run_id)}">${r.run_id}</a></td></tr>`,
+      (r) =>
+        html`<tr data-key="${r.primary_key}" data-sync="${r.sync_name}"><td><input type="checkbox" class="row-select" data-sync="${r.sync_name}" value="${
+          r.primary_key
+        }" aria-label="select"></td><td><a href="${syncUrl(r.sync_name)}">${r.sync_name}</a></td><td class="key">${r.primary_key}</td><td>${badge(r.status)}</td><td>${r.error_code} <span class="muted">${
+          r.error_class
+        }</span></td><td class="error">${r.error_message}</td><td class="num">${r.attempts}</td><td class="num">${r.tries ?? ''}</td><td>${
+          r.status === 'blocked' ? html`<span class="muted">after a change</span>` : time(r.next_retry_at)
+        }</td><td>${r.remediation ?? ''}</td><td>${r.destination_id ?? ''}</td><td><a href="${runUrl(r.run_id)}">${r.run_id}</a></td></tr>`,
     )}</tbody></table>
 ${page.rows.length === 0 ? html`<p id="no-rows">No failed row matches.</p>` : ''}
 ${nextLink('/failed-rows', params, page.next)}`,
@@ -248,15 +260,16 @@ export function issuesPage(issues: SyncIssue[], sync: string | undefined): Html 
     html`<table class="grid" id="issues">
 <thead><tr><th>sync</th><th>code</th><th class="num">rows</th><th class="num">retrying</th><th class="num">blocked</th><th class="num">timeout queue</th><th>first seen</th><th>last seen</th><th>last message</th><th>what to do</th><th>sample keys</th><th></th></tr></thead>
 <tbody>${issues.map(
-      (i) => html`<tr><td><a href="${syncUrl(i.sync)}">${i.sync}</a></td><td><a href="/failed-rows${query({ sync: i.sync, error_code: i.error_code })}">${i.error_code}</a> <span class="muted">${
-        i.error_class
-      }</span></td><td class="num">${i.rows}</td><td class="num">${i.retrying}</td><td class="num">${i.blocked}</td><td class="num">${i.timeout_queue}</td><td>${time(
-        i.first_seen,
-      )}</td><td>${time(i.last_seen)}</td><td class="error">${i.last_message}</td><td>${i.remediation ?? ''}</td><td class="key">${i.sample_keys.join(', ')}${
-        i.sample_destination_ids.length ? html`<div class="muted">${i.sample_destination_ids.join(', ')}</div>` : ''
-      }</td><td>${action('Retry', apiSync(i.sync, 'retry'), { error_code: i.error_code })}${
-        i.blocked > 0 ? action('Unblock', apiSync(i.sync, 'unblock'), { error_code: i.error_code }) : ''
-      }</td></tr>`,
+      (i) =>
+        html`<tr><td><a href="${syncUrl(i.sync)}">${i.sync}</a></td><td><a href="/failed-rows${query({ sync: i.sync, error_code: i.error_code })}">${i.error_code}</a> <span class="muted">${
+          i.error_class
+        }</span></td><td class="num">${i.rows}</td><td class="num">${i.retrying}</td><td class="num">${i.blocked}</td><td class="num">${i.timeout_queue}</td><td>${time(
+          i.first_seen,
+        )}</td><td>${time(i.last_seen)}</td><td class="error">${i.last_message}</td><td>${i.remediation ?? ''}</td><td class="key">${i.sample_keys.join(', ')}${
+          i.sample_destination_ids.length ? html`<div class="muted">${i.sample_destination_ids.join(', ')}</div>` : ''
+        }</td><td>${action('Retry', apiSync(i.sync, 'retry'), { error_code: i.error_code })}${
+          i.blocked > 0 ? action('Unblock', apiSync(i.sync, 'unblock'), { error_code: i.error_code }) : ''
+        }</td></tr>`,
     )}</tbody></table>
 ${issues.length === 0 ? html`<p>No issues: the failed-row index is empty.</p>` : ''}`,
   );

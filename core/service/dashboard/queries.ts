@@ -27,7 +27,10 @@ export function decodeCursor(cursor: string | undefined, arity: number): string[
     const values = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
     if (Array.isArray(values) && values.length === arity && values.every((v) => typeof v === 'string')) return values;
   } catch {}
-  throw new UserError('after= is not a cursor this API gave', { field: 'after', hint: 'pass the `next` of the previous page, or leave it out.' });
+  throw new UserError('after= is not a cursor this API gave', {
+    field: 'after',
+    hint: 'pass the `next` of the previous page, or leave it out.',
+  });
 }
 
 export function pageSize(limit: string | undefined): number {
@@ -210,7 +213,12 @@ export interface ChangelogRow {
  * A run's changelog in key order. Its rows have no unique key (a key may be sent twice in a run), so
  * this one pages by offset; the run's rows are a slice of the table `run_id` selects.
  */
-export async function changelogPage(db: Kysely<StateTables>, runId: string, after: string | undefined, limit: number): Promise<Page<ChangelogRow>> {
+export async function changelogPage(
+  db: Kysely<StateTables>,
+  runId: string,
+  after: string | undefined,
+  limit: number,
+): Promise<Page<ChangelogRow>> {
   const cursor = decodeCursor(after, 1);
   const offset = cursor ? Number(cursor[0]) : 0;
   if (!Number.isInteger(offset) || offset < 0) decodeCursor('!', 1);
@@ -317,7 +325,11 @@ export async function failedRowsPage(
   if (filter.key !== undefined) query = query.where(sql<boolean>`starts_with(primary_key, ${filter.key})`);
   if (cursor) {
     const [sync, key] = cursor;
-    query = query.where((eb) => eb.or([eb('sync_name', '>', sync), eb.and([eb('sync_name', '=', sync), eb('primary_key', '>', key)])]));
+    // Within one sync a plain range on the key, which DuckDB's zone maps and PostgreSQL's primary key index prune.
+    query =
+      filter.sync === sync
+        ? query.where('primary_key', '>', key)
+        : query.where((eb) => eb.or([eb('sync_name', '>', sync), eb.and([eb('sync_name', '=', sync), eb('primary_key', '>', key)])]));
   }
   const rows = await query
     .orderBy('sync_name')

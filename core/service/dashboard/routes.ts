@@ -69,7 +69,8 @@ function failedRowFilter(q: Query): FailedRowFilter {
   const filter: FailedRowFilter = {};
   if (q.sync) filter.sync = q.sync;
   if (q.status) {
-    if (!FAILED_ROW_STATUSES.includes(q.status as FailedRowStatus)) throw badRequest(`status=${q.status} is not one of ${FAILED_ROW_STATUSES.join(', ')}`);
+    if (!FAILED_ROW_STATUSES.includes(q.status as FailedRowStatus))
+      throw badRequest(`status=${q.status} is not one of ${FAILED_ROW_STATUSES.join(', ')}`);
     filter.status = q.status as FailedRowStatus;
   }
   if (q.error_code) filter.errorCode = q.error_code;
@@ -100,7 +101,8 @@ function selectionOf(body: unknown, action: 'retry' | 'unblock'): RetrySelection
   }
   if (action === 'unblock') selection.status = 'blocked';
   else if (b.status !== undefined) {
-    if (!FAILED_ROW_STATUSES.includes(b.status as FailedRowStatus)) throw badRequest(`status must be one of ${FAILED_ROW_STATUSES.join(', ')}`);
+    if (!FAILED_ROW_STATUSES.includes(b.status as FailedRowStatus))
+      throw badRequest(`status must be one of ${FAILED_ROW_STATUSES.join(', ')}`);
     selection.status = b.status as FailedRowStatus;
   }
   return selection;
@@ -110,7 +112,8 @@ export function registerDashboard(app: FastifyInstance, backend: DashboardBacken
   const files = assets();
   const project = backend.project;
   const mask = (text: string) => redact(text, project.secrets);
-  const send = (reply: FastifyReply, page: Html) => reply.type('text/html; charset=utf-8').header('cache-control', 'no-store').send(mask(page.text));
+  const send = (reply: FastifyReply, page: Html) =>
+    reply.type('text/html; charset=utf-8').header('cache-control', 'no-store').send(mask(page.text));
   const syncOf = (name: string) => {
     if (!backend.hasSync(name)) throw notFound(`no sync named "${name}"`);
     return project.syncs[name];
@@ -139,8 +142,12 @@ export function registerDashboard(app: FastifyInstance, backend: DashboardBacken
   };
 
   // JSON API
-  app.get<{ Params: { name: string }; Querystring: Query }>('/api/syncs/:name/runs', async (request) => runsOf(request.params.name, request.query));
-  app.get<{ Params: { name: string }; Querystring: Query }>('/api/syncs/:name/events', async (request) => eventsOf(request.params.name, request.query));
+  app.get<{ Params: { name: string }; Querystring: Query }>('/api/syncs/:name/runs', async (request) =>
+    runsOf(request.params.name, request.query),
+  );
+  app.get<{ Params: { name: string }; Querystring: Query }>('/api/syncs/:name/events', async (request) =>
+    eventsOf(request.params.name, request.query),
+  );
   app.get<{ Params: { id: string } }>('/api/runs/:id', async (request) => runDetail(request.params.id));
   app.get<{ Params: { id: string }; Querystring: Query }>('/api/runs/:id/changelog', async (request) => {
     if (!(await runById(backend.db(), request.params.id))) throw notFound(`no run "${request.params.id}"`);
@@ -166,7 +173,10 @@ export function registerDashboard(app: FastifyInstance, backend: DashboardBacken
     const given = request.body?.token;
     if (typeof given !== 'string' || !sameSecret(given, token)) return reply.code(401).send({ error: 'that is not the service token' });
     // Strict: the browser never sends it with a request another site starts.
-    return reply.header('set-cookie', `${SESSION_COOKIE}=${sessionValue(token)}; HttpOnly; SameSite=Strict; Path=/`).code(204).send();
+    return reply
+      .header('set-cookie', `${SESSION_COOKIE}=${sessionValue(token)}; HttpOnly; SameSite=Strict; Path=/`)
+      .code(204)
+      .send();
   });
 
   // Pages

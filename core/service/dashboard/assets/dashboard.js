@@ -1,8 +1,6 @@
 // The dashboard's few behaviours: action buttons post JSON to the service's API (same origin, so the
 // session cookie goes along; JSON so no other site could send it), the login form, select-all and
 // "retry selected", and the run chart (uPlot, served by the service). No framework, no build.
-'use strict';
-
 function flash(text, bad) {
   const box = document.getElementById('flash');
   if (!box) return;
@@ -27,7 +25,8 @@ async function post(url, body) {
 }
 
 function describe(answer) {
-  if (typeof answer.rows === 'number') return answer.rows === 0 ? 'No row matched; nothing was run.' : `${answer.rows} row(s) released; run ${answer.outcome}.`;
+  if (typeof answer.rows === 'number')
+    return answer.rows === 0 ? 'No row matched; nothing was run.' : `${answer.rows} row(s) released; run ${answer.outcome}.`;
   if (answer.outcome) return `Run ${answer.outcome}.`;
   if (answer.state) return `${answer.sync}: ${answer.state}.`;
   return 'Done.';
@@ -63,8 +62,7 @@ document.addEventListener('click', (event) => {
 });
 
 document.addEventListener('change', (event) => {
-  if (event.target.id === 'select-all')
-    for (const box of document.querySelectorAll('input.row-select')) box.checked = event.target.checked;
+  if (event.target.id === 'select-all') for (const box of document.querySelectorAll('input.row-select')) box.checked = event.target.checked;
 });
 
 document.addEventListener('submit', async (event) => {
@@ -84,7 +82,13 @@ function drawChart() {
   if (!box || !data || typeof uPlot === 'undefined') return;
   const runs = JSON.parse(data.textContent);
   if (runs.length === 0) return;
-  const series = [runs.map((r) => r.t), runs.map((r) => r.succeeded), runs.map((r) => r.failed), runs.map((r) => r.invalid), runs.map((r) => r.duration_s)];
+  const series = [
+    runs.map((r) => r.t),
+    runs.map((r) => r.succeeded),
+    runs.map((r) => r.failed),
+    runs.map((r) => r.invalid),
+    runs.map((r) => r.duration_s),
+  ];
   const options = {
     width: Math.min(box.clientWidth || 900, 1100),
     height: 260,
