@@ -23,6 +23,7 @@ import type { Measured } from './lib/proc.js';
 import { median, mib, ms, peakRss, perSecond, ratio, rowsLabel, table, thousands } from './lib/report.js';
 import { salesforceWrites } from './salesforce.js';
 import { salesforceBulk } from './salesforce-bulk.js';
+import { dashboardPaging } from './dashboard.js';
 
 const planSizes = (ctx: BenchContext) => (ctx.full ? [100_000, 1_000_000, 10_000_000] : [100_000, 1_000_000]);
 
@@ -373,4 +374,13 @@ const retryCost: Benchmark = {
   },
 };
 
-export const benchmarks: Benchmark[] = [planVsRaw, incremental, httpWrites, salesforceWrites, salesforceBulk, workerScaling, retryCost];
+export const benchmarks: Benchmark[] = [
+  planVsRaw,
+  incremental,
+  httpWrites,
+  salesforceWrites,
+  salesforceBulk,
+  workerScaling,
+  retryCost,
+  dashboardPaging,
+];

@@ -306,13 +306,15 @@ describe('serve', { timeout: 240_000 }, () => {
     expect(await service.exit).toBe(0);
   });
 
-  it('refuses a non-loopback address with one line', async () => {
+  it('refuses a non-loopback address without a token, with one line', async () => {
     project = await createProject({
       'hightouch-like.config.yaml': 'service: { host: 0.0.0.0 }\n',
     });
     const result = await project.cli(['serve']);
     expect(result.code).toBe(1);
-    expect(result.stderr).toMatch(/^error: hightouch-like\.config\.yaml:1: service\.host: 0\.0\.0\.0 is not a loopback address/);
+    expect(result.stderr).toMatch(
+      /^error: hightouch-like\.config\.yaml:1: service\.host: 0\.0\.0\.0 is not a loopback address, and service\.token is not set/,
+    );
     expect(result.stderr.trim().split('\n')).toHaveLength(1);
   });
 });

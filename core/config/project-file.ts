@@ -31,16 +31,40 @@ export const DEFAULT_QUEUE_SCHEMA = 'hightouch_like_queue';
 export const LOOPBACK_HOSTS = ['127.0.0.1', '::1', 'localhost'];
 
 /**
- * The API has no authentication yet: anyone who reaches it can read the state tables and start runs,
- * so it listens on loopback only. Also checked for `serve --host`.
+ * Loopback needs no token: only this machine reaches it (and the API shuts out DNS rebinding and
+ * cross-site pages). Any other address is reachable by others, so `serve` refuses it unless
+ * `service.token` is set from ${ENV}, which every request must then carry. Also checked for `serve --host`.
  */
-export function checkLoopback(host: string, where: { file?: string; line?: number; field: string }): void {
-  if (!LOOPBACK_HOSTS.includes(host)) {
-    throw new UserError(`${host} is not a loopback address; the API has no authentication yet, so serve listens on loopback only`, {
+export function checkBind(host: string, token: string | null, where: { file?: string; line?: number; field: string }): void {
+  if (!LOOPBACK_HOSTS.includes(host) && token === null) {
+    throw new UserError(
+      `${host} is not a loopback address, and service.token is not set; serve only listens beyond loopback with a token`,
+      {
+        ...where,
+        hint: `set service.token: \${HTL_TOKEN} (a long random value from the environment), or use one of ${LOOPBACK_HOSTS.join(', ')}.`,
+      },
+    );
+  }
+}
+
+/** A token must come from the environment (so it is masked everywhere) and be long enough not to be guessed. */
+function serviceToken(raw: string | undefined, secrets: Set<string>, where: { file: string; line?: number }): string | null {
+  if (raw === undefined) return null;
+  if (!secrets.has(raw)) {
+    throw new UserError('service.token is written in the file; it must come from the environment', {
       ...where,
-      hint: `use one of ${LOOPBACK_HOSTS.join(', ')}, and put a proxy that authenticates in front to reach it from elsewhere.`,
+      field: 'service.token',
+      hint: 'write service.token: ${HTL_TOKEN} and set HTL_TOKEN in the environment.',
     });
   }
+  if (raw.length < 16) {
+    throw new UserError(`service.token is ${raw.length} characters long; it needs at least 16`, {
+      ...where,
+      field: 'service.token',
+      hint: 'use a random value, e.g. from: openssl rand -hex 24',
+    });
+  }
+  return raw;
 }
 
 async function exists(path: string): Promise<boolean> {
@@ -103,12 +127,13 @@ export async function loadProjectFile(dir: string, env: NodeJS.ProcessEnv, secre
     state?: RawDatabase;
     destinations?: Record<string, Record<string, unknown>>;
     scheduler?: { max_parallel?: number; takeover_seconds?: number; queue_schema?: string };
-    service?: { host?: string; port?: number };
+    service?: { host?: string; port?: number; token?: string };
     alerts?: RawProjectAlerts;
   };
   const lines = source.keyLines();
   const host = raw.service?.host ?? '127.0.0.1';
-  checkLoopback(host, { file, line: lines['service.host'] ?? lines.service, field: 'service.host' });
+  const token = serviceToken(raw.service?.token, secrets, { file, line: lines['service.token'] ?? lines.service });
+  checkBind(host, token, { file, line: lines['service.host'] ?? lines.service, field: 'service.host' });
   const destinations: Record<string, DestinationConfig> = Object.create(null);
   for (const [name, settings] of Object.entries(raw.destinations ?? {})) {
     destinations[name] = destination(name, settings);
@@ -124,6 +149,7 @@ export async function loadProjectFile(dir: string, env: NodeJS.ProcessEnv, secre
       queueSchema: raw.scheduler?.queue_schema ?? DEFAULT_QUEUE_SCHEMA,
       host,
       port: raw.service?.port ?? DEFAULT_SERVICE_PORT,
+      token,
     },
     alerts: parseProjectAlerts(raw.alerts, dir, file, lines),
     lines,

@@ -235,10 +235,20 @@ export function projectJsonSchema(): Schema {
       service: {
         type: 'object',
         additionalProperties: false,
-        description: 'The HTTP API of `serve`.',
+        description: 'The HTTP API and dashboard of `serve`.',
         properties: {
-          host: { type: 'string', minLength: 1, description: 'Loopback address to listen on: 127.0.0.1 (default), ::1 or localhost.' },
+          host: {
+            type: 'string',
+            minLength: 1,
+            description: 'Address to listen on: 127.0.0.1 (default). Any address but 127.0.0.1, ::1 or localhost needs `token`.',
+          },
           port: { type: 'integer', minimum: 0, maximum: 65535, description: 'TCP port. Default: 7345; 0 picks a free one.' },
+          token: {
+            type: 'string',
+            minLength: 1,
+            description:
+              'From ${ENV} only, at least 16 characters: every request (pages and API) must carry it, as `Authorization: Bearer` or the login cookie. Required for a non-loopback host.',
+          },
         },
       },
       destinations: {

@@ -80,10 +80,12 @@ export interface ServiceConfig {
   takeoverSeconds: number;
   /** PostgreSQL state: the schema holding pg-boss's tables (`scheduler.queue_schema`). */
   queueSchema: string;
-  /** Loopback address the HTTP API listens on (`service.host`). */
+  /** Address the HTTP API listens on (`service.host`); beyond loopback only with a token. */
   host: string;
   /** `service.port`; 0 lets the system pick one. */
   port: number;
+  /** `service.token` (from ${ENV}): every request must carry it; required to bind beyond loopback. */
+  token: string | null;
 }
 
 /** What sends a notification; a number is the trigger's threshold, false turns it off. */

@@ -27,7 +27,7 @@ import {
   type HealthEvent,
   type SyncHealth,
 } from '../state/health-store.js';
-import type { HealthState, PausedBy } from '../state/schema.js';
+import type { EventAction, HealthState, PausedBy } from '../state/schema.js';
 import { openStateStore, type StateStore } from '../state/state-store.js';
 import type { SyncReport } from './sync-report.js';
 
@@ -88,6 +88,8 @@ export interface HealthChange {
   runId: string | null;
   /** The run's error codes for a notification; read only when one is sent. */
   errors: () => Promise<ErrorCount[]>;
+  /** The person's action behind the change (pause, resume); none for a run's. */
+  action?: EventAction;
 }
 
 /**
@@ -111,6 +113,7 @@ export async function recordHealth(project: ProjectConfig, store: StateStore, ch
           reason: next.reason,
           run_id: runId,
           kind: null,
+          action: change.action ?? null,
         };
   const outgoing: OutgoingAlert[] = [];
   const deliveries: AlertDelivery[] = [];
@@ -255,6 +258,7 @@ export async function setPaused(
           updated_at: at,
         }
       : { ...base, state: 'paused', since: at, reason: paused.reason, paused_by: paused.by, updated_at: at };
-  const outgoing = await recordHealth(project, store, { sync, previous, next, runId: null, errors: async () => [] }, now);
+  const action = paused === null ? 'resume' : paused.by === 'person' ? 'pause' : undefined;
+  const outgoing = await recordHealth(project, store, { sync, previous, next, runId: null, errors: async () => [], action }, now);
   return { outgoing, changed: true, previous };
 }

@@ -7,11 +7,12 @@
  * sync's cadence and cap start over for it; `attempts` keeps counting its sends.
  */
 import { existsSync } from 'node:fs';
-import type { ExpressionBuilder } from 'kysely';
+import type { ExpressionBuilder, Kysely } from 'kysely';
 import type { ProjectConfig } from '../config/types.js';
 import { UserError } from '../../shared/errors.js';
 import type { FailedRowStatus, StateTables } from '../state/schema.js';
-import { openStateStore } from '../state/state-store.js';
+import { recordAction } from '../state/health-store.js';
+import { openStateStore, type StateStore } from '../state/state-store.js';
 import type { RunController, RunResult, StartOptions } from './controller.js';
 import { selectSyncs } from './select-syncs.js';
 
@@ -41,7 +42,7 @@ export interface RetryResult {
   run: RunResult | null;
 }
 
-function checkSelection(selection: RetrySelection) {
+export function checkSelection(selection: RetrySelection) {
   if (selection.status !== undefined && !FAILED_ROW_STATUSES.includes(selection.status)) {
     throw new UserError(`"${selection.status}" is not a failed-row status.`, {
       field: 'retry --status',
@@ -59,6 +60,48 @@ function matching(syncName: string, selection: RetrySelection) {
     if (selection.status !== undefined) conditions.push(eb('status', '=', selection.status));
     return eb.and(conditions);
   };
+}
+
+/** The rows a selection chooses, in key order. */
+async function chosenRows(db: Kysely<StateTables>, syncName: string, selection: RetrySelection): Promise<RetryCandidate[]> {
+  const rows = await db
+    .selectFrom('failed_rows')
+    .where(matching(syncName, selection))
+    .select(['primary_key', 'status', 'error_class', 'error_code', 'attempts', 'tries', 'next_retry_at'])
+    .orderBy('primary_key')
+    .execute();
+  return rows.map((r) => ({ ...r, attempts: Number(r.attempts), tries: r.tries === null ? null : Number(r.tries) }));
+}
+
+/** What an action event says of a selection: "12 rows with error code X, status blocked". */
+function describeSelection(count: number, selection: RetrySelection): string {
+  const parts = [`${count} row${count === 1 ? '' : 's'}`];
+  if (selection.keys?.length) parts.push(`by key (${selection.keys.length} given)`);
+  if (selection.errorCode !== undefined) parts.push(`with error code ${selection.errorCode}`);
+  if (selection.status !== undefined) parts.push(`in ${selection.status}`);
+  return parts.join(' ');
+}
+
+/**
+ * Releases the chosen rows (due now, tries counted afresh) and records the action in `events`; the
+ * caller runs the sync (`retryFailedRows` at once, `serve` through its scheduler). Returns the rows.
+ */
+export async function releaseFailedRows(
+  store: StateStore,
+  syncName: string,
+  selection: RetrySelection,
+  action: { action: 'retry' | 'unblock'; at: Date },
+): Promise<RetryCandidate[]> {
+  checkSelection(selection);
+  const rows = await chosenRows(store.db, syncName, selection);
+  if (rows.length === 0) return rows;
+  await store.db
+    .updateTable('failed_rows')
+    .set({ status: 'retrying', next_retry_at: null, tries: 0 })
+    .where(matching(syncName, selection))
+    .execute();
+  await recordAction(store.db, { sync: syncName, action: action.action, reason: describeSelection(rows.length, selection), at: action.at });
+  return rows;
 }
 
 /**
@@ -80,21 +123,10 @@ export async function retryFailedRows(
   const store = await openStateStore(project, { readOnly: dryRun });
   let rows: RetryCandidate[];
   try {
-    rows = (
-      await store.db
-        .selectFrom('failed_rows')
-        .where(matching(sync.name, selection))
-        .select(['primary_key', 'status', 'error_class', 'error_code', 'attempts', 'tries', 'next_retry_at'])
-        .orderBy('primary_key')
-        .execute()
-    ).map((r) => ({ ...r, attempts: Number(r.attempts), tries: r.tries === null ? null : Number(r.tries) }));
-    if (!dryRun && rows.length > 0) {
-      await store.db
-        .updateTable('failed_rows')
-        .set({ status: 'retrying', next_retry_at: null, tries: 0 })
-        .where(matching(sync.name, selection))
-        .execute();
-    }
+    const at = options.clock?.now() ?? controller.now();
+    rows = dryRun
+      ? await chosenRows(store.db, sync.name, selection)
+      : await releaseFailedRows(store, sync.name, selection, { action: selection.status === 'blocked' ? 'unblock' : 'retry', at });
   } finally {
     await store.close();
   }

@@ -1,19 +1,22 @@
 /**
- * The service's HTTP API (fastify), JSON in and out, on loopback only (the project file refuses any
- * other address: there is no authentication yet). Routes are documented in README "Serve".
+ * The service's HTTP API (fastify), JSON in and out, and the dashboard's pages on the same app. Who may
+ * call it is core/service/access.ts's: loopback, or a token. Routes are documented in README "Serve" and
+ * "Dashboard".
  */
 import Fastify, { type FastifyInstance } from 'fastify';
 import { UserError, oneLine } from '../../shared/errors.js';
 import { redact } from '../../shared/redact.js';
 import type { TriggerOutcome } from '../schedule/scheduler.js';
+import { accessHook } from './access.js';
+import { registerDashboard, type DashboardBackend } from './dashboard/routes.js';
 
-export interface ApiBackend {
+export interface ApiBackend extends DashboardBackend {
   secrets: string[];
+  /** Whether the service listens on a loopback address (then the Host header must name one). */
+  loopback: boolean;
   /** False once the service is stopping. */
   healthy(): boolean;
   health(): Record<string, unknown>;
-  syncs(): Promise<unknown[]>;
-  hasSync(name: string): boolean;
   runs(sync: string | undefined, limit: number): Promise<unknown[]>;
   query(text: string): Promise<{ columns: string[]; rows: unknown[][] }>;
   trigger(name: string): TriggerOutcome | Promise<TriggerOutcome | 'queued' | 'coalesced'>;
@@ -26,9 +29,6 @@ export interface ApiBackend {
 const MAX_RUNS = 1000;
 const DEFAULT_RUNS = 50;
 
-/** Host header values of the loopback address, with or without a port. */
-const LOOPBACK_HOST = /^(127\.0\.0\.1|localhost|\[::1\])(:\d+)?$/i;
-
 export function buildHttpApi(backend: ApiBackend): FastifyInstance {
   const app = Fastify({ logger: false, bodyLimit: 1024 * 1024 });
   const mask = (text: string) => redact(text, backend.secrets);
@@ -40,18 +40,7 @@ export function buildHttpApi(backend: ApiBackend): FastifyInstance {
     return reply.code(500).send({ error: mask(oneLine((error as Error).message ?? String(error))) });
   });
 
-  // No authentication yet, so two browser attacks are shut out before any route runs. DNS rebinding: a
-  // page reaching 127.0.0.1 through a name it controls sends that name as Host. Cross-site POSTs: a page
-  // may send text/plain or form bodies without asking, never application/json (that needs a CORS
-  // preflight, which this API never approves).
-  app.addHook('onRequest', async (request, reply) => {
-    if (!LOOPBACK_HOST.test(request.headers.host ?? '')) {
-      return reply.code(403).send({ error: 'the Host header must name the loopback address (127.0.0.1, localhost or [::1])' });
-    }
-    if (request.method !== 'GET' && request.method !== 'HEAD' && !/^application\/json\b/i.test(request.headers['content-type'] ?? '')) {
-      return reply.code(415).send({ error: 'send a JSON body with content-type: application/json ({} when there is nothing to say)' });
-    }
-  });
+  app.addHook('onRequest', accessHook({ loopback: backend.loopback, token: backend.token }));
 
   app.get('/healthz', async (_request, reply) => reply.code(backend.healthy() ? 200 : 503).send(backend.health()));
 
@@ -94,5 +83,6 @@ export function buildHttpApi(backend: ApiBackend): FastifyInstance {
     return { sync: name, state: verb === 'pause' ? 'paused' : 'healthy', changed };
   });
 
+  registerDashboard(app, backend);
   return app;
 }

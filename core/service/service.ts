@@ -19,6 +19,10 @@ import type { RunController, RunHandle } from '../run/controller.js';
 import type { RunListener } from '../run/events.js';
 import { syncStatuses } from '../run/status.js';
 import { changePause, pausedMessage } from '../run/pause.js';
+import { releaseFailedRows, type RetrySelection } from '../run/manual-retry.js';
+import { syncIssues } from '../run/sync-issues.js';
+import { LOOPBACK_HOSTS } from '../config/project-file.js';
+import { recordAction } from '../state/health-store.js';
 import { answeredRun, closeInterruptedRuns, closeRun, newRunId, openRun } from '../state/run-log.js';
 import { queryState } from '../state/state-query.js';
 import { openStateStore, type StateStore } from '../state/state-store.js';
@@ -93,8 +97,20 @@ export class Service {
       hasSync: (name) => Object.hasOwn(this.project.syncs, name),
       runs: (sync, limit) => this.runs(sync, limit),
       query: (text) => queryState(this.project, text),
-      trigger: (name) =>
-        this.fleet && this.stopping === null ? this.enqueueInFleet(name, 'manual', null) : this.scheduler.trigger(name, 'manual'),
+      trigger: async (name) => {
+        const outcome = await this.trigger(name);
+        if (outcome !== 'stopped') await this.recordAction(name, 'trigger', `run now: ${outcome}`);
+        return outcome;
+      },
+      project: this.project,
+      loopback: LOOPBACK_HOSTS.includes(options.host),
+      token: this.project.service.token,
+      db: () => {
+        if (!this.store) throw Object.assign(new Error('the service has not opened its state store yet'), { statusCode: 503 });
+        return this.store.db;
+      },
+      issues: (sync) => syncIssues(this.project, sync === undefined ? [] : [sync]),
+      retry: (name, selection, action) => this.retry(name, selection, action),
       pause: (name, reason) =>
         changePause({
           project: this.project,
@@ -107,6 +123,27 @@ export class Service {
         }),
       metrics: async () => ({ contentType: this.metrics.registry.contentType, text: await this.metrics.registry.metrics() }),
     });
+  }
+
+  /** A manual run, through the scheduler (or the fleet's queue), as `run` through the API does. */
+  private trigger(name: string) {
+    return this.fleet && this.stopping === null ? this.enqueueInFleet(name, 'manual', null) : this.scheduler.trigger(name, 'manual');
+  }
+
+  /** `retry`'s path (releaseFailedRows), then a manual run through the scheduler instead of a run of its own. */
+  private async retry(
+    name: string,
+    selection: RetrySelection,
+    action: 'retry' | 'unblock',
+  ): Promise<{ rows: number; outcome: string | null }> {
+    if (!this.store || this.stopping !== null) throw Object.assign(new Error('the service is stopping'), { statusCode: 503 });
+    const rows = await releaseFailedRows(this.store, name, selection, { action, at: this.clock.now() });
+    if (rows.length === 0) return { rows: 0, outcome: null };
+    return { rows: rows.length, outcome: await this.trigger(name) };
+  }
+
+  private async recordAction(name: string, action: 'trigger', reason: string): Promise<void> {
+    if (this.store) await recordAction(this.store.db, { sync: name, action, reason, at: this.clock.now() });
   }
 
   /** Opens the state store, listens, writes `.hightouch-like/service.json`, then arms the schedules. */

@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Kysely, Selectable } from 'kysely';
 import { storableText } from './sanitize-text.js';
-import type { AlertDeliveriesTable, DeliveryStatus, EventsTable, StateTables, SyncHealthTable } from './schema.js';
+import type { AlertDeliveriesTable, DeliveryStatus, EventAction, EventsTable, StateTables, SyncHealthTable } from './schema.js';
 
 export type SyncHealth = Selectable<SyncHealthTable>;
 export type HealthEvent = Selectable<EventsTable>;
@@ -88,5 +88,30 @@ export async function finishDelivery(
       finished_at: status === 'pending' ? null : at.toISOString(),
     })
     .where('delivery_id', '=', deliveryId)
+    .execute();
+}
+
+/**
+ * Records an action of a person that changes no health state (run now, retry, unblock) as a row of
+ * `events`, from and to the sync's state now; pause and resume are health changes carrying their action.
+ */
+export async function recordAction(
+  db: Kysely<StateTables>,
+  action: { sync: string; action: EventAction; reason: string; at: Date; runId?: string | null },
+): Promise<void> {
+  const health = await readHealth(db, action.sync);
+  const state = health?.state ?? 'healthy';
+  await db
+    .insertInto('events')
+    .values({
+      event_id: newStateId(action.at),
+      at: action.at.toISOString(),
+      sync_name: action.sync,
+      from_state: state,
+      to_state: state,
+      reason: storableText(action.reason),
+      run_id: action.runId ?? null,
+      action: action.action,
+    })
     .execute();
 }

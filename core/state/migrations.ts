@@ -257,6 +257,15 @@ const migrations: Migration[] = [
       )`,
     ],
   },
+  {
+    version: 10,
+    name: 'actions in events',
+    statements: [
+      // What a person did (dashboard, API or CLI): run now, retry, unblock, pause, resume. Null for a
+      // health change a run made. An action that changes no state has from_state = to_state.
+      'alter table events add column action text',
+    ],
+  },
 ];
 
 export async function migrate(db: Kysely<StateTables>): Promise<void> {

@@ -139,6 +139,8 @@ export interface EventsTable {
   run_id: string | null;
   /** Null for a change of health state; `field_dropped` when self-healing dropped a field from the payloads. */
   kind: string | null;
+  /** The action of a person that wrote the row (README "Dashboard"); null for a change a run made. */
+  action: EventAction | null;
 }
 
 /** The last API usage seen per destination, and when a spent daily quota should allow sending again. */
@@ -158,6 +160,9 @@ export interface ApiCallsTable {
   hour: Timestamp;
   calls: number;
 }
+
+/** Actions of the dashboard, the API and the CLI, recorded in `events`. */
+export type EventAction = 'trigger' | 'retry' | 'unblock' | 'pause' | 'resume';
 
 export type DeliveryStatus = 'pending' | 'delivered' | 'failed';
 

@@ -4,7 +4,7 @@
  * service's). First signal: start nothing new, let in-flight batches finish and commit, record the
  * running runs `cancelled` (the next start runs them again), exit 0. Second signal: exit at once (130).
  */
-import { checkLoopback } from '../../config/project-file.js';
+import { checkBind } from '../../config/project-file.js';
 import { UserError } from '../../../shared/errors.js';
 import { Service } from '../../service/service.js';
 import type { CliContext } from '../context.js';
@@ -19,7 +19,7 @@ export interface ServeOptions {
 export async function serveCommand(context: CliContext, options: ServeOptions): Promise<number> {
   const project = await context.project(options);
   const host = options.host ?? project.service.host;
-  checkLoopback(host, { field: '--host' });
+  checkBind(host, project.service.token, { field: '--host' });
   const port = options.port === undefined ? project.service.port : Number(options.port);
   if (!Number.isInteger(port) || port < 0 || port > 65535) {
     throw new UserError(`--port ${options.port} is not a TCP port`, {
