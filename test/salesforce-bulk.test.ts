@@ -103,9 +103,10 @@ describe('salesforce Bulk API 2.0', { timeout: 300_000 }, () => {
     expect(first.code, first.stderr).toBe(2);
     const rejected = rows / 100;
     expect(first.report).toMatchObject({ status: 'completed_with_errors', succeeded: rows - rejected, failed: rejected });
-    // One job: create, upload, close, 2 polls (UploadComplete → InProgress → JobComplete), 2 result reads.
-    expect(first.report.api_calls).toBe(7);
-    expect(sf!.apiUsed).toBe(7 + 1);
+    // GET /limits (README "API budget"), then one job: create, upload, close, 2 polls (UploadComplete →
+    // InProgress → JobComplete), 2 result reads.
+    expect(first.report.api_calls).toBe(8);
+    expect(sf!.apiUsed).toBe(8 + 1);
     expect(routes()).toEqual(['bulkUpload']);
 
     const contacts = sf!.org.records('Contact');
@@ -121,7 +122,7 @@ describe('salesforce Bulk API 2.0', { timeout: 300_000 }, () => {
     const ids = await state(`select count(*)::integer as n from sync_snapshots where destination_id like '003%'`);
     expect(ids[0].n).toBe(rows - rejected);
     const runs = await state('select api_calls from sync_runs');
-    expect(Number(runs[0].api_calls)).toBe(7);
+    expect(Number(runs[0].api_calls)).toBe(8);
     expect(await state('select * from bulk_jobs')).toEqual([]);
     expect(await state('select * from bulk_job_rows')).toEqual([]);
   });
@@ -231,18 +232,18 @@ describe('salesforce api: auto | rest | bulk', { timeout: 300_000 }, () => {
     expect(routes()).toEqual(['bulkUpload']);
     expect(sf!.org.records('Contact').size).toBe(600);
 
-    // 299 rows to send: under the threshold, two collection calls.
+    // 299 rows to send: under the threshold, /limits and two collection calls.
     sf!.resetStats();
     await project!.warehouse(`update contacts set last_name = 'Changed' || id where id <= 299`);
     const below = await run();
-    expect(below.report).toMatchObject({ status: 'succeeded', succeeded: 299, api_calls: 2 });
+    expect(below.report).toMatchObject({ status: 'succeeded', succeeded: 299, api_calls: 3 });
     expect(routes()).toEqual(['upsert', 'upsert']);
 
     // 300: a job again.
     sf!.resetStats();
     await project!.warehouse(`update contacts set last_name = 'Again' || id where id <= 300`);
     const at = await run();
-    expect(at.report).toMatchObject({ status: 'succeeded', succeeded: 300, api_calls: 7 });
+    expect(at.report).toMatchObject({ status: 'succeeded', succeeded: 300, api_calls: 8 });
     expect(routes()).toEqual(['bulkUpload']);
     expect(sf!.org.records('Contact').get(sf!.org.idBy('Contact', 'External_Id__c', 'C-300')!)).toMatchObject({ LastName: 'Again300' });
 
@@ -259,7 +260,7 @@ describe('salesforce api: auto | rest | bulk', { timeout: 300_000 }, () => {
   it('rest never uses a job, bulk always does past one batch', async () => {
     await setup({ rows: 500, api: 'rest', threshold: 1 });
     const rest = await run();
-    expect(rest.report).toMatchObject({ status: 'succeeded', succeeded: 500, api_calls: 3 });
+    expect(rest.report).toMatchObject({ status: 'succeeded', succeeded: 500, api_calls: 4 });
     expect(routes()).toEqual(['upsert', 'upsert', 'upsert']);
     await project!.write(
       'syncs/contacts.yaml',
@@ -268,7 +269,7 @@ describe('salesforce api: auto | rest | bulk', { timeout: 300_000 }, () => {
     await project!.warehouse(`update contacts set last_name = 'Bulk' || id`);
     sf!.resetStats();
     const bulk = await run();
-    expect(bulk.report).toMatchObject({ status: 'succeeded', succeeded: 500, api_calls: 7 });
+    expect(bulk.report).toMatchObject({ status: 'succeeded', succeeded: 500, api_calls: 8 });
     expect(routes()).toEqual(['bulkUpload']);
   });
 });
