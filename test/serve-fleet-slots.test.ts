@@ -42,7 +42,7 @@ describe('a fleet of three services on virtual clocks', { timeout: 180_000 }, ()
       'hightouch-like.config.yaml':
         'warehouse: { type: duckdb, path: warehouse.duckdb }\n' +
         'state: { type: postgres, url: "${STATE_URL}" }\n' +
-        `scheduler: { max_parallel: 1, takeover_seconds: 60, queue_schema: ${queueSchema} }\n` +
+        `scheduler: { max_parallel: 1, takeover_seconds: 600, queue_schema: ${queueSchema} }\n` +
         'destinations:\n' +
         '  api: { type: http, url: "${SINK_URL}" }\n',
       'models/users.sql': 'select * from users',

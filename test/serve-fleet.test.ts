@@ -154,7 +154,9 @@ function expectNoOverlap(runs: Array<{ started_at: Date; finished_at: Date | nul
 // A hang guard, not a timing: each test starts three node processes on a loaded machine.
 describe('serve fleet on PostgreSQL state', { timeout: 240_000 }, () => {
   it('a trigger sent to each of three processes at once while the sync runs queues exactly one follow-up; never two runs at once', async () => {
-    const env = await setUp(60);
+    // Jobs expire after 10 minutes: on a loaded machine the held run must not outlive its job here (what
+    // an expiry does is the next test's subject).
+    const env = await setUp(600);
     const fleet = [await serve(env), await serve(env), await serve(env)];
     sink!.holdAfter(50);
     expect((await fleet[0].api('/api/syncs/users/trigger')).status).toBe(202);
@@ -194,7 +196,7 @@ describe('serve fleet on PostgreSQL state', { timeout: 240_000 }, () => {
 
   it('a slot all three processes see missed at start runs once', async () => {
     // Slots every 365 days since the epoch: none comes during the test, and a 2020 run missed several.
-    const env = await setUp(60, '{ every: 365d }');
+    const env = await setUp(600, '{ every: 365d }');
     expect((await project!.cli(['run', 'users'], env)).code).toBe(0);
     await admin.query(`update ${stateSchema}.sync_runs set started_at = '2020-01-01T00:00:00Z', finished_at = '2020-01-01T00:01:00Z'`);
     // A run that started would hide the missed slot from a process starting after it: holding writes to
