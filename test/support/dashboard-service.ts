@@ -28,6 +28,8 @@ export async function startDashboardService(options: {
   rows: number;
   sink?: SinkOptions;
   projectYaml?: string;
+  /** Extra keys of syncs/contacts.yaml. */
+  syncYaml?: string;
   env?: Record<string, string>;
   host?: string;
 }): Promise<DashboardService> {
@@ -39,7 +41,9 @@ export async function startDashboardService(options: {
       '  api: { type: http, url: "${SINK_URL}" }\n' +
       (options.projectYaml ?? ''),
     'models/contacts.sql': 'select * from contacts',
-    'syncs/contacts.yaml': 'model: contacts\ndestination: api\nprimary_key: id\nmapping: { email: email }\nschedule: { every: 15m }\n',
+    'syncs/contacts.yaml':
+      'model: contacts\ndestination: api\nprimary_key: id\nmapping: { email: email }\nschedule: { every: 15m }\n' +
+      (options.syncYaml ?? ''),
   });
   await project.warehouse(
     `create table contacts as select range::varchar as id, 'c' || range || '@x.io' as email from range(${options.rows})`,
