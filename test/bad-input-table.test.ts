@@ -7,10 +7,10 @@
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createProject, type TestProject } from './support/project.js';
+import { closedPort } from './support/closed-port.js';
 
 const goodConfig = 'warehouse: { type: duckdb, path: warehouse.duckdb }\ndestinations:\n  out: { type: file, path: out }\n';
 const goodModel = 'select id, email, name\nfrom users';
@@ -23,14 +23,6 @@ const aliasBomb =
   'a: &a [x, x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]\nc: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]\nd: [*c, *c, *c, *c, *c, *c, *c, *c, *c, *c]\n';
 /** `é` cut after its first byte on line 5. */
 const badUtf8 = (text: string) => Buffer.concat([Buffer.from(text), Buffer.from([0xc3, 0x28, 0x0a])]);
-
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const { port } = server.address() as { port: number };
-  await new Promise((r) => server.close(r));
-  return port;
-}
 
 interface Case {
   name: string;

@@ -5,10 +5,10 @@
  * that sync (test/run-isolation.test.ts).
  */
 import { existsSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createProject, type TestProject } from './support/project.js';
+import { closedPort } from './support/closed-port.js';
 
 let project: TestProject;
 afterEach(async () => project?.remove());
@@ -24,15 +24,6 @@ async function make(files: Record<string, string> = {}) {
     ...files,
   });
   await project.warehouse(`create table users as select 1 as id, 'a@x.io' as email, 'Ann' as name`);
-}
-
-/** A loopback port with nothing listening. */
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const { port } = server.address() as { port: number };
-  await new Promise((r) => server.close(r));
-  return port;
 }
 
 async function expectOneLineError(args: string[], pattern: RegExp, env: Record<string, string> = {}) {

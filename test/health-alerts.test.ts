@@ -6,12 +6,12 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createServer } from 'node:net';
 import { SMTPServer } from 'smtp-server';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startAlertReceiver, verifySignature, type AlertReceiver } from './support/alert-receiver.js';
 import { startHttpSink, type HttpSink } from './support/http-sink.js';
 import { createProject, logEvents, type TestProject } from './support/project.js';
+import { closedPort } from './support/closed-port.js';
 
 const HOOK_SECRET = 'whsec-5d1c0a9e7b3f4a2c8e6d';
 const API_TOKEN = 'api-token-9f8e7d6c5b4a3210';
@@ -34,14 +34,6 @@ async function receiver(): Promise<AlertReceiver> {
   const r = await startAlertReceiver(HOOK_SECRET);
   closers.push(() => r.close());
   return r;
-}
-
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const { port } = server.address() as { port: number };
-  await new Promise((r) => server.close(r));
-  return port;
 }
 
 const syncYaml = (model: string, extra = '') => `model: ${model}\ndestination: api\nprimary_key: id\nmapping: { email: email }\n${extra}`;

@@ -3,16 +3,14 @@
  * slot in real time): ten failed runs in a row send exactly one alert, the eleventh none, a run that
  * succeeds one recovery notice; a sync paused by a policy alerts once and its slots are skipped.
  */
-import { createServer } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { loadProject } from '../core/config/load-project.js';
-import { RunController } from '../core/run/controller.js';
 import { changePause } from '../core/run/pause.js';
-import { Service } from '../core/service/service.js';
 import { startAlertReceiver, type AlertReceiver } from './support/alert-receiver.js';
 import { startHttpSink, type HttpSink } from './support/http-sink.js';
 import { createProject, type TestProject } from './support/project.js';
+import { startInProcessService } from './support/in-process-service.js';
 import { VirtualClock } from './support/virtual-clock.js';
+import { closedPort } from './support/closed-port.js';
 
 const HOOK_SECRET = 'whsec-a1b2c3d4e5f60718';
 
@@ -24,14 +22,6 @@ afterEach(async () => {
   await hook?.close();
   await project?.remove();
 });
-
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const { port } = server.address() as { port: number };
-  await new Promise((r) => server.close(r));
-  return port;
-}
 
 describe('health under the scheduler', () => {
   it('sends one alert after 10 failed runs in a row, none for the 11th, one recovery notice; skips a sync paused by a policy', async () => {
@@ -50,35 +40,15 @@ alerts:
       'syncs/users.yaml': 'model: users\ndestination: api\nprimary_key: id\nmapping: { email: email }\nschedule: { every: 1m }\n',
     });
     await project.warehouse(`create table users as select range as id, 'u' || range || '@x.io' as email from range(3)`);
-    const config = await loadProject(project.dir, { HOOK_SECRET });
     // Deliveries wait between attempts without real time passing.
-    const controller = new RunController({ now: () => clock.now(), alertSleep: async () => {} });
-    const logs: Array<Record<string, unknown>> = [];
-    const waiters = new Set<() => void>();
-    const service = new Service({
-      project: config,
-      controller,
-      host: '127.0.0.1',
-      port: 0,
+    const inProcess = await startInProcessService({
+      dir: project.dir,
+      env: { HOOK_SECRET },
       clock,
-      onRunEvent: () => {},
-      log: (msg, fields) => {
-        logs.push({ msg, ...fields });
-        for (const wake of waiters) wake();
-      },
+      controller: { now: () => clock.now(), alertSleep: async () => {} },
     });
-    const count = (msg: string) => logs.filter((l) => l.msg === msg).length;
-    const until = (msg: string, n: number) =>
-      new Promise<void>((resolve) => {
-        const check = () => {
-          if (count(msg) >= n) {
-            waiters.delete(check);
-            resolve();
-          }
-        };
-        waiters.add(check);
-        check();
-      });
+    const { project: config, controller, count, logged: logs } = inProcess;
+    const until = (msg: string, n: number) => inProcess.until(() => count(msg) >= n);
     /** Moves to the next minute's slot and waits for the run (or the skip) it starts, and for its notifications. */
     const nextSlot = async (msg: string) => {
       const before = count(msg);
@@ -87,7 +57,6 @@ alerts:
       await controller.alerts.flush(10_000);
     };
     try {
-      await service.start();
       for (let run = 1; run <= 9; run++) await nextSlot('schedule_finished');
       expect(hook.received).toEqual([]);
       await nextSlot('schedule_finished');
@@ -145,8 +114,62 @@ alerts:
         ),
       });
     } finally {
-      await service.stop();
-      await controller.close();
+      await inProcess.close();
+    }
+  });
+});
+
+describe('alert reminders under the scheduler', () => {
+  it('repeats an alert still firing once the reminder interval has passed since the last notice, then sends one recovery', async () => {
+    const clock = new VirtualClock('2026-05-04T10:00:00Z');
+    hook = await startAlertReceiver(HOOK_SECRET, () => clock.now());
+    const port = await closedPort();
+    project = await createProject({
+      'hightouch-like.config.yaml': `warehouse: { type: duckdb, path: warehouse.duckdb }
+destinations:
+  api: { type: http, url: "http://127.0.0.1:${port}/" }
+alerts:
+  triggers: { run_failed: true, consecutive_failures: false }
+  reminder: 3m
+  channels:
+    ops: { type: webhook, url: "${hook.url}", secret: "\${HOOK_SECRET}" }
+`,
+      'models/users.sql': 'select * from users',
+      'syncs/users.yaml': 'model: users\ndestination: api\nprimary_key: id\nmapping: { email: email }\nschedule: { every: 1m }\n',
+    });
+    await project.warehouse(`create table users as select range as id, 'u' || range || '@x.io' as email from range(2)`);
+    const inProcess = await startInProcessService({
+      dir: project.dir,
+      env: { HOOK_SECRET },
+      clock,
+      controller: { now: () => clock.now(), alertSleep: async () => {} },
+    });
+    const { controller, count } = inProcess;
+    const nextSlot = async () => {
+      const before = count('schedule_finished');
+      await clock.advanceBy(60_000);
+      await inProcess.until(() => count('schedule_finished') > before);
+      await controller.alerts.flush(10_000);
+    };
+    const sent = () => hook!.received.map((r) => `${r.body.kind}@${String(r.body.at).slice(11, 16)}`);
+    try {
+      // Failing from 10:01: the alert, then a reminder at the first run 3 minutes or more after each notice.
+      for (let minute = 1; minute <= 8; minute++) await nextSlot();
+      expect(sent()).toEqual(['alert@10:01', 'reminder@10:04', 'reminder@10:07']);
+      expect(hook.received.every((r) => r.verified)).toBe(true);
+      expect(hook.received[1].body).toMatchObject({
+        kind: 'reminder',
+        trigger: 'run_failed',
+        state: 'failing',
+        since: '2026-05-04T10:01:00.000Z',
+      });
+
+      // Recovered at 10:09: one recovery notice, and no reminder after it.
+      sink = await startHttpSink({ port });
+      for (let minute = 9; minute <= 13; minute++) await nextSlot();
+      expect(sent()).toEqual(['alert@10:01', 'reminder@10:04', 'reminder@10:07', 'recovery@10:09']);
+    } finally {
+      await inProcess.close();
     }
   });
 });

@@ -6,6 +6,7 @@ import { DestinationError, type DestinationClient, type OutboundRow, type WriteT
 import { httpDestination } from '../connectors/destinations/http/http-destination.js';
 import { parseRetryAfter } from '../connectors/destinations/http/retry-after.js';
 import { startHttpSink, type HttpSink } from './support/http-sink.js';
+import { closedPort } from './support/closed-port.js';
 
 const TOKEN = 'tok_9f8e7d6c5b4a';
 const sinks: HttpSink[] = [];
@@ -85,15 +86,6 @@ async function fixedServer(status: number, body = '', headers: Record<string, st
   servers.push(server);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`;
-}
-
-/** A port nothing listens on: bind one, then free it. */
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 describe('http destination: requests and row results', () => {

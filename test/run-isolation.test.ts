@@ -5,12 +5,12 @@
  * in `sync_runs`; the command exits 1. On DuckDB and on PostgreSQL state (a schema per test).
  */
 import { existsSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startHttpSink, type HttpSink } from './support/http-sink.js';
 import { createProject, logEvents, type TestProject } from './support/project.js';
 import { PG_BASE, usePgAdmin } from './support/postgres-admin.js';
+import { closedPort } from './support/closed-port.js';
 
 const BASE = PG_BASE;
 const admin = usePgAdmin();
@@ -27,15 +27,6 @@ afterEach(async () => {
   if (schema) await admin.query(`drop schema if exists ${schema} cascade`);
   schema = undefined;
 });
-
-/** A loopback port with nothing listening. */
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const { port } = server.address() as { port: number };
-  await new Promise((r) => server.close(r));
-  return port;
-}
 
 const ROWS = 25;
 const DOWN_ERROR =

@@ -4,36 +4,21 @@
  * run, while the HTTP API answers status and queries. The service runs in this process so its clock can be
  * moved; nothing waits for a schedule in real time (runs themselves are real: DuckDB, HTTP, threads).
  */
-import { createServer } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { loadProject } from '../core/config/load-project.js';
-import { RunController } from '../core/run/controller.js';
-import { Service } from '../core/service/service.js';
 import { startHttpSink, type HttpSink } from './support/http-sink.js';
 import { createProject, type TestProject } from './support/project.js';
-import { VirtualClock } from './support/virtual-clock.js';
+import { startInProcessService } from './support/in-process-service.js';
+import { closedPort } from './support/closed-port.js';
 
 let project: TestProject | undefined;
 let sink: HttpSink | undefined;
-let service: Service | undefined;
-let controller: RunController | undefined;
+let stop: (() => Promise<void>) | undefined;
 afterEach(async () => {
-  await service?.stop();
-  await controller?.close();
+  await stop?.();
   await sink?.close();
   await project?.remove();
-  service = controller = sink = project = undefined;
+  stop = sink = project = undefined;
 });
-
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const { port } = server.address() as { port: number };
-  await new Promise((r) => server.close(r));
-  return port;
-}
-
-type Logged = Record<string, unknown> & { msg: string };
 
 describe('serve on a virtual clock', { timeout: 120_000 }, () => {
   it('runs the good sync at each 15-minute slot, records a failed run of the bad one each time, and answers meanwhile', async () => {
@@ -51,37 +36,9 @@ describe('serve on a virtual clock', { timeout: 120_000 }, () => {
     });
     await project.warehouse(`create table users as select range as id, 'u' || range || '@x.io' as email from range(300)`);
     const env = { ...process.env, SINK_URL: sink.url, DOWN_PORT: String(await closedPort()) };
-    const loaded = await loadProject(project.dir, env);
-
-    const clock = new VirtualClock('2026-03-01T08:07:00Z');
-    const logged: Logged[] = [];
-    const waiters: Array<() => void> = [];
-    controller = new RunController();
-    service = new Service({
-      project: loaded,
-      controller,
-      host: '127.0.0.1',
-      port: 0,
-      clock,
-      onRunEvent: () => {},
-      log: (msg, fields) => {
-        logged.push({ msg, ...fields });
-        for (const wake of waiters.splice(0)) wake();
-      },
-    });
-    const { port } = await service.start();
-    const until = async (condition: () => boolean) => {
-      while (!condition()) await new Promise<void>((r) => waiters.push(r));
-    };
-    const finishedRuns = (sync: string) => logged.filter((e) => e.msg === 'schedule_finished' && e.sync === sync).length;
-    const api = async (method: 'GET' | 'POST', path: string, body?: unknown) => {
-      const response = await fetch(`http://127.0.0.1:${port}${path}`, {
-        method,
-        headers: body ? { 'content-type': 'application/json' } : {},
-        body: body ? JSON.stringify(body) : undefined,
-      });
-      return { status: response.status, body: (await response.json()) as any };
-    };
+    const inProcess = await startInProcessService({ dir: project.dir, env });
+    stop = inProcess.close;
+    const { clock, logged, until, finished: finishedRuns, api } = inProcess;
 
     // Nothing is due before the first slot.
     await clock.advanceTo('2026-03-01T08:14:59Z');

@@ -6,12 +6,12 @@
  */
 import type { ChildProcess } from 'node:child_process';
 import { request as httpRequest } from 'node:http';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startHttpSink, type HttpSink } from './support/http-sink.js';
 import { createProject, type TestProject } from './support/project.js';
+import { closedPort } from './support/closed-port.js';
 
 let project: TestProject;
 const sinks: HttpSink[] = [];
@@ -26,15 +26,6 @@ async function sink(): Promise<HttpSink> {
   const s = await startHttpSink();
   sinks.push(s);
   return s;
-}
-
-/** A loopback port with nothing listening. */
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const { port } = server.address() as { port: number };
-  await new Promise((r) => server.close(r));
-  return port;
 }
 
 type LogEvent = Record<string, unknown> & { msg: string };

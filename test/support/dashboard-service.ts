@@ -2,14 +2,11 @@
  * An in-process `serve` for dashboard tests: a project whose sync sends to a loopback HTTP sink, on a
  * virtual clock (its schedule only moves when the test says), with its log lines kept and awaitable.
  */
-import { loadProject } from '../../core/config/load-project.js';
-import { RunController } from '../../core/run/controller.js';
-import { Service } from '../../core/service/service.js';
+import type { Service } from '../../core/service/service.js';
 import { startHttpSink, type HttpSink, type SinkOptions } from './http-sink.js';
 import { createProject, type TestProject } from './project.js';
-import { VirtualClock } from './virtual-clock.js';
-
-export type Logged = Record<string, unknown> & { msg: string };
+import { startInProcessService, type Logged } from './in-process-service.js';
+import type { VirtualClock } from './virtual-clock.js';
 
 export interface DashboardService {
   project: TestProject;
@@ -48,38 +45,22 @@ export async function startDashboardService(options: {
   await project.warehouse(
     `create table contacts as select range::varchar as id, 'c' || range || '@x.io' as email from range(${options.rows})`,
   );
-  const loaded = await loadProject(project.dir, { ...process.env, SINK_URL: sink.url, ...options.env });
-  const clock = new VirtualClock('2026-03-01T08:07:00Z');
-  const logged: Logged[] = [];
-  const waiters: Array<() => void> = [];
-  const controller = new RunController();
-  const service = new Service({
-    project: loaded,
-    controller,
-    host: options.host ?? '127.0.0.1',
-    port: 0,
-    clock,
-    onRunEvent: () => {},
-    log: (msg, fields) => {
-      logged.push({ msg, ...fields });
-      for (const wake of waiters.splice(0)) wake();
-    },
+  const inProcess = await startInProcessService({
+    dir: project.dir,
+    env: { ...process.env, SINK_URL: sink.url, ...options.env },
+    host: options.host,
   });
-  const { port } = await service.start();
   return {
     project,
     sink,
-    service,
-    clock,
-    url: `http://127.0.0.1:${port}`,
-    logged,
-    async until(condition) {
-      while (!condition()) await new Promise<void>((r) => waiters.push(r));
-    },
-    finished: (sync) => logged.filter((e) => e.msg === 'schedule_finished' && e.sync === sync).length,
+    service: inProcess.service,
+    clock: inProcess.clock,
+    url: inProcess.url,
+    logged: inProcess.logged,
+    until: inProcess.until,
+    finished: inProcess.finished,
     async close() {
-      await service.stop();
-      await controller.close();
+      await inProcess.close();
       await sink.close();
       await project.remove();
     },
