@@ -7,7 +7,6 @@ import { Command, CommanderError } from 'commander';
 import { maskable, redact } from '../../shared/redact.js';
 import { UserError, oneLine } from '../../shared/errors.js';
 import { createContext, type CliContext } from './context.js';
-import { emulateCommand } from './commands/emulate.js';
 import { pauseCommand } from './commands/pause.js';
 import { planCommand } from './commands/plan.js';
 import { queryCommand } from './commands/query.js';
@@ -15,10 +14,11 @@ import { runCommand } from './commands/run.js';
 import { retryCommand } from './commands/retry.js';
 import { rowsCommand } from './commands/rows.js';
 import { syncIssuesCommand } from './commands/sync-issues.js';
-import { serveCommand } from './commands/serve.js';
 import { statusCommand } from './commands/status.js';
 import { validateCommand } from './commands/validate.js';
 
+// `serve` and `emulate` are loaded when called: their HTTP server, job queue, metrics and emulator
+// cost every other CLI call about a fifth of its start-up.
 export function buildProgram(context: CliContext): Command {
   /** Wraps an action so its returned exit code reaches `main`. */
   const act =
@@ -116,7 +116,7 @@ export function buildProgram(context: CliContext): Command {
     .description('run every sync on its schedule, with an HTTP API on loopback, until SIGTERM')
     .option('--port <port>', 'TCP port of the API (default: service.port, else 7345; 0 picks a free one)')
     .option('--host <host>', 'loopback address to listen on (default: service.host, else 127.0.0.1)')
-    .action(act(async (opts) => serveCommand(context, { ...program.opts(), ...opts })));
+    .action(act(async (opts) => (await import('./commands/serve.js')).serveCommand(context, { ...program.opts(), ...opts })));
 
   program
     .command('emulate')
@@ -125,7 +125,7 @@ export function buildProgram(context: CliContext): Command {
     .option('--port <port>', 'TCP port (default 8787; 0 picks a free one)')
     .option('--host <host>', 'loopback address (default 127.0.0.1)')
     .option('--seed <seed>', 'demo: Contact, Account (3 records) and a typed custom object Lead__c')
-    .action(act(async (system: string, opts) => emulateCommand(system, opts)));
+    .action(act(async (system: string, opts) => (await import('./commands/emulate.js')).emulateCommand(system, opts)));
 
   return program;
 }

@@ -4,7 +4,6 @@
  * The server's certificate is verified, against `ca_file` when given.
  */
 import { readFileSync } from 'node:fs';
-import nodemailer from 'nodemailer';
 import type { AlertChannelConfig } from '../../config/types.js';
 import { headline, plainText, type Notification } from '../notification.js';
 
@@ -14,6 +13,8 @@ type EmailChannel = Extract<AlertChannelConfig, { type: 'email' }>;
 const SMTP_TIMEOUT_MS = 10_000;
 
 export async function sendEmail(channel: EmailChannel, notification: Notification): Promise<void> {
+  // Loaded on the first email only: every CLI call would otherwise pay for it at start.
+  const { default: nodemailer } = await import('nodemailer');
   const transport = nodemailer.createTransport({
     host: channel.host,
     port: channel.port,
