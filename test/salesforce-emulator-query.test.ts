@@ -225,3 +225,53 @@ describe('pages and locators', () => {
     await expect(conn.queryMore(open[1])).rejects.toMatchObject({ errorCode: 'INVALID_QUERY_LOCATOR' });
   });
 });
+
+describe('getUpdated and getDeleted', () => {
+  it('lists records changed and deleted in a window truncated to the minute, [start, latestDateCovered)', async () => {
+    const { ada, grace, alan } = seedPeople(); // stamped 10:00 (ada), 10:01 (grace, alan); now 10:02
+    sf.org.clock.set('2026-03-01T10:03:30Z');
+    await conn.sobject('Contact').update([{ Id: ada, FirstName: 'Countess' }], { allOrNone: true });
+    await conn.sobject('Contact').destroy([alan], { allOrNone: true });
+    sf.org.clock.set('2026-03-01T10:05:10Z');
+
+    const updated = await conn.sobject('Contact').updated('2026-03-01T10:01:45Z', '2026-03-01T12:00:00Z');
+    expect(updated).toEqual({ ids: [grace, ada], latestDateCovered: '2026-03-01T10:05:00.000+0000' });
+    const early = await conn.sobject('Contact').updated('2026-03-01T09:00:00Z', '2026-03-01T10:01:59Z');
+    expect(early.ids).toEqual([]); // ada moved to 10:03; grace at 10:01:00 is not before the end, 10:01
+
+    const deleted = await conn.sobject('Contact').deleted('2026-03-01T10:00:00Z', '2026-03-01T10:05:00Z');
+    expect(deleted).toEqual({
+      deletedRecords: [{ id: alan, deletedDate: '2026-03-01T10:03:30.000+0000' }],
+      earliestDateAvailable: '2026-02-14T10:05:10.000+0000',
+      latestDateCovered: '2026-03-01T10:05:00.000+0000',
+    });
+    expect(sf.reads.map((r) => [r.route, r.object, r.records])).toEqual([
+      ['getUpdated', 'Contact', 2],
+      ['getUpdated', 'Contact', 0],
+      ['getDeleted', 'Contact', 1],
+    ]);
+  });
+
+  it('refuses windows Salesforce refuses with INVALID_REPLICATION_DATE: reversed, under a minute, too old, purged', async () => {
+    seedPeople();
+    const refused = (call: Promise<unknown>) =>
+      call.then(
+        () => undefined,
+        (e: { errorCode: string; message: string }) => `${e.errorCode}: ${e.message}`,
+      );
+    const contact = conn.sobject('Contact');
+    expect(await refused(contact.updated('2026-03-01T10:00:00Z', '2026-03-01T10:00:59Z'))).toBe(
+      'INVALID_REPLICATION_DATE: startDate must be at least one minute greater than endDate',
+    );
+    expect(await refused(contact.deleted('2026-03-01T10:00:00Z', '2026-02-01T10:00:00Z'))).toMatch(/^INVALID_REPLICATION_DATE/);
+    expect(await refused(contact.updated('2026-01-30T10:00:00Z', '2026-03-01T10:00:00Z'))).toBe(
+      'INVALID_REPLICATION_DATE: startDate cannot be more than 30 days ago',
+    );
+    expect(await refused(contact.updated('2026-01-31T10:03:00Z', '2026-03-01T10:00:00Z'))).toBeUndefined();
+    expect(await refused(contact.deleted('2026-02-13T10:00:00Z', '2026-03-01T10:00:00Z'))).toMatch(/15 days/);
+    sf.org.purgeDeleted('Contact');
+    expect(await refused(contact.deleted('2026-03-01T10:00:00Z', '2026-03-01T10:01:00Z'))).toMatch(
+      /^INVALID_REPLICATION_DATE: startDate is before the earliest date/,
+    );
+  });
+});

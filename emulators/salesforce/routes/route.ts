@@ -15,6 +15,8 @@ export type Route =
   | 'query'
   | 'queryAll'
   | 'queryMore'
+  | 'getUpdated'
+  | 'getDeleted'
   | 'create'
   | 'update'
   | 'upsert'
