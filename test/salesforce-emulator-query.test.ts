@@ -275,3 +275,104 @@ describe('getUpdated and getDeleted', () => {
     );
   });
 });
+
+describe('Bulk API 2.0 query jobs', () => {
+  const api = (path: string, init: RequestInit = {}) =>
+    fetch(`${sf.url}/services/data/v62.0${path}`, {
+      ...init,
+      headers: { authorization: `Bearer ${DEFAULT_ACCESS_TOKEN}`, 'content-type': 'application/json', ...init.headers },
+    });
+  const createJob = async (query: string, operation = 'query') => {
+    const res = await api('/jobs/query', { method: 'POST', body: JSON.stringify({ operation, query }) });
+    return { status: res.status, body: (await res.json()) as Record<string, unknown> & Array<Record<string, unknown>> };
+  };
+  const state = async (id: unknown) => ((await (await api(`/jobs/query/${String(id)}`)).json()) as { state: string }).state;
+
+  it('runs through jsforce bulk2.query: UploadComplete, InProgress, JobComplete, one CSV page; queryAll adds deleted rows', async () => {
+    const { ada } = seedPeople();
+    await conn.sobject('Contact').destroy([ada], { allOrNone: true });
+    conn.bulk2.pollInterval = 1;
+    const live = await (await conn.bulk2.query('SELECT Id, LastName, IsDeleted FROM Contact ORDER BY LastName')).toArray();
+    expect(live.map((r) => [r.LastName, r.IsDeleted])).toEqual([
+      ['Hopper', 'false'],
+      ["O'Brien", 'false'],
+    ]);
+    const all = await (await conn.bulk2.query('SELECT Id, IsDeleted FROM Contact WHERE IsDeleted = true', { scanAll: true })).toArray();
+    expect(all).toEqual([{ Id: ada, IsDeleted: 'true' }]);
+    expect(sf.reads.filter((r) => r.route.startsWith('bulkQuery')).map((r) => [r.route, r.records])).toEqual([
+      ['bulkQueryCreate', 0],
+      ['bulkQueryInfo', 0], // UploadComplete → InProgress
+      ['bulkQueryInfo', 0], // → JobComplete
+      ['bulkQueryResults', 2],
+      ['bulkQueryCreate', 0],
+      ['bulkQueryInfo', 0],
+      ['bulkQueryInfo', 0],
+      ['bulkQueryResults', 1],
+    ]);
+  });
+
+  it('pages results by maxRecords and locator, with the header on every page, rows fixed when the job completed', async () => {
+    sf.org.seed('Contact', [
+      { LastName: 'Comma, "Quoted"\nNewline', NumberOfEmployees__c: 1 },
+      { LastName: 'Plain' },
+      { LastName: 'Third', NumberOfEmployees__c: 3 },
+    ]);
+    const job = await createJob('SELECT LastName, NumberOfEmployees__c, CreatedDate FROM Contact');
+    expect(job.body).toMatchObject({
+      state: 'UploadComplete',
+      operation: 'query',
+      object: 'Contact',
+      contentType: 'CSV',
+      lineEnding: 'LF',
+      columnDelimiter: 'COMMA',
+    });
+    sf.org.bulkQuery.hold();
+    expect([await state(job.body.id), await state(job.body.id), await state(job.body.id)]).toEqual([
+      'InProgress',
+      'InProgress',
+      'InProgress',
+    ]);
+    expect((await api(`/jobs/query/${String(job.body.id)}/results`)).status).toBe(400);
+    sf.org.bulkQuery.hold(false);
+    expect(await state(job.body.id)).toBe('JobComplete');
+    sf.org.seed('Contact', [{ LastName: 'Too late' }]);
+
+    const pages: Array<[string | null, string | null, string]> = [];
+    let locator = '';
+    do {
+      const res = await api(`/jobs/query/${String(job.body.id)}/results?maxRecords=2${locator ? `&locator=${locator}` : ''}`);
+      locator = res.headers.get('sforce-locator') ?? 'missing';
+      pages.push([locator, res.headers.get('sforce-numberofrecords'), await res.text()]);
+    } while (locator !== 'null');
+    expect(pages).toEqual([
+      [
+        expect.stringMatching(/^\w+$/),
+        '2',
+        '"LastName","NumberOfEmployees__c","CreatedDate"\n"Comma, ""Quoted""\nNewline","1","2026-03-01T10:00:00.000Z"\n"Plain",,"2026-03-01T10:00:00.000Z"\n',
+      ],
+      ['null', '1', '"LastName","NumberOfEmployees__c","CreatedDate"\n"Third","3","2026-03-01T10:00:00.000Z"\n'],
+    ]);
+    expect((await api(`/jobs/query/${String(job.body.id)}/results?locator=bogus`)).status).toBe(400);
+  });
+
+  it('refuses a bad query at creation, fails a job whose field was hidden before it ran, aborts and deletes', async () => {
+    seedPeople();
+    expect(await createJob('SELECT Id, Nope__c FROM Contact')).toMatchObject({ status: 400, body: [{ errorCode: 'INVALID_FIELD' }] });
+    expect(await createJob('SELECT COUNT() FROM Contact')).toMatchObject({ status: 400, body: [{ errorCode: 'INVALIDJOB' }] });
+
+    const doomed = await createJob('SELECT Id, Phone FROM Contact');
+    sf.org.setFieldState('Contact', 'Phone', 'deleted');
+    await state(doomed.body.id);
+    const failed = (await (await api(`/jobs/query/${String(doomed.body.id)}`)).json()) as { state: string; errorMessage: string };
+    expect(failed.state).toBe('Failed');
+    expect(failed.errorMessage).toContain(
+      "INVALID_FIELD: \nSELECT Id, Phone FROM Contact\n           ^\nERROR at Row:1:Column:12\nNo such column 'Phone'",
+    );
+
+    const aborted = await createJob('SELECT Id FROM Contact');
+    const patch = await api(`/jobs/query/${String(aborted.body.id)}`, { method: 'PATCH', body: JSON.stringify({ state: 'Aborted' }) });
+    expect(((await patch.json()) as { state: string }).state).toBe('Aborted');
+    expect((await api(`/jobs/query/${String(aborted.body.id)}`, { method: 'DELETE' })).status).toBe(204);
+    expect((await api(`/jobs/query/${String(aborted.body.id)}`)).status).toBe(404);
+  });
+});
