@@ -76,6 +76,11 @@ export class SalesforceOrg {
     spec.state = state;
   }
 
+  /** Field-level security's read permission: unreadable, the field leaves the describe and queries naming it are INVALID_FIELD. */
+  setFieldReadable(object: string, field: string, readable: boolean): void {
+    this.setFieldState(object, field, readable ? 'ok' : 'noRead');
+  }
+
   addRule(rule: RecordRule): void {
     this.rules.push({ ...rule });
   }
