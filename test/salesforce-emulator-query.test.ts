@@ -445,6 +445,27 @@ describe('gzip and read-side faults', () => {
     ]);
   });
 
+  it('runs a change before the n-th call of a route: a field made unreadable between two queries; edit and remove stamp now', async () => {
+    const { ada, grace } = seedPeople();
+    sf.beforeCall(['query', 'queryAll'], 2, () => sf.org.setFieldReadable('Contact', 'Phone', false));
+    expect((await query('SELECT Id, Phone FROM Contact')).totalSize).toBe(3);
+    expect((await refusal('SELECT Id, Phone FROM Contact')).code).toBe('INVALID_FIELD');
+
+    sf.org.clock.set('2026-03-02T00:00:00Z');
+    sf.org.edit('Contact', ada, { FirstName: 'Edited' });
+    sf.org.remove('Contact', [grace]);
+    const changed = await conn.query<Row>(
+      'SELECT Id, FirstName, IsDeleted FROM Contact WHERE SystemModstamp >= 2026-03-02T00:00:00Z ORDER BY Id',
+      {
+        scanAll: true,
+      },
+    );
+    expect(changed.records.map((r) => [r.Id, r.FirstName, r.IsDeleted])).toEqual([
+      [ada, 'Edited', false],
+      [grace, 'Grace', true],
+    ]);
+  });
+
   it('counts every read route against the daily quota in Sforce-Limit-Info', async () => {
     seedPeople();
     sf.apiUsed = 100;
