@@ -7,8 +7,8 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { RequestError, errorBody, NOT_FOUND_MESSAGE } from './errors.js';
-import { FaultQueue } from './faults.js';
-import { readBody, sendJson } from './http.js';
+import { CorruptionQueue, FaultQueue, matches } from './faults.js';
+import { acceptsGzip, readBody, sendJson } from './http.js';
 import { SalesforceOrg } from './org/org.js';
 import type { ObjectSpec } from './org/schema.js';
 import { DATA_PATH, TOKEN_PATH, findDataRoute } from './router.js';
@@ -48,6 +48,16 @@ export interface WriteCall {
   status: number;
 }
 
+/** A data call that writes nothing: describe, limits, a query page, a Bulk query poll or result page. */
+export interface ReadCall {
+  route: Route;
+  method: string;
+  object: string | null;
+  /** Records the answer carried (a query page's records, a result page's rows); 0 for the rest. */
+  records: number;
+  status: number;
+}
+
 export interface EmulatorStats {
   /** Every HTTP request received, token requests included. */
   requests: number;
@@ -70,13 +80,30 @@ export interface SalesforceEmulator {
   stats: EmulatorStats;
   /** One entry per write call, in arrival order (small: no record contents). */
   writes: WriteCall[];
+  /** One entry per other data call (queries, describes, Bulk query jobs…), in arrival order, faulted ones included. */
+  reads: ReadCall[];
   /** API calls counted against the daily limit, as in `Sforce-Limit-Info`. */
   apiUsed: number;
   apiLimit: number;
   /** The bearer tokens accepted now. */
   validTokens: Set<string>;
-  /** Answer the next `count` requests of `route` with `status` and `body` (JSON), touching nothing. */
-  failNext(route: Route, count: number, status: number, body?: unknown, headers?: Record<string, string>): void;
+  /**
+   * Answer the next `count` requests of `route` (or of any of several routes, sharing the count) with
+   * `status` and `body` (JSON), touching nothing.
+   */
+  failNext(route: Route | Route[], count: number, status: number, body?: unknown, headers?: Record<string, string>): void;
+  /** The next `count` queryMore pages or Bulk result pages answer 400 INVALID_QUERY_LOCATOR (as if the cursor had expired). */
+  failQueryLocatorNext(count?: number): void;
+  /** The next `count` getUpdated/getDeleted calls answer 400 INVALID_REPLICATION_DATE. */
+  failReplicationNext(count?: number): void;
+  /** The next `count` calls of `route` (default any) answer 401 INVALID_SESSION_ID; the token stays valid, so a refresh and replay succeed. */
+  rejectSessionNext(count?: number, route?: Route | Route[]): void;
+  /**
+   * The next `count` answers of `route` to a request that accepts gzip carry `Content-Encoding: gzip`
+   * over bytes no gzip reader can decode; a request sent without gzip is answered normally and
+   * does not use the count up.
+   */
+  corruptGzipNext(route: Route | Route[], count?: number): void;
   /** Every current token stops working (401 INVALID_SESSION_ID) until a refresh grant mints a new one. */
   expireToken(): void;
   /**
@@ -94,6 +121,11 @@ export interface SalesforceEmulator {
   beforeNextWrite(change: () => void): void;
   /** Runs `change` just before the `n`-th write call from now (1 = the next one), e.g. a field deleted after the third write. */
   beforeWriteNumber(n: number, change: () => void): void;
+  /**
+   * Runs `change` just before the `n`-th call of `route` (or of any of several routes) from now is
+   * answered, faults included: e.g. a field made unreadable before the third queryMore page.
+   */
+  beforeCall(route: Route | Route[], n: number, change: () => void): void;
   resetStats(): void;
   close(): Promise<void>;
 }
@@ -111,7 +143,10 @@ export async function startSalesforceEmulator(options: SalesforceEmulatorOptions
   const accessToken = options.accessToken ?? DEFAULT_ACCESS_TOKEN;
   const org = new SalesforceOrg(options.objects);
   const faults = new FaultQueue();
+  const corruptions = new CorruptionQueue();
   let pendingChanges: Array<() => void> = [];
+  /** Changes waiting for the n-th call of some routes: `remaining` counts down on each such call. */
+  let routeChanges: Array<{ route: Route | Route[]; remaining: number; change: () => void }> = [];
   let tokenSerial = 0;
   let exhausted = false;
   const oauthClient = { refreshToken: options.refreshToken, clientId: options.clientId, clientSecret: options.clientSecret };
@@ -133,7 +168,7 @@ export async function startSalesforceEmulator(options: SalesforceEmulatorOptions
     const method = req.method ?? 'GET';
     const body = await readBody(req);
     const found = findDataRoute(method, path);
-    const call: DataCall | undefined = found?.route.open({ version, params: found.params, query, body });
+    const call: DataCall | undefined = found?.route.open({ version, params: found.params, query, headers: req.headers, body });
     const writeRecords = call?.writeRecords;
     if (writeRecords !== undefined) {
       const changes = pendingChanges;
@@ -143,15 +178,27 @@ export async function startSalesforceEmulator(options: SalesforceEmulatorOptions
       emulator.stats.writeRecords += writeRecords;
       emulator.stats.maxRecordsPerCall = Math.max(emulator.stats.maxRecordsPerCall, writeRecords);
     }
-    const reply = ({ status, body, contentType }: Reply, headers: Record<string, string> = {}) => {
+    const reply = ({ status, body, contentType, records, headers: routeHeaders }: Reply, headers: Record<string, string> = {}) => {
       if (writeRecords !== undefined) {
         emulator.writes.push({ route: found!.route.route, method, object: call!.object, records: writeRecords, status });
+      } else if (found) {
+        emulator.reads.push({ route: found.route.route, method, object: call!.object, records: records ?? 0, status });
       }
       const delayMs = writeRecords !== undefined ? emulator.latencyMs : 0;
-      sendJson(res, status, body, { ...limitInfoHeader(emulator.apiUsed, emulator.apiLimit), ...headers }, delayMs, contentType);
+      // Salesforce compresses any answer whose request accepts gzip; node-fetch (jsforce) always does.
+      const compression = !acceptsGzip(req) ? 'none' : found && corruptions.take(found.route.route) ? 'corrupt-gzip' : 'gzip';
+      const allHeaders = { ...limitInfoHeader(emulator.apiUsed, emulator.apiLimit), ...routeHeaders, ...headers };
+      sendJson(res, status, body, allHeaders, delayMs, contentType, compression);
     };
 
-    const fault = faults.take(found?.route.route ?? 'any');
+    const route = found?.route.route;
+    if (route) {
+      const due = routeChanges.filter((c) => matches(c.route, route) && --c.remaining === 0);
+      routeChanges = routeChanges.filter((c) => c.remaining > 0);
+      for (const { change } of due) change();
+    }
+
+    const fault = faults.take(route ?? 'any');
     if (fault) return reply(fault, fault.headers);
 
     const token = /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1];
@@ -197,11 +244,24 @@ export async function startSalesforceEmulator(options: SalesforceEmulatorOptions
     latencyMs: options.latencyMs ?? 0,
     stats: freshStats(),
     writes: [],
+    reads: [],
     apiUsed: 0,
     apiLimit: options.apiLimit ?? 15_000,
     validTokens: new Set([accessToken]),
     failNext(route, count, status, body = errorBody('UNKNOWN_EXCEPTION', `injected ${status}`), headers = {}) {
       faults.add({ route, remaining: count, status, body, headers });
+    },
+    failQueryLocatorNext(count = 1) {
+      emulator.failNext(['queryMore', 'bulkQueryResults'], count, 400, errorBody('INVALID_QUERY_LOCATOR', 'invalid query locator'));
+    },
+    failReplicationNext(count = 1) {
+      emulator.failNext(['getUpdated', 'getDeleted'], count, 400, errorBody('INVALID_REPLICATION_DATE', 'startDate before org replication enabled date'));
+    },
+    rejectSessionNext(count = 1, route = 'any') {
+      emulator.failNext(route, count, sessionInvalid.status, sessionInvalid.body);
+    },
+    corruptGzipNext(route, count = 1) {
+      corruptions.add(route, count);
     },
     expireToken() {
       emulator.validTokens.clear();
@@ -222,9 +282,13 @@ export async function startSalesforceEmulator(options: SalesforceEmulatorOptions
       if (n <= 1) emulator.beforeNextWrite(change);
       else emulator.beforeNextWrite(() => emulator.beforeWriteNumber(n - 1, change));
     },
+    beforeCall(route, n, change) {
+      routeChanges.push({ route, remaining: Math.max(1, n), change });
+    },
     resetStats() {
       emulator.stats = freshStats();
       emulator.writes = [];
+      emulator.reads = [];
     },
     close() {
       return new Promise<void>((resolve, reject) => {

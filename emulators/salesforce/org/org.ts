@@ -9,9 +9,12 @@ import { isWellFormedId } from './record-ids.js';
 import { fireRule, ruleMessage, type RecordRule } from './record-rules.js';
 import { validateRecord } from './record-validation.js';
 import { BulkJobs } from './bulk-jobs.js';
+import { BulkQueryJobs } from './bulk-query-jobs.js';
 import { saveAll, saveError, type SaveError, type SaveResult } from './save-result.js';
 import { SObjectStore, blank, type SfRecord } from './sobject-store.js';
 import { defaultObjects, type FieldState, type ObjectSpec } from './schema.js';
+import { OrgClock } from './org-clock.js';
+import { QueryCursors } from './query-cursors.js';
 
 export class SalesforceOrg {
   private readonly stores = new Map<string, SObjectStore>();
@@ -19,10 +22,16 @@ export class SalesforceOrg {
   private rules: RecordRule[] = [];
   /** Bulk API 2.0 ingest jobs, written through the same per-record rules. */
   readonly bulk = new BulkJobs(this);
+  /** Bulk API 2.0 query jobs (`/jobs/query`); `bulkQuery.hold()` keeps them InProgress. */
+  readonly bulkQuery = new BulkQueryJobs(this);
+  /** Stamps every write; set or advance it to move the org's time (it runs in real time by default). */
+  readonly clock = new OrgClock();
+  /** Open query locators (`nextRecordsUrl`); `cursors.ttlMs` and `cursors.maxOpen` bound them. */
+  readonly cursors = new QueryCursors(this.clock);
 
   constructor(objects: ObjectSpec[] = defaultObjects) {
     for (const spec of objects) {
-      const store = new SObjectStore(spec);
+      const store = new SObjectStore(spec, this.clock);
       this.stores.set(spec.name, store);
       this.byPrefix.set(spec.keyPrefix, store);
     }
@@ -31,6 +40,40 @@ export class SalesforceOrg {
   /** The records of an object by Id (the live map: read it, do not write it). */
   records(object: string): Map<string, SfRecord> {
     return this.store(object).records;
+  }
+
+  /** The deleted records of an object by Id (`IsDeleted: true`), as `queryAll` sees them. */
+  deletedRecords(object: string): Map<string, SfRecord> {
+    return this.store(object).deleted;
+  }
+
+  /**
+   * Loads records with no validation, rules or API calls, stamped now: arranging 100,000 records for a
+   * test takes well under a second. Returns their Ids in order.
+   */
+  seed(object: string, records: SfRecord[]): string[] {
+    return this.store(object).seed(records);
+  }
+
+  /**
+   * Changes a record as a user in Salesforce would, with no API call or validation: the values are
+   * written and LastModifiedDate/SystemModstamp move to now (a test's "1,000 records changed").
+   */
+  edit(object: string, id: string, values: SfRecord): void {
+    const store = this.store(object);
+    if (!store.records.has(id)) throw new Error(`no live ${object} ${id}`);
+    store.apply(id, values);
+  }
+
+  /** Deletes records as a user would, with no API call: each goes to the recycle bin, stamped now. */
+  remove(object: string, ids: string[]): void {
+    const store = this.store(object);
+    for (const id of ids) store.remove(id);
+  }
+
+  /** Empties an object's recycle bin of records deleted before `before` (all by default), as Salesforce's purge does. */
+  purgeDeleted(object: string, before?: Date): void {
+    this.store(object).purge(before?.getTime());
   }
 
   /** The Id of the record whose indexed `field` holds `value`. */
@@ -42,6 +85,11 @@ export class SalesforceOrg {
     const spec = this.store(object).fields.get(field);
     if (!spec) throw new Error(`no field ${object}.${field}`);
     spec.state = state;
+  }
+
+  /** Field-level security's read permission: unreadable, the field leaves the describe and queries naming it are INVALID_FIELD. */
+  setFieldReadable(object: string, field: string, readable: boolean): void {
+    this.setFieldState(object, field, readable ? 'ok' : 'noRead');
   }
 
   addRule(rule: RecordRule): void {
@@ -59,6 +107,12 @@ export class SalesforceOrg {
 
   sobject(object: string): SObjectStore | undefined {
     return this.stores.get(object);
+  }
+
+  /** An sObject by a name in any letter case, as SOQL's FROM allows. */
+  sobjectIgnoringCase(object: string): SObjectStore | undefined {
+    const lower = object.toLowerCase();
+    return [...this.stores.values()].find((store) => store.spec.name.toLowerCase() === lower);
   }
 
   /** The sObject a request names, or the whole-request INVALID_TYPE Salesforce answers for an unknown one. */
