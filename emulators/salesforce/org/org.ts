@@ -11,7 +11,8 @@ import { validateRecord } from './record-validation.js';
 import { BulkJobs } from './bulk-jobs.js';
 import { saveAll, saveError, type SaveError, type SaveResult } from './save-result.js';
 import { SObjectStore, blank, type SfRecord } from './sobject-store.js';
-import { defaultObjects, type FieldState, type ObjectSpec } from './schema.js';
+import { defaultObjects, type FieldSpec, type FieldState, type ObjectSpec } from './schema.js';
+import { readValueTypes } from './value-types.js';
 
 export class SalesforceOrg {
   private readonly stores = new Map<string, SObjectStore>();
@@ -42,6 +43,13 @@ export class SalesforceOrg {
     const spec = this.store(object).fields.get(field);
     if (!spec) throw new Error(`no field ${object}.${field}`);
     spec.state = state;
+  }
+
+  /** A field's type or size changed by an admin, e.g. `{ type: 'date' }` or `{ length: 20 }`; the records keep their values. */
+  changeField(object: string, field: string, change: Pick<FieldSpec, 'type' | 'length' | 'precision' | 'scale'>): void {
+    const spec = this.store(object).fields.get(field);
+    if (!spec) throw new Error(`no field ${object}.${field}`);
+    Object.assign(spec, change);
   }
 
   addRule(rule: RecordRule): void {
@@ -80,8 +88,13 @@ export class SalesforceOrg {
     return store;
   }
 
-  /** Whole-request check every write body gets: each named field must exist and be visible. */
+  /** Whole-request checks every write body gets: each named field exists and is visible, each value reads as its type. */
   private checkFieldsExist(store: SObjectStore, records: SfRecord[]): void {
+    this.checkNames(store, records);
+    readValueTypes(store, records);
+  }
+
+  private checkNames(store: SObjectStore, records: SfRecord[]): void {
     for (const record of records) {
       for (const name of Object.keys(record)) {
         if (name === 'attributes' || name === 'id') continue;

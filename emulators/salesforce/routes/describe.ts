@@ -65,16 +65,17 @@ function urls(store: SObjectStore) {
 function describeField(field: FieldSpec): object {
   const type = field.type ?? 'string';
   const readOnly = field.state === 'readOnly';
-  const length = type === 'int' || type === 'double' || type === 'boolean' ? 0 : (field.length ?? 255);
+  const numeric = type === 'double' || type === 'currency' || type === 'percent';
+  const length = type === 'int' || numeric || type === 'boolean' || type === 'date' || type === 'datetime' ? 0 : (field.length ?? 255);
   return {
     name: field.name,
     label: field.label ?? field.name,
     type,
-    soapType: type === 'id' ? 'tns:ID' : type === 'int' ? 'xsd:int' : type === 'double' ? 'xsd:double' : 'xsd:string',
+    soapType: type === 'id' ? 'tns:ID' : type === 'int' ? 'xsd:int' : numeric ? 'xsd:double' : 'xsd:string',
     length,
     byteLength: length * 3,
-    precision: type === 'double' ? 18 : 0,
-    scale: 0,
+    precision: numeric ? (field.precision ?? 18) : 0,
+    scale: numeric ? (field.scale ?? 0) : 0,
     digits: type === 'int' ? 9 : 0,
     createable: !readOnly && field.createable !== false,
     updateable: !readOnly && field.updateable !== false,
