@@ -96,6 +96,15 @@ describe('salesforce field types', () => {
           (4, 'D-4', 'Delta', DATE '2026-03-01', NULL, 12.345, 1, 'true', []),
           (5, 'D-5', 'Echo', DATE '2026-03-01', NULL, 1, 1, 'yes', [])
         ) t(id, ext, name, due, closed_at, amount, seats, active, tags)`);
+        if (api === 'rest') {
+          // validate says the same as warnings, and passes.
+          const checked = await project!.cli(['validate'], sf!.env());
+          expect(checked.code, checked.stderr).toBe(0);
+          expect(checked.stderr.trim().split('\n')).toEqual([
+            'warning: syncs/deals.yaml:13: mapping.Amount__c: column "amount" (DECIMAL(20,3)) into Amount__c (currency(18,2)): values with more than 2 decimal places fail their row (SF_NUMBER_LOSES_DIGITS)',
+            'warning: syncs/deals.yaml:15: mapping.Active__c: column "active" (VARCHAR) into Active__c (boolean): each value is read as a boolean; one that is not fails its row (SF_VALUE_NOT_OF_TYPE)',
+          ]);
+        }
         const events: RunEvent[] = [];
         const report = await runInProcess(events);
         expect(report).toMatchObject({ status: 'completed_with_errors', succeeded: 2, failed: 3 });

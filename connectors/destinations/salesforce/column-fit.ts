@@ -29,13 +29,13 @@ export function compareColumns(schema: Record<string, unknown>, columns: MappedC
     const shape = (schema as ObjectShape)[field];
     if (!shape) continue;
     const accepted = ACCEPTS.find(([matches]) => matches(shape.type))?.[1];
+    const into = `${field} (${describeShape(shape)})`;
     // Field types with no rule (address, base64, …) are not judged.
     if (!accepted || type.kind === 'text' || type.kind === 'other') {
       const warning = accepted ? textWarning(shape, type) : null;
-      if (warning) problems.push({ field, severity: 'warning', message: `column "${column}" (${type.sql}) ${warning}` });
+      if (warning) problems.push({ field, severity: 'warning', message: `column "${column}" (${type.sql}) into ${into}: ${warning}` });
       continue;
     }
-    const into = `${field} (${describeShape(shape)})`;
     if (!accepted.includes(type.kind)) {
       problems.push({ field, severity: 'error', message: `column "${column}" is ${type.sql}, which cannot go into ${into}` });
       continue;
@@ -56,10 +56,10 @@ function textWarning(shape: FieldShape, type: ColumnType): string | null {
   if (type.kind !== 'text') return null;
   const bounded = TEXT_TYPES.has(shape.type) || shape.type === 'multipicklist';
   if (bounded && type.length !== undefined && shape.length > 0 && type.length > shape.length) {
-    return `into ${describeShape(shape)}: values longer than ${shape.length} characters fail their row (SF_STRING_TOO_LONG)`;
+    return `values longer than ${shape.length} characters fail their row (SF_STRING_TOO_LONG)`;
   }
   if (!bounded && !TEXT_TYPES.has(shape.type)) {
-    return `into ${describeShape(shape)}: each value is read as a ${shape.type}; one that is not fails its row (SF_VALUE_NOT_OF_TYPE)`;
+    return `each value is read as a ${shape.type}; one that is not fails its row (SF_VALUE_NOT_OF_TYPE)`;
   }
   return null;
 }
