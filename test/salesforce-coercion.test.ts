@@ -1,12 +1,17 @@
 /**
  * Coercion of values to their described Salesforce field types (README "Salesforce: field types"), and
- * the preflight comparison of model column types with the fields. Pure functions: the end-to-end path
+ * the preflight comparison of model column types (as DuckDB and PostgreSQL name them) with the fields.
+ * Mostly pure functions: the end-to-end path
  * through jsforce and the emulator is in salesforce-types.test.ts.
  */
 import { describe, expect, it } from 'vitest';
 import { compareColumns } from '../connectors/destinations/salesforce/column-fit.js';
 import { coerceValue, type FieldShape } from '../connectors/destinations/salesforce/field-coercion.js';
+import pg from 'pg';
 import { columnTypeOf } from '../core/db/column-type.js';
+import { DuckDBWarehouse, PostgresWarehouse } from '../core/db/warehouse.js';
+import { DuckDBInstance } from '@duckdb/node-api';
+import { PG_BASE } from './support/postgres-admin.js';
 import { ExactNumber } from '../shared/exact-json.js';
 
 const shape = (type: string, extra: Partial<FieldShape> = {}): FieldShape => ({ type, length: 0, precision: 0, scale: 0, ...extra });
@@ -119,5 +124,57 @@ describe('preflight comparison of column types with fields', () => {
     expect(compare('Name', 'character varying(80)')).toEqual([]);
     expect(compare('Due__c', 'DATE')).toEqual([]);
     expect(compare('Active__c', 'boolean')).toEqual([]);
+  });
+});
+
+describe('model column types as the warehouses name them', () => {
+  const model = {
+    name: 'm',
+    file: 'models/m.sql',
+    sql: "select 1.5::numeric(18,4) as amount, 'x'::varchar(80) as name, now() as at, current_date as day, true as flag, 1::bigint as n, ['a']::varchar[] as tags",
+  };
+  const kinds = (columns: Array<{ name: string; type: string }>) =>
+    columns.map((c) => {
+      const { sql: _sql, ...type } = columnTypeOf(c.type);
+      return { name: c.name, ...type };
+    });
+  const expected = [
+    { name: 'amount', kind: 'decimal', precision: 18, scale: 4 },
+    { name: 'name', kind: 'text', length: 80 },
+    { name: 'at', kind: 'timestamptz' },
+    { name: 'day', kind: 'date' },
+    { name: 'flag', kind: 'boolean' },
+    { name: 'n', kind: 'integer' },
+    { name: 'tags', kind: 'list' },
+  ];
+
+  it('reads DuckDB and PostgreSQL types into the same families', async () => {
+    const instance = await DuckDBInstance.create(':memory:');
+    const duck = new DuckDBWarehouse(await instance.connect(), () => instance.closeSync());
+    try {
+      const columns = await duck.columns(model);
+      // DuckDB keeps no length on VARCHAR: a text of unknown length.
+      expect(kinds(columns)).toEqual(expected.map((c) => (c.name === 'name' ? { name: 'name', kind: 'text' } : c)));
+    } finally {
+      await duck.close();
+    }
+    const client = new pg.Client({ connectionString: PG_BASE });
+    await client.connect();
+    const postgres = new PostgresWarehouse(client);
+    try {
+      const columns = await postgres.columns({ ...model, sql: model.sql.replace("['a']::varchar[]", "array['a']::varchar[]") });
+      expect(columns.map((c) => c.type)).toEqual([
+        'numeric(18,4)',
+        'character varying(80)',
+        'timestamp with time zone',
+        'date',
+        'boolean',
+        'bigint',
+        'character varying[]',
+      ]);
+      expect(kinds(columns)).toEqual(expected);
+    } finally {
+      await postgres.close();
+    }
   });
 });
