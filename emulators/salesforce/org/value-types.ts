@@ -33,22 +33,27 @@ function readable(type: string, value: unknown): boolean {
 const token = (value: unknown) =>
   typeof value === 'string' ? 'VALUE_STRING' : typeof value === 'number' ? 'VALUE_NUMBER' : typeof value === 'boolean' ? 'VALUE_TRUE' : 'START_OBJECT';
 
+/** The first value of `record` its field's type cannot read, or null; readable numeric and boolean text is converted in place. */
+export function unreadableValue(store: SObjectStore, record: SfRecord): { name: string; type: string; value: unknown } | null {
+  for (const [name, value] of Object.entries(record)) {
+    if (name === 'attributes' || name === 'id' || blank(value)) continue;
+    const type = store.fields.get(name)?.type ?? 'string';
+    if (!readable(type, value)) return { name, type, value };
+    if (typeof value === 'string' && type === 'boolean') record[name] = value === 'true';
+    else if (typeof value === 'string' && NUMERIC.has(type) && value.replace(/\D/g, '').length <= 15) record[name] = Number(value);
+  }
+  return null;
+}
+
 /** Reads each value as its field's type, in place; throws the whole request's error for one that cannot be. */
 export function readValueTypes(store: SObjectStore, records: SfRecord[]): void {
   for (const record of records) {
-    for (const [name, value] of Object.entries(record)) {
-      if (name === 'attributes' || name === 'id' || blank(value)) continue;
-      const type = store.fields.get(name)?.type ?? 'string';
-      if (readable(type, value)) {
-        if (typeof value === 'string' && type === 'boolean') record[name] = value === 'true';
-        else if (typeof value === 'string' && NUMERIC.has(type) && value.replace(/\D/g, '').length <= 15) record[name] = Number(value);
-        continue;
-      }
-      throw new RequestError(
-        400,
-        'JSON_PARSER_ERROR',
-        `Cannot deserialize instance of ${type} from ${token(value)} value ${String(value)} or request may be missing a required field at [line:1, column:1]`,
-      );
-    }
+    const bad = unreadableValue(store, record);
+    if (!bad) continue;
+    throw new RequestError(
+      400,
+      'JSON_PARSER_ERROR',
+      `Cannot deserialize instance of ${bad.type} from ${token(bad.value)} value ${String(bad.value)} or request may be missing a required field at [line:1, column:1]`,
+    );
   }
 }
