@@ -38,7 +38,7 @@ export function matchColumn(target: Pick<SalesforceTarget, 'mode' | 'externalId'
  * A request sent on a kept-alive socket the server had just closed fails before the server reads it
  * (EPIPE, ECONNRESET "socket hang up"): it is made again, up to 3 times, each try counted as a call.
  * Reading 100,000 results parses for seconds on the worker's thread, long enough for a server's
- * keep-alive timeout (the emulator's: 5 s) to close the socket the next request then reuses.
+ * keep-alive timeout (Node's default: 5 s) to close the socket the next request then reuses.
  */
 async function again<T>(request: () => Promise<T>): Promise<T> {
   for (let attempt = 1; ; attempt++) {
