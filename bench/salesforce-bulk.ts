@@ -50,7 +50,7 @@ export const salesforceBulk: Benchmark = {
       title: '3c. Salesforce: Bulk API 2.0 against sObject Collections',
       lines: [
         `Every one of ${rows.toLocaleString('en-US')} rows changed, upserted by External ID into the Salesforce emulator (a separate ` +
-          'process), once with `api: rest` (sObject Collections, 200 rows a call, default concurrency) and once with `api: bulk` ' +
+          'process; typed fields: int, currency, boolean, datetime, email, so every value is coerced to its type), once with `api: rest` (sObject Collections, 200 rows a call, default concurrency) and once with `api: bulk` ' +
           '(Bulk API 2.0 jobs of 100,000 rows, two in flight, `bulk_poll_ms: 250`). API calls are those the run reports ' +
           '(`sync_runs.api_calls`); rows/s is over the send phase, best of the runs. The emulator processes a job as it is ' +
           'polled, so the Bulk figure is the client side only: a real org queues a job for seconds to minutes.',

@@ -132,6 +132,12 @@ export interface WriteTarget {
     omitFields?: string[];
     /** How many times this run healed the sync: a new value makes each worker open a fresh client. */
     healGeneration?: number;
+    /**
+     * What the destination's check (or the last heal) described of the mapped fields, as the connector
+     * returned it (salesforce: type, length, precision and scale per field): the connector coerces
+     * values by it before sending. Absent: not described this run; values go as the model gives them.
+     */
+    schema?: Record<string, unknown>;
   };
   /**
    * Values from the environment (the core masks them too): a connector masks them before it cuts a
@@ -177,6 +183,41 @@ export interface JobWriter {
   resumeJob(jobId: string, op: RowOp, rows: OutboundRow[]): Promise<JobOutcome>;
 }
 
+/** A model column's type, from the warehouse, in the few families a destination compares against its fields. */
+export interface ColumnType {
+  kind: 'text' | 'integer' | 'decimal' | 'float' | 'boolean' | 'date' | 'timestamp' | 'timestamptz' | 'time' | 'list' | 'json' | 'other';
+  /** The engine's own name of the type, e.g. `DECIMAL(18,2)`, `character varying(80)`. */
+  sql: string;
+  /** Characters of a bounded text type (`varchar(80)`). */
+  length?: number;
+  /** Digits of a bounded decimal (`numeric(18,2)`: precision 18, scale 2). */
+  precision?: number;
+  scale?: number;
+}
+
+/** A mapped destination field and the model column that feeds it. */
+export interface MappedColumn {
+  field: string;
+  column: string;
+  type: ColumnType;
+}
+
+/**
+ * A mapped column that does not fit its field. `error`: no value of the column's type can go into the
+ * field (the sync does not run); `warning`: some values may not, and those rows fail one by one.
+ */
+export interface MappingProblem {
+  field: string;
+  severity: 'error' | 'warning';
+  message: string;
+}
+
+/** What a check learned besides "usable". */
+export interface CheckResult {
+  /** The mapped fields as the destination describes them; given to the run's write target (`sync.schema`). */
+  schema?: Record<string, unknown>;
+}
+
 /** A problem found while validating a sync against a connector, reported with the sync file's line. */
 export interface SyncProblem {
   /** Dotted path in the sync file, e.g. `table` or `mapping.email`. */
@@ -196,7 +237,12 @@ export interface DestinationConnector {
   /** Checks that need the whole sync (e.g. `external_id` must be a mapped field). */
   validateSync?(target: WriteTarget): SyncProblem[];
   /** Reachability and credentials, before any state is written. Throws `DestinationError`. */
-  check(target: WriteTarget): Promise<void>;
+  check(target: WriteTarget): Promise<CheckResult | void>;
+  /**
+   * Compares the model's column types with the fields `check` described (its `schema`): what cannot go
+   * at all, and what may fail for some values. Absent: types are not compared.
+   */
+  compareColumns?(schema: Record<string, unknown>, columns: MappedColumn[]): MappingProblem[];
   /**
    * Rows per server-side job when this run should write through jobs (`JobWriter`), given how many
    * rows it sends; null for ordinary batches. Absent: never.
@@ -213,7 +259,8 @@ export interface DestinationConnector {
    * Self-healing after `schema_drift` failures: looks at the destination's schema again and says which
    * of `fields` (the mapped ones the failures named, or all mapped ones) are gone. The core then leaves
    * those out of the payloads and re-sends the rows; a field still there that fails again is a
-   * permission change, which stops the sync.
+   * permission change, which stops the sync. `schema`, when given, replaces the target's: a field whose
+   * type or length changed is coerced to the new one.
    */
-  heal?(target: WriteTarget): Promise<{ deleted: string[]; apiCalls: number }>;
+  heal?(target: WriteTarget): Promise<{ deleted: string[]; apiCalls: number; schema?: Record<string, unknown> }>;
 }

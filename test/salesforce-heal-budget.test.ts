@@ -157,6 +157,43 @@ describe('API budget', () => {
   );
 
   it(
+    'stops a run at max_calls_per_run with the rest deferred, rejects nothing, and later runs finish; exact call counts',
+    async () => {
+      await setup(400, '    api_budget: { max_calls_per_run: 4 }');
+      // Each run: GET /limits, then write calls of 50 rows until the run has made 4 calls.
+      const first = await run();
+      expect(first.code, first.stderr).toBe(3);
+      expect(first.report).toMatchObject({ status: 'deferred', sent: 150, succeeded: 150, failed: 0, deferred: 250, api_calls: 4 });
+      // No wait: the next run may send at once.
+      expect(first.report.error).toBe(
+        `deferred: api_budget.max_calls_per_run reached; 250 rows are sent by a run at or after ${first.report.deferred_until}`,
+      );
+      expect(Date.parse(first.report.deferred_until)).toBeLessThanOrEqual(Date.now());
+      expect(sf!.writes.map((w) => w.records)).toEqual([50, 50, 50]);
+      expect(contacts()).toHaveLength(150);
+      expect(await query('select count(*)::int as n from failed_rows')).toEqual([{ n: 0 }]);
+      expect((await status()).health).toBe('healthy');
+
+      const second = await run();
+      expect(second.report).toMatchObject({ status: 'deferred', sent: 150, succeeded: 150, deferred: 100, api_calls: 4 });
+      expect(sf!.writes).toHaveLength(6);
+
+      const third = await run();
+      expect(third.code).toBe(0);
+      expect(third.report).toMatchObject({ status: 'succeeded', sent: 100, succeeded: 100, failed: 0, deferred: 0, api_calls: 3 });
+      expect(sf!.writes).toHaveLength(8);
+      expect(contacts()).toHaveLength(400);
+      const runs = await query('select status, rows_deferred from sync_runs order by started_at');
+      expect(runs).toEqual([
+        { status: 'deferred', rows_deferred: 250 },
+        { status: 'deferred', rows_deferred: 100 },
+        { status: 'succeeded', rows_deferred: 0 },
+      ]);
+    },
+    SLOW,
+  );
+
+  it(
     'defers the rest of a run when the daily quota is spent mid-run, rejects nothing, and a later run finishes',
     async () => {
       await setup(400);

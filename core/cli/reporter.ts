@@ -62,6 +62,7 @@ export function createReporter(options: { interactive: boolean }): Reporter {
         event.type === 'invalid_row' ||
         event.type === 'run_failed' ||
         event.type === 'sync_skipped' ||
+        event.type === 'mapping_warning' ||
         event.type === 'alert_delivery_failed'
       ) {
         const { type, ...fields } = event;

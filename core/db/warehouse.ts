@@ -15,10 +15,16 @@ import { firstTokenOffset, leadingKeyword } from '../config/sql-statement.js';
 import { oneStatement } from './pg-extended.js';
 import { DUCKDB_SESSION_SQL, POSTGRES_SESSION_SQL } from './session-settings.js';
 
+/** A column of a model's SELECT: its name and the engine's name of its type. */
+export interface ModelColumn {
+  name: string;
+  type: string;
+}
+
 export interface Warehouse {
   readonly dialect: 'duckdb' | 'postgres';
-  /** Column names of a model's SELECT, without reading its rows. */
-  columns(model: ModelConfig): Promise<string[]>;
+  /** Columns of a model's SELECT, without reading its rows. */
+  columns(model: ModelConfig): Promise<ModelColumn[]>;
   /** Rows of `select … from (model)` in chunks; memory stays bounded by the chunk size. */
   stream(model: ModelConfig, selectList: string, chunkSize: number): AsyncIterable<Record<string, unknown>[]>;
   close(): Promise<void>;
@@ -68,17 +74,20 @@ function modelViewStatement(model: ModelConfig, view: string) {
 /**
  * DuckDB: checks with DuckDB's own parser that the model is exactly one query (statement type SELECT,
  * which covers WITH, VALUES, FROM-first and table functions), then defines it as temp view `view` with
- * exactly the statement that was parsed. Returns the model's column names.
+ * exactly the statement that was parsed. Returns the model's columns.
  */
-export async function defineDuckDBModelView(connection: DuckDBConnection, model: ModelConfig, view: string): Promise<string[]> {
-  let columns: string[];
+export async function defineDuckDBModelView(connection: DuckDBConnection, model: ModelConfig, view: string): Promise<ModelColumn[]> {
+  let columns: ModelColumn[];
   try {
     const statements = await connection.extractStatements(model.sql);
     if (statements.count !== 1) throw severalStatements(model);
     const prepared = await statements.prepare(0);
     try {
       if (prepared.statementType !== StatementType.SELECT) throw notOneQuery(model, StatementType[prepared.statementType] ?? 'a command');
-      columns = Array.from({ length: prepared.columnCount }, (_, i) => prepared.columnName(i));
+      columns = Array.from({ length: prepared.columnCount }, (_, i) => ({
+        name: prepared.columnName(i),
+        type: String(prepared.columnType(i)),
+      }));
     } finally {
       prepared.destroySync();
     }
@@ -166,7 +175,7 @@ export class DuckDBWarehouse implements Warehouse {
     private readonly onClose: () => void = () => {},
   ) {}
 
-  async columns(model: ModelConfig): Promise<string[]> {
+  async columns(model: ModelConfig): Promise<ModelColumn[]> {
     try {
       return await defineDuckDBModelView(this.connection, model, MODEL_VIEW);
     } finally {
@@ -230,11 +239,16 @@ export class PostgresWarehouse implements Warehouse {
     await this.client.query('set transaction read only');
   }
 
-  async columns(model: ModelConfig): Promise<string[]> {
+  async columns(model: ModelConfig): Promise<ModelColumn[]> {
     try {
       await this.beginWithModel(model);
       try {
-        return (await this.client.query(`select * from ${MODEL_VIEW} limit 0`)).fields.map((f) => f.name);
+        const { fields } = await this.client.query(`select * from ${MODEL_VIEW} limit 0`);
+        const types = await this.client.query<{ type: string }>(
+          `select format_type(oid, typmod) as type from unnest($1::oid[], $2::int[]) with ordinality as f(oid, typmod, n) order by n`,
+          [fields.map((f) => f.dataTypeID), fields.map((f) => f.dataTypeModifier)],
+        );
+        return fields.map((f, i) => ({ name: f.name, type: types.rows[i].type }));
       } catch (error) {
         throw modelSqlError(model, error, null);
       }

@@ -1,8 +1,9 @@
 /**
  * Self-healing of a run after `schema_drift` (README "Self-healing"): the rows a drift failed are held
  * back (not committed), no further batch leaves until the destination's schema is looked at again
- * (`connector.heal`), mapped fields found deleted are left out of the payloads from then on, and the
- * held rows are sent again with the healed target.
+ * (`connector.heal`), mapped fields found deleted are left out of the payloads from then on, fields
+ * whose type or length changed are coerced to the new describe, and the held rows are sent again with
+ * the healed target (rows whose values do not fit the new type then fail alone, `rejected`).
  *
  * Healing runs once per failure: a row that fails with `schema_drift` again after it was re-sent is a
  * permission change, which no heal can fix. The healer then reports it and the executor stops the run;
@@ -93,10 +94,12 @@ export class SchemaHealer {
 
   private async heal(failure: Failure): Promise<void> {
     try {
-      const { deleted, apiCalls } = await this.connector.heal!(this.target);
+      const { deleted, apiCalls, schema } = await this.connector.heal!(this.target);
       this.generation++;
       const omitted = [...new Set([...(this.target.sync.omitFields ?? []), ...deleted])];
-      this.target = { ...this.target, sync: { ...this.target.sync, omitFields: omitted, healGeneration: this.generation } };
+      // A new describe: fields whose type or length changed are coerced to the new one from now on.
+      const sync = { ...this.target.sync, omitFields: omitted, healGeneration: this.generation, ...(schema && { schema }) };
+      this.target = { ...this.target, sync };
       await this.onHeal({ deleted, failure, apiCalls });
     } catch (error) {
       const cause = (error as { failure?: Failure }).failure;

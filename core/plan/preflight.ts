@@ -5,11 +5,12 @@
  * A failed check belongs to the syncs it concerns: `run` records them as failed runs and runs the
  * others. Only what the whole project shares (the warehouse's connection) stops everything.
  */
-import { DestinationError, type Failure } from '../../connectors/destination.js';
+import { DestinationError, type Failure, type MappedColumn } from '../../connectors/destination.js';
 import { getConnector } from '../../connectors/registry.js';
 import type { ProjectConfig, SyncConfig } from '../config/types.js';
 import { redact } from '../../shared/redact.js';
-import { openWarehouse } from '../db/warehouse.js';
+import { openWarehouse, type ModelColumn } from '../db/warehouse.js';
+import { columnTypeOf } from '../db/column-type.js';
 import { UserError } from '../../shared/errors.js';
 import { writeTarget } from '../config/write-target.js';
 
@@ -27,29 +28,42 @@ export class DestinationUnusable extends UserError {
 /** Why a sync cannot run, by sync name; a sync absent from it passed. Warehouse problems come first. */
 export type PreflightFailures = Map<string, UserError>;
 
+export interface Preflight {
+  failures: PreflightFailures;
+  /** What each passing sync's destination described of its fields (the run's `sync.schema`), by sync name. */
+  schemas: Map<string, Record<string, unknown>>;
+  /** Mapped columns some of whose values may not fit their field (those rows fail alone), by sync name. */
+  warnings: Map<string, UserError[]>;
+}
+
 /** Checks every sync; rejects only when the warehouse cannot be reached at all. */
-export async function preflightSyncs(project: ProjectConfig, syncs: SyncConfig[]): Promise<PreflightFailures> {
-  const failures: PreflightFailures = new Map();
-  await checkModels(project, syncs, failures);
+export async function preflightSyncs(project: ProjectConfig, syncs: SyncConfig[]): Promise<Preflight> {
+  const result: Preflight = { failures: new Map(), schemas: new Map(), warnings: new Map() };
+  const columns = await checkModels(project, syncs, result.failures);
   await checkDestinations(
     project,
-    syncs.filter((sync) => !failures.has(sync.name)),
-    failures,
+    syncs.filter((sync) => !result.failures.has(sync.name)),
+    columns,
+    result,
   );
-  return failures;
+  return result;
 }
 
-/** `validate`: the first problem, as one line. */
-export async function preflight(project: ProjectConfig, syncs: SyncConfig[]): Promise<void> {
-  const [first] = (await preflightSyncs(project, syncs)).values();
+/** `validate`: the first problem, as one line; else the warnings. */
+export async function preflight(project: ProjectConfig, syncs: SyncConfig[]): Promise<UserError[]> {
+  const { failures, warnings } = await preflightSyncs(project, syncs);
+  const [first] = failures.values();
   if (first) throw first;
+  return [...warnings.values()].flat();
 }
 
-async function checkModels(project: ProjectConfig, syncs: SyncConfig[], failures: PreflightFailures): Promise<void> {
+/** Returns each model's columns, by model name. */
+async function checkModels(project: ProjectConfig, syncs: SyncConfig[], failures: PreflightFailures): Promise<Map<string, ModelColumn[]>> {
   const warehouse = await openWarehouse(project);
+  const found = new Map<string, ModelColumn[]>();
   try {
     // A model shared by several syncs runs once; its error fails each of them.
-    const columnsByModel = new Map<string, string[] | UserError>();
+    const columnsByModel = new Map<string, ModelColumn[] | UserError>();
     for (const sync of syncs) {
       const model = project.models[sync.model];
       let columns = columnsByModel.get(model.name);
@@ -63,17 +77,19 @@ async function checkModels(project: ProjectConfig, syncs: SyncConfig[], failures
         }
         columnsByModel.set(model.name, columns);
       }
+      if (!(columns instanceof UserError)) found.set(model.name, columns);
       const failure = columns instanceof UserError ? columns : missingColumn(sync, model.name, model.file, columns);
       if (failure) failures.set(sync.name, failure);
     }
   } finally {
     await warehouse.close();
   }
+  return found;
 }
 
-function missingColumn(sync: SyncConfig, modelName: string, modelFile: string, columns: string[]): UserError | null {
-  const known = new Set(columns);
-  const list = columns.join(', ');
+function missingColumn(sync: SyncConfig, modelName: string, modelFile: string, columns: ModelColumn[]): UserError | null {
+  const known = new Set(columns.map((c) => c.name));
+  const list = columns.map((c) => c.name).join(', ');
   if (!known.has(sync.primary_key)) {
     return new UserError(`primary key column "${sync.primary_key}" is not in model ${modelName} (columns: ${list})`, {
       file: sync.file,
@@ -95,18 +111,26 @@ function missingColumn(sync: SyncConfig, modelName: string, modelFile: string, c
   return null;
 }
 
-/** Each distinct target (destination, settings, fields) is checked once; its verdict holds for every sync writing to it. */
-async function checkDestinations(project: ProjectConfig, syncs: SyncConfig[], failures: PreflightFailures): Promise<void> {
-  const verdicts = new Map<string, UserError | null>();
+/**
+ * Each distinct target (destination, settings, fields) is checked once; its verdict holds for every sync
+ * writing to it. Then each sync's column types are compared with the fields the check described.
+ */
+async function checkDestinations(
+  project: ProjectConfig,
+  syncs: SyncConfig[],
+  columns: Map<string, ModelColumn[]>,
+  result: Preflight,
+): Promise<void> {
+  const verdicts = new Map<string, UserError | { schema?: Record<string, unknown> }>();
   for (const sync of syncs) {
     const destination = project.destinations[sync.destination];
     const target = writeTarget(project, sync);
     const id = JSON.stringify([sync.destination, target.sync.settings, target.sync.fields]);
+    const connector = getConnector(destination.type)!;
     let verdict = verdicts.get(id);
     if (verdict === undefined) {
-      verdict = null;
       try {
-        await getConnector(destination.type)!.check(target);
+        verdict = (await connector.check(target)) ?? {};
       } catch (error) {
         const message = error instanceof DestinationError ? error.failure.message : (error as Error).message;
         const remediation = error instanceof DestinationError ? error.failure.remediation : undefined;
@@ -127,6 +151,35 @@ async function checkDestinations(project: ProjectConfig, syncs: SyncConfig[], fa
       }
       verdicts.set(id, verdict);
     }
-    if (verdict) failures.set(sync.name, verdict);
+    if (verdict instanceof UserError) {
+      result.failures.set(sync.name, verdict);
+      continue;
+    }
+    if (!verdict.schema) continue;
+    result.schemas.set(sync.name, verdict.schema);
+    const problems = connector.compareColumns?.(verdict.schema, mappedColumns(sync, columns.get(sync.model) ?? [])) ?? [];
+    const located = (problem: { field: string; message: string }, hint: string) =>
+      new UserError(redact(problem.message, project.secrets), {
+        file: sync.file,
+        line: sync.lines[`mapping.${problem.field}`] ?? sync.lines.mapping,
+        field: `mapping.${problem.field}`,
+        hint,
+      });
+    const error = problems.find((p) => p.severity === 'error');
+    if (error) result.failures.set(sync.name, located(error, 'map a column of a type the field takes, or cast it in the model.'));
+    const warnings = problems.filter((p) => p.severity === 'warning');
+    if (!error && warnings.length > 0)
+      result.warnings.set(
+        sync.name,
+        warnings.map((w) => located(w, '')),
+      );
   }
+}
+
+function mappedColumns(sync: SyncConfig, columns: ModelColumn[]): MappedColumn[] {
+  const types = new Map(columns.map((c) => [c.name, c.type]));
+  return Object.entries(sync.mapping).flatMap(([field, column]) => {
+    const type = types.get(column);
+    return type === undefined ? [] : [{ field, column, type: columnTypeOf(type) }];
+  });
 }

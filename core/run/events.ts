@@ -115,8 +115,19 @@ export interface SchemaHealedEvent {
   message: string;
 }
 
+/** Preflight found a mapped column some of whose values may not fit their field; those rows fail alone. */
+export interface MappingWarningEvent {
+  type: 'mapping_warning';
+  sync: string;
+  /** `mapping.<field>` */
+  field: string;
+  /** The one line, with the sync file and the mapping's line. */
+  message: string;
+}
+
 export type RunEvent =
   | SyncSkippedEvent
+  | MappingWarningEvent
   | SchemaHealedEvent
   | HealthChangedEvent
   | HealthNotRecordedEvent

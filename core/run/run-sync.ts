@@ -79,7 +79,7 @@ export async function runSyncs(context: RunContext, syncs: SyncConfig[]): Promis
   const { project, options } = context;
   // A sync whose checks fail is recorded as a failed run below and the others run; only what the whole
   // project shares (its warehouse, its state store) stops the command before anything is written.
-  const failures = await preflightSyncs(project, syncs);
+  const { failures, schemas, warnings } = await preflightSyncs(project, syncs);
   // A dry run against a DuckDB state that does not exist yet plans as if nothing was synced, in an
   // in-memory store, so `plan` never creates the file. Against an existing one it may migrate it and fold
   // the snapshot log (the same content, README "CLI").
@@ -99,7 +99,12 @@ export async function runSyncs(context: RunContext, syncs: SyncConfig[]): Promis
         continue;
       }
       const failure = failures.get(sync.name);
-      const report = failure ? await failBeforePlan(context, store, sync, failure) : await runOne(context, store, sync);
+      for (const warning of warnings.get(sync.name) ?? []) {
+        context.emit({ type: 'mapping_warning', sync: sync.name, field: warning.field ?? '', message: warning.format() });
+      }
+      const report = failure
+        ? await failBeforePlan(context, store, sync, failure)
+        : await runOne(context, store, sync, schemas.get(sync.name));
       reports.push(report);
       // Before the run's health: the pause is the one alert, and a paused sync's health stays paused.
       if (report.paused_by_policy) await pauseByPolicy(context, store, sync, report.paused_by_policy);
@@ -277,7 +282,8 @@ async function planOrFail(
   }
 }
 
-async function runOne(context: RunContext, store: StateStore, sync: SyncConfig): Promise<SyncReport> {
+/** `schema`: what the destination's check described of the mapped fields, for the write target. */
+async function runOne(context: RunContext, store: StateStore, sync: SyncConfig, schema?: Record<string, unknown>): Promise<SyncReport> {
   const started = Date.now();
   const unlock = await lockSync(store, sync.name, sync.file);
   let failed = false;
@@ -355,7 +361,7 @@ async function runOne(context: RunContext, store: StateStore, sync: SyncConfig):
     let report: SyncReport;
     try {
       const dropped: string[] = [];
-      const totals = await executeSyncRun(context, store, sync, plan, runId, stateSession, budget, dropped);
+      const totals = await executeSyncRun(context, store, sync, plan, runId, stateSession, budget, dropped, schema);
       const deferredUntil = await budgetAfterRun(store, context.project.destinations[sync.destination], totals, clockOf(context).now());
       report = await closeSyncRun(store, base, runId, totals, started, clockOf(context).now(), {
         ...held,
@@ -463,11 +469,13 @@ async function executeSyncRun(
   stateSession: StateSession,
   budget: BudgetVerdict,
   dropped: string[],
+  schema: Record<string, unknown> | undefined,
 ): Promise<RunTotals> {
   const { project, emit } = context;
   const connector = getConnector(project.destinations[sync.destination].type) as DestinationConnector;
   const settings = effectiveSettings(project, sync, connector);
-  const target = writeTarget(project, sync);
+  const base = writeTarget(project, sync);
+  const target = schema ? { ...base, sync: { ...base.sync, schema } } : base;
   const jobRows = connector.jobSize?.(target, plan.counts.planned) ?? null;
   await recordMapping(store.db, sync.name, plan.mappingHash);
   await dropSettledFailures(store, sync);

@@ -232,7 +232,10 @@ export async function startSalesforceEmulator(options: SalesforceEmulatorOptions
       sendJson(res, 500, errorBody('UNKNOWN_EXCEPTION', `emulator bug: ${(error as Error).message}`));
     });
   });
-  server.keepAliveTimeout = 5_000;
+  // Longer than a client's busiest stall (a worker parsing 100,000 Bulk results on a loaded machine):
+  // at 5 s a kept-alive socket closed under the next request made that request go twice, and a test's
+  // exact API call count one more. Clients still make such a request again (bulk-ingest.ts `again`).
+  server.keepAliveTimeout = 60_000;
 
   await new Promise<void>((resolve) => server.listen(options.port ?? 0, options.host ?? '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;

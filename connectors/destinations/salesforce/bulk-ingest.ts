@@ -34,6 +34,24 @@ export function matchColumn(target: Pick<SalesforceTarget, 'mode' | 'externalId'
   return target.externalId ?? target.keyField;
 }
 
+/**
+ * A request sent on a kept-alive socket the server had just closed fails before the server reads it
+ * (EPIPE, ECONNRESET "socket hang up"): it is made again, up to 3 times, each try counted as a call.
+ * Reading 100,000 results parses for seconds on the worker's thread, long enough for a server's
+ * keep-alive timeout (Node's default: 5 s) to close the socket the next request then reuses.
+ */
+async function again<T>(request: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await request();
+    } catch (error) {
+      const e = error as { code?: unknown; message?: unknown };
+      const dropped = /EPIPE|ECONNRESET|socket hang up/.test(`${String(e.code ?? '')} ${String(e.message ?? '')}`);
+      if (!dropped || attempt >= 3) throw error;
+    }
+  }
+}
+
 export class BulkIngest {
   constructor(
     private readonly conn: Connection,
@@ -74,29 +92,20 @@ export class BulkIngest {
 
   /**
    * The CSV goes in one PUT. A socket the server closed under it (a kept-alive connection dropped just
-   * as the upload began: EPIPE, ECONNRESET) delivered nothing, so the upload is made again, up to 3
-   * times; jsforce's own transport never re-sends a streamed body. If the data did arrive after all,
-   * the job refuses a second upload, and the run stops with the job recorded: the next run aborts it.
+   * as the upload began) delivered nothing, so the upload is made again (`again`); jsforce's own
+   * transport never re-sends a streamed body. If the data did arrive after all, the job refuses a second
+   * upload, and the run stops with the job recorded: the next run aborts it.
    */
   private async upload(jobId: string, csv: string): Promise<void> {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        // A job object per attempt: jsforce refuses a second upload through the same one.
-        await this.conn.bulk2.job('ingest', { id: jobId }).uploadData(csv);
-        return;
-      } catch (error) {
-        const e = error as { code?: unknown; message?: unknown };
-        const dropped = /EPIPE|ECONNRESET/.test(`${String(e.code ?? '')} ${String(e.message ?? '')}`);
-        if (!dropped || attempt >= 3) throw error;
-      }
-    }
+    // A job object per attempt: jsforce refuses a second upload through the same one.
+    await again(() => this.conn.bulk2.job('ingest', { id: jobId }).uploadData(csv));
   }
 
   async resume(jobId: string, op: RowOp, rows: OutboundRow[]): Promise<JobOutcome> {
     const job = this.conn.bulk2.job('ingest', { id: jobId });
     let state: JobState;
     try {
-      state = (await job.check()).state;
+      state = (await again(() => job.check())).state;
     } catch (error) {
       // A job Salesforce no longer knows (deleted, or older than its 7-day retention): nothing to read.
       if ((error as { errorCode?: string }).errorCode === 'NOT_FOUND') return { results: [], apiCalls: 0, settled: true };
@@ -154,7 +163,7 @@ export class BulkIngest {
     let delay = this.target.bulkPollMs;
     let waited = 0;
     for (let polls = 1; ; polls++) {
-      const info = await job.check();
+      const info = await again(() => job.check());
       if (info.state === 'JobComplete' || info.state === 'Aborted') break;
       if (info.state === 'Failed') {
         const failure = this.jobFailure(jobId, info.errorMessage ?? '');
@@ -170,8 +179,8 @@ export class BulkIngest {
       delay = Math.min(Math.max(delay * 2, 1), MAX_POLL_DELAY_MS);
     }
     const column = matchColumn(this.target, op)!;
-    const successful = (await job.getSuccessfulResults()) as unknown as ResultRecord[];
-    const failed = (await job.getFailedResults()) as unknown as ResultRecord[];
+    const successful = (await again(() => job.getSuccessfulResults())) as unknown as ResultRecord[];
+    const failed = (await again(() => job.getFailedResults())) as unknown as ResultRecord[];
     for (const record of successful) {
       const row = byMatch.get(record[column]);
       if (row) results.push({ key: row.key, ok: true, destinationId: record.sf__Id || row.destinationId });

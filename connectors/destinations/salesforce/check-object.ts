@@ -2,16 +2,22 @@
  * Verifies, before a run writes any state, that the sync's object can take its writes: one describe
  * (GET /sobjects/{object}/describe) shows that the object and every mapped field exist for the
  * integration user, that the fields are createable/updateable as the mode needs, and that
- * external_id is a field Salesforce can match on (External ID or idLookup).
+ * external_id is a field Salesforce can match on (External ID or idLookup). The mapped fields' types
+ * and lengths come back for the run (`sync.schema`) and for the comparison with the model's columns.
  */
 import type { Connection } from 'jsforce';
 import { DestinationError } from '../../destination.js';
 import { metered, type CallMeter } from './connection.js';
 import { classifyRequestError, sfCatalogue } from './errors.js';
 import type { SalesforceTarget } from './settings.js';
+import { shapeOf, type ObjectShape } from './field-coercion.js';
 
 interface DescribedField {
   name: string;
+  type: string;
+  length?: number;
+  precision?: number;
+  scale?: number;
   createable: boolean;
   updateable: boolean;
   externalId: boolean;
@@ -20,7 +26,8 @@ interface DescribedField {
 
 const quoted = (names: string[]) => names.map((n) => `"${n}"`).join(', ');
 
-export async function checkObject(conn: Connection, target: SalesforceTarget): Promise<void> {
+/** Returns the shapes of the mapped fields, which the run's values are coerced to. */
+export async function checkObject(conn: Connection, target: SalesforceTarget): Promise<ObjectShape> {
   const { object, externalId, mode } = target;
   const meter: CallMeter = { calls: 0 };
   let fields: DescribedField[];
@@ -65,4 +72,5 @@ export async function checkObject(conn: Connection, target: SalesforceTarget): P
   }
   if (mode === 'mirror' && !deletable)
     throw sfCatalogue.error('SF_NOT_DELETABLE', `${object} records cannot be deleted by the integration user`);
+  return shapeOf(fields, target.fields);
 }

@@ -212,6 +212,22 @@ const ownCodes = {
     errorClass: 'rejected',
     remediation: 'Bulk API 2.0 reads the text #N/A as null; change the value in the model, or set api: rest for this sync.',
   },
+  SF_VALUE_NOT_OF_TYPE: {
+    errorClass: 'rejected',
+    remediation: 'The value cannot be read as the field\'s type (README "Salesforce: field types"); fix it in the model or cast it there.',
+    blocks: true,
+  },
+  SF_NUMBER_LOSES_DIGITS: {
+    errorClass: 'rejected',
+    remediation:
+      'The number has more decimal places than the field keeps, and is never rounded silently; round it in the model or raise the field scale.',
+    blocks: true,
+  },
+  SF_FIELD_TYPE_CHANGED: {
+    errorClass: 'schema_drift',
+    remediation:
+      "A mapped field's type or length changed in Salesforce; the run describes it again and coerces to the new type where that is lossless.",
+  },
   SF_UNKNOWN: { errorClass: 'fatal', remediation: 'Unexpected error; see the message.' },
   SF_RECORD_REFUSED: { errorClass: 'rejected', remediation: 'Salesforce refused this record; fix the values the message names.' },
 } as const satisfies Record<string, CatalogueEntry>;

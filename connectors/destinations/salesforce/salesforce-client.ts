@@ -14,6 +14,7 @@ import type { Connection } from 'jsforce';
 import {
   DestinationError,
   type ApiUsage,
+  type Failure,
   type DestinationClient,
   type JobWriter,
   type OutboundRow,
@@ -26,6 +27,18 @@ import { metered, openConnection, type CallMeter } from './connection.js';
 import { classifyRequestError, recordFailure, sfCatalogue, type SaveErrorLike } from './errors.js';
 import type { SalesforceTarget } from './settings.js';
 import { BulkIngest } from './bulk-ingest.js';
+import { coerceRows } from './field-coercion.js';
+
+/**
+ * Refusals of a value for its field's type or length: `JSON_PARSER_ERROR` (REST cannot read the value
+ * as the field's type), `INVALID_TYPE_ON_FIELD_IN_RECORD`, and the range and length checks.
+ */
+const TYPE_REFUSALS = new Set([
+  'SF_JSON_PARSER_ERROR',
+  'SF_INVALID_TYPE_ON_FIELD_IN_RECORD',
+  'SF_STRING_TOO_LONG',
+  'SF_NUMBER_OUTSIDE_VALID_RANGE',
+]);
 
 interface SaveResultLike {
   id?: string | null;
@@ -70,7 +83,12 @@ export class SalesforceClient implements DestinationClient {
     const bulk = new BulkIngest(conn, target, () => this.secrets());
     this.jobs = {
       openJob: (op) => this.jobCall(`open a Bulk API job for ${op}`, async () => ({ jobId: await bulk.open(op), apiCalls: 0 })),
-      runJob: (jobId, op, rows) => this.jobCall(`Bulk API job ${jobId}`, () => bulk.run(jobId, op, rows)),
+      runJob: (jobId, op, rows) =>
+        this.jobCall(`Bulk API job ${jobId}`, async () => {
+          const refused: RowResult[] = [];
+          const outcome = await bulk.run(jobId, op, op === 'delete' ? rows : this.coerce(rows, refused));
+          return { ...outcome, results: [...refused, ...outcome.results.map((r) => this.stale(r))] };
+        }),
       resumeJob: (jobId, op, rows) => this.jobCall(`Bulk API job ${jobId}`, () => bulk.resume(jobId, op, rows)),
     };
   }
@@ -94,24 +112,48 @@ export class SalesforceClient implements DestinationClient {
   async write(op: RowOp, rows: OutboundRow[]): Promise<WriteOutcome> {
     const meter: CallMeter = { calls: 0 };
     const results: RowResult[] = [];
+    const sent = op === 'delete' ? rows : this.coerce(rows, results);
+    if (sent.length === 0) return this.outcome(results, meter);
+    const refused = results.length;
     try {
       await metered(meter, async () => {
-        if (op === 'delete') await this.destroy(rows, results);
-        else if (this.target.mode === 'insert') await this.create(rows, results);
-        else if (this.target.mode === 'update') await this.update(rows, results);
-        else await this.upsert(rows, results);
+        if (op === 'delete') await this.destroy(sent, results);
+        else if (this.target.mode === 'insert') await this.create(sent, results);
+        else if (this.target.mode === 'update') await this.update(sent, results);
+        else await this.upsert(sent, results);
       });
+      for (let i = refused; i < results.length; i++) results[i] = this.stale(results[i]);
     } catch (error) {
-      const failure = classifyRequestError(error, meter.lastStatus, `${op} ${this.target.object}`, this.secrets());
+      const failure = this.staleFailure(classifyRequestError(error, meter.lastStatus, `${op} ${this.target.object}`, this.secrets()));
       // A missing field fails every record alike: answering per row spares the core halving the batch to one-row calls.
       if (failure.errorClass === 'schema_drift') {
         const answered = new Set(results.map((r) => r.key));
-        for (const row of rows) if (!answered.has(row.key)) results.push({ key: row.key, ok: false, failure });
+        for (const row of sent) if (!answered.has(row.key)) results.push({ key: row.key, ok: false, failure });
         return this.outcome(results, meter);
       }
       throw new DestinationError(failure, meter.calls, usageOf(this.conn));
     }
     return this.outcome(results, meter);
+  }
+
+  /** Rows with their values coerced to the described field types; rows that do not fit get their result now. */
+  private coerce(rows: OutboundRow[], results: RowResult[]): OutboundRow[] {
+    return this.target.shape ? coerceRows(this.target.shape, rows, results, this.secrets()) : rows;
+  }
+
+  private stale(result: RowResult): RowResult {
+    return result.ok ? result : { ...result, failure: this.staleFailure(result.failure) };
+  }
+
+  /**
+   * A value refused for its type or length after it was coerced to the check's describe means the field
+   * changed since: `schema_drift`, so the run describes the object again and coerces to the new type
+   * (README "Self-healing"). After that heal the describe is fresh, and the refusal is the value's own.
+   */
+  private staleFailure(failure: Failure): Failure {
+    if (!this.target.shape || this.target.healed || !TYPE_REFUSALS.has(failure.code)) return failure;
+    const { blocks: _blocks, ...rest } = sfCatalogue.passthrough(failure.code, 'SF_FIELD_TYPE_CHANGED', failure.message);
+    return failure.fields ? { ...rest, fields: failure.fields } : rest;
   }
 
   private outcome(results: RowResult[], meter: CallMeter): WriteOutcome {

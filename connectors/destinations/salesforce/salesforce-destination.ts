@@ -8,6 +8,7 @@ import { sfCatalogue } from './errors.js';
 import type { DestinationConnector } from '../../destination.js';
 import { syncKeyProblems } from '../sync-key.js';
 import { checkObject } from './check-object.js';
+import { compareColumns } from './column-fit.js';
 import { openConnection } from './connection.js';
 import { deletedFields, readOrgUsage } from './org-usage.js';
 import { SalesforceClient } from './salesforce-client.js';
@@ -107,8 +108,9 @@ export const salesforceDestination: DestinationConnector = {
   },
   async check(target) {
     const settings = readSalesforceTarget(target);
-    await checkObject(await openConnection(settings, { transportRetries: true }), settings);
+    return { schema: await checkObject(await openConnection(settings, { transportRetries: true }), settings) };
   },
+  compareColumns,
   jobSize(target, rowsToSend) {
     const settings = readSalesforceTarget(target);
     if (settings.api === 'rest' || matchColumn(settings, 'update') === null) return null;

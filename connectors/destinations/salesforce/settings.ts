@@ -2,6 +2,7 @@
 import type { SyncMode, WriteTarget } from '../../destination.js';
 import { targetSettings } from '../../kit/settings.js';
 import { sfCatalogue } from './errors.js';
+import type { ObjectShape } from './field-coercion.js';
 
 export const DEFAULT_API_VERSION = '62.0';
 export type SalesforceApi = 'auto' | 'rest' | 'bulk';
@@ -46,6 +47,10 @@ export interface SalesforceTarget {
   bulkPollMs: number;
   /** Tokens and the client secret, masked out of every message. */
   secrets: string[];
+  /** The mapped fields' types and lengths from the check or the last heal; null: values are not coerced. */
+  shape: ObjectShape | null;
+  /** The shape came from a heal's describe this run, not the check's. */
+  healed: boolean;
 }
 
 /** `62.0` is read by YAML as the number 62, so numbers are accepted and written back with one decimal. */
@@ -105,6 +110,8 @@ export function readSalesforceTarget(target: WriteTarget): SalesforceTarget {
     bulkThreshold,
     bulkJobSize,
     bulkPollMs,
+    shape: (target.sync.schema as ObjectShape | undefined) ?? null,
+    healed: (target.sync.healGeneration ?? 0) > 0,
     secrets: [
       ...new Set([
         ...[accessToken, refreshToken, clientSecret].filter((s): s is string => s !== undefined && s.length >= 4),

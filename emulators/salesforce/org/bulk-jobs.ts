@@ -12,7 +12,8 @@ import { parse } from 'csv-parse/sync';
 import { stringify } from 'csv-stringify/sync';
 import { RequestError } from '../errors.js';
 import type { SalesforceOrg } from './org.js';
-import type { SaveResult } from './save-result.js';
+import { saveError, type SaveResult } from './save-result.js';
+import { unreadableValue } from './value-types.js';
 import type { SfRecord } from './sobject-store.js';
 
 export type JobState = 'Open' | 'UploadComplete' | 'InProgress' | 'JobComplete' | 'Failed' | 'Aborted';
@@ -174,7 +175,11 @@ export class BulkJobs {
     if (unknown !== undefined) return this.fail(job, `InvalidBatch : Field name not found : ${unknown}`);
     for (const cells of records) {
       const values = typedValues(store.spec.name, this.org, header, cells);
-      const result = this.write(job, values);
+      // A CSV value its field cannot read fails its record alone (a REST body would fail as a whole).
+      const bad = unreadableValue(store, values);
+      const result = bad
+        ? { success: false, errors: [saveError('INVALID_TYPE_ON_FIELD_IN_RECORD', `${bad.name}: value not of required type: ${String(bad.value)}`, [bad.name])] }
+        : this.write(job, values);
       if (result.success) {
         job.successful.push([result.id ?? '', String(result.created ?? job.operation === 'insert'), ...cells]);
       } else {

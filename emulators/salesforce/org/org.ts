@@ -12,9 +12,10 @@ import { BulkJobs } from './bulk-jobs.js';
 import { BulkQueryJobs } from './bulk-query-jobs.js';
 import { saveAll, saveError, type SaveError, type SaveResult } from './save-result.js';
 import { SObjectStore, blank, type SfRecord } from './sobject-store.js';
-import { defaultObjects, type FieldState, type ObjectSpec } from './schema.js';
+import { defaultObjects, type FieldSpec, type FieldState, type ObjectSpec } from './schema.js';
 import { OrgClock } from './org-clock.js';
 import { QueryCursors } from './query-cursors.js';
+import { readValueTypes } from './value-types.js';
 
 export class SalesforceOrg {
   private readonly stores = new Map<string, SObjectStore>();
@@ -92,6 +93,13 @@ export class SalesforceOrg {
     this.setFieldState(object, field, readable ? 'ok' : 'noRead');
   }
 
+  /** A field's type or size changed by an admin, e.g. `{ type: 'date' }` or `{ length: 20 }`; the records keep their values. */
+  changeField(object: string, field: string, change: Pick<FieldSpec, 'type' | 'length' | 'precision' | 'scale'>): void {
+    const spec = this.store(object).fields.get(field);
+    if (!spec) throw new Error(`no field ${object}.${field}`);
+    Object.assign(spec, change);
+  }
+
   addRule(rule: RecordRule): void {
     this.rules.push({ ...rule });
   }
@@ -134,8 +142,13 @@ export class SalesforceOrg {
     return store;
   }
 
-  /** Whole-request check every write body gets: each named field must exist and be visible. */
+  /** Whole-request checks every write body gets: each named field exists and is visible, each value reads as its type. */
   private checkFieldsExist(store: SObjectStore, records: SfRecord[]): void {
+    this.checkNames(store, records);
+    readValueTypes(store, records);
+  }
+
+  private checkNames(store: SObjectStore, records: SfRecord[]): void {
     for (const record of records) {
       for (const name of Object.keys(record)) {
         if (name === 'attributes' || name === 'id') continue;

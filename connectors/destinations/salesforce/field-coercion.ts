@@ -1,0 +1,265 @@
+/**
+ * Values coerced to the described type of their Salesforce field before anything is sent, the same for
+ * sObject Collections and Bulk API 2.0 CSV (README "Salesforce: field types"). A value that cannot go
+ * into its field without losing something fails its row here, with a blocking code, at no API call:
+ * - text fields (string, textarea, email, phone, url, picklist, reference, …): scalars as text, at most
+ *   `length` characters (SF_STRING_TOO_LONG, never cut);
+ * - multipicklist: a list, or a `;`-joined text, as `;`-joined text;
+ * - boolean: true/false, the text `true`/`false` in any case, the numbers 0 and 1; nothing else;
+ * - int: whole numbers within ±2,147,483,647 (32 bits, as Salesforce stores them);
+ * - double, currency, percent: at most `scale` fraction digits (SF_NUMBER_LOSES_DIGITS, never rounded)
+ *   and `precision − scale` integer digits; every digit kept (an `ExactNumber` when a double cannot);
+ * - date: `YYYY-MM-DD`, or a timestamp at exactly midnight with no zone or UTC;
+ * - datetime: ISO 8601, sent in UTC (`2026-03-01T11:34:56.5Z`); a timestamp or text without a zone is
+ *   taken as UTC, a date as its midnight UTC. Salesforce keeps milliseconds: finer digits are cut.
+ * - time: `HH:MM[:SS[.fff]]` as `HH:MM:SS.fffZ`.
+ * Null, and the empty text (which Salesforce stores as null), stay null for every type but text.
+ */
+import { ExactNumber } from '../../../shared/exact-json.js';
+import { clip } from '../../../shared/redact.js';
+import type { Failure, OutboundRow, RowResult } from '../../destination.js';
+import { sfCatalogue } from './errors.js';
+
+/** What coercion needs of a described field. */
+export interface FieldShape {
+  type: string;
+  /** Characters, for text types; 0 when not bounded. */
+  length: number;
+  /** Total and fraction digits of double, currency and percent; 0 when not given. */
+  precision: number;
+  scale: number;
+}
+
+/** Mapped field → its shape, from the object's describe. */
+export type ObjectShape = Record<string, FieldShape>;
+
+export type CoercionCode = 'SF_STRING_TOO_LONG' | 'SF_VALUE_NOT_OF_TYPE' | 'SF_NUMBER_LOSES_DIGITS' | 'SF_NUMBER_OUTSIDE_VALID_RANGE';
+
+export type Coerced = { ok: true; value: unknown } | { ok: false; code: CoercionCode; message: string };
+
+export const TEXT_TYPES = new Set([
+  'string',
+  'textarea',
+  'email',
+  'phone',
+  'url',
+  'picklist',
+  'combobox',
+  'reference',
+  'id',
+  'encryptedstring',
+]);
+export const DECIMAL_TYPES = new Set(['double', 'currency', 'percent']);
+/** Salesforce `int` fields hold 32-bit signed values. */
+const INT_MAX = 2_147_483_647n;
+/** Values quoted in messages are cut, so a hostile 1 MB value does not make a 1 MB message. */
+const QUOTE_CHARS = 40;
+
+const quote = (value: unknown) => {
+  const text = typeof value === 'string' ? value : value instanceof ExactNumber ? value.text : JSON.stringify(value);
+  return JSON.stringify(text.length > QUOTE_CHARS ? `${text.slice(0, QUOTE_CHARS)}…` : text);
+};
+
+const fail = (code: CoercionCode, message: string): Coerced => ({ ok: false, code, message });
+const notOfType = (field: string, shape: FieldShape, value: unknown, expected: string) =>
+  fail('SF_VALUE_NOT_OF_TYPE', `${field} is a ${shape.type} field; ${quote(value)} is not ${expected}`);
+
+export function coerceValue(field: string, shape: FieldShape, value: unknown): Coerced {
+  if (value === null || value === undefined) return { ok: true, value: null };
+  const { type } = shape;
+  if (TEXT_TYPES.has(type)) return bounded(field, shape, asText(value), value);
+  if (value === '') return { ok: true, value: null };
+  if (type === 'multipicklist') return multiPicklist(field, shape, value);
+  if (type === 'boolean') return booleanOf(field, shape, value);
+  if (type === 'int') return integerOf(field, shape, value);
+  if (DECIMAL_TYPES.has(type)) return decimalOf(field, shape, value);
+  if (type === 'date') return dateOf(field, shape, value);
+  if (type === 'datetime') return dateTimeOf(field, shape, value);
+  if (type === 'time') return timeOf(field, shape, value);
+  // address, location, base64, anyType …: sent as the model gives them.
+  return { ok: true, value };
+}
+
+function asText(value: unknown): string | null {
+  if (typeof value === 'string') return value;
+  if (value instanceof ExactNumber) return value.text;
+  if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint') return String(value);
+  return null;
+}
+
+function bounded(field: string, shape: FieldShape, text: string | null, value: unknown): Coerced {
+  if (text === null) return notOfType(field, shape, value, 'text');
+  if (shape.length > 0 && text.length > shape.length) {
+    return fail('SF_STRING_TOO_LONG', `${field}: ${text.length} characters, the field holds ${shape.length}: ${quote(text)}`);
+  }
+  return { ok: true, value: text };
+}
+
+function multiPicklist(field: string, shape: FieldShape, value: unknown): Coerced {
+  if (!Array.isArray(value)) return bounded(field, shape, asText(value), value);
+  const items = value.filter((item) => item !== null && item !== '').map(asText);
+  if (items.some((item) => item === null || item.includes(';'))) return notOfType(field, shape, value, 'a list of values without ";"');
+  return bounded(field, shape, items.join(';'), value);
+}
+
+function booleanOf(field: string, shape: FieldShape, value: unknown): Coerced {
+  if (typeof value === 'boolean') return { ok: true, value };
+  if (typeof value === 'string' && /^(true|false)$/i.test(value)) return { ok: true, value: value.toLowerCase() === 'true' };
+  if (value === 0 || value === 1) return { ok: true, value: value === 1 };
+  return notOfType(field, shape, value, 'true, false, 0 or 1');
+}
+
+/** A number as sign, digits and the exponent of the last digit; null when it is not a plain decimal. */
+interface Decimal {
+  negative: boolean;
+  /** No leading or trailing zeros; "0" for zero. */
+  digits: string;
+  exponent: number;
+}
+
+const DECIMAL_TEXT = /^([+-]?)(\d*)(?:\.(\d*))?(?:[eE]([+-]?\d{1,4}))?$/;
+
+function decimalOf_(value: unknown): Decimal | null {
+  const text = typeof value === 'number' ? (Number.isFinite(value) ? String(value) : '') : asText(value);
+  const match = text === null ? null : DECIMAL_TEXT.exec(text);
+  if (!match || (match[2] === '' && !match[3]) || typeof value === 'boolean') return null;
+  let digits = `${match[2]}${match[3] ?? ''}`;
+  let exponent = Number(match[4] ?? 0) - (match[3]?.length ?? 0);
+  digits = digits.replace(/^0+/, '');
+  const trimmed = digits.replace(/0+$/, '');
+  exponent += digits.length - trimmed.length;
+  if (trimmed === '') return { negative: false, digits: '0', exponent: 0 };
+  return { negative: match[1] === '-', digits: trimmed, exponent };
+}
+
+const fractionDigits = (d: Decimal) => Math.max(0, -d.exponent);
+const integerDigits = (d: Decimal) => (d.digits === '0' ? 0 : Math.max(0, d.digits.length + d.exponent));
+
+/** Plain decimal text, no exponent: "-12.5", "100000000000000000000". */
+function plain(d: Decimal): string {
+  const sign = d.negative ? '-' : '';
+  if (d.exponent >= 0) return sign + d.digits + '0'.repeat(d.exponent);
+  const point = d.digits.length + d.exponent;
+  return point > 0 ? `${sign}${d.digits.slice(0, point)}.${d.digits.slice(point)}` : `${sign}0.${'0'.repeat(-point)}${d.digits}`;
+}
+
+/** A JS number when it prints back as the same digits, else the digits kept as an ExactNumber. */
+function exact(text: string): number | ExactNumber {
+  const n = Number(text);
+  const back = decimalOf_(n);
+  const want = decimalOf_(text);
+  return back && want && back.digits === want.digits && back.exponent === want.exponent && back.negative === want.negative
+    ? n
+    : new ExactNumber(text);
+}
+
+function integerOf(field: string, shape: FieldShape, value: unknown): Coerced {
+  const d = decimalOf_(value);
+  if (!d) return notOfType(field, shape, value, 'a number');
+  if (fractionDigits(d) > 0) return fail('SF_NUMBER_LOSES_DIGITS', `${field} holds whole numbers; ${quote(value)} would lose its fraction`);
+  const whole = BigInt(plain(d));
+  if (whole > INT_MAX || whole < -INT_MAX - 1n) {
+    return fail('SF_NUMBER_OUTSIDE_VALID_RANGE', `${field} holds 32-bit whole numbers; ${quote(value)} is outside ±2147483647`);
+  }
+  return { ok: true, value: Number(whole) };
+}
+
+function decimalOf(field: string, shape: FieldShape, value: unknown): Coerced {
+  const d = decimalOf_(value);
+  if (!d) return notOfType(field, shape, value, 'a number');
+  if (shape.precision > 0) {
+    if (fractionDigits(d) > shape.scale) {
+      return fail('SF_NUMBER_LOSES_DIGITS', `${field} keeps ${shape.scale} decimal places; ${quote(value)} would be rounded`);
+    }
+    if (integerDigits(d) > shape.precision - shape.scale) {
+      const most = shape.precision - shape.scale;
+      return fail('SF_NUMBER_OUTSIDE_VALID_RANGE', `${field} holds at most ${most} digits before the point; ${quote(value)} has more`);
+    }
+  }
+  return { ok: true, value: exact(plain(d)) };
+}
+
+const DATE_TIME = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d+))?)?)?\s*(Z|z|[+-]\d{2}(?::?\d{2})?)?$/;
+
+function validDay(year: number, month: number, day: number): boolean {
+  if (month < 1 || month > 12 || day < 1) return false;
+  return day <= new Date(Date.UTC(year, month, 0)).getUTCDate();
+}
+
+function dateOf(field: string, shape: FieldShape, value: unknown): Coerced {
+  const text = typeof value === 'string' ? value : '';
+  const m = DATE_TIME.exec(text);
+  if (!m || !validDay(Number(m[1]), Number(m[2]), Number(m[3]))) return notOfType(field, shape, value, 'a date (YYYY-MM-DD)');
+  const midnight = !m[4] || (Number(m[4]) === 0 && Number(m[5]) === 0 && Number(m[6] ?? 0) === 0 && !/[1-9]/.test(m[7] ?? ''));
+  const utc = !m[8] || /^(Z|z|[+-]00(:?00)?)$/.test(m[8]);
+  if (!midnight || !utc) return notOfType(field, shape, value, 'a date: its time of day or zone would be lost');
+  return { ok: true, value: `${m[1]}-${m[2]}-${m[3]}` };
+}
+
+function dateTimeOf(field: string, shape: FieldShape, value: unknown): Coerced {
+  const m = typeof value === 'string' ? DATE_TIME.exec(value) : null;
+  const expected = 'an ISO 8601 date and time';
+  if (!m) return notOfType(field, shape, value, expected);
+  const [year, month, day, hour, minute, second] = [1, 2, 3, 4, 5, 6].map((i) => Number(m[i] ?? 0));
+  if (!validDay(year, month, day) || hour > 23 || minute > 59 || second > 59) return notOfType(field, shape, value, expected);
+  let offsetMinutes = 0;
+  const zone = m[8];
+  if (zone && !/^[Zz]$/.test(zone)) {
+    const z = /^([+-])(\d{2}):?(\d{2})?$/.exec(zone)!;
+    offsetMinutes = (z[1] === '-' ? -1 : 1) * (Number(z[2]) * 60 + Number(z[3] ?? 0));
+    if (Math.abs(offsetMinutes) > 18 * 60) return notOfType(field, shape, value, expected);
+  }
+  const at = new Date(0);
+  at.setUTCFullYear(year, month - 1, day);
+  at.setUTCHours(hour, minute - offsetMinutes, second, 0);
+  const iso = at.toISOString();
+  if (!/^\d{4}-/.test(iso)) return notOfType(field, shape, value, `${expected} between years 0000 and 9999 in UTC`);
+  const millis = (m[7] ?? '').slice(0, 3).replace(/0+$/, '');
+  return { ok: true, value: `${iso.slice(0, 19)}${millis ? `.${millis}` : ''}Z` };
+}
+
+function timeOf(field: string, shape: FieldShape, value: unknown): Coerced {
+  const m = typeof value === 'string' ? /^(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d+))?)?Z?$/.exec(value) : null;
+  if (!m || Number(m[1]) > 23 || Number(m[2]) > 59 || Number(m[3] ?? 0) > 59) return notOfType(field, shape, value, 'a time (HH:MM:SS)');
+  return { ok: true, value: `${m[1]}:${m[2]}:${m[3] ?? '00'}.${(m[4] ?? '').slice(0, 3).padEnd(3, '0')}Z` };
+}
+
+/** The shapes of the `mapped` fields a describe lists (`fields` of `GET /sobjects/{T}/describe`). */
+export function shapeOf(
+  described: Array<{ name: string; type: string; length?: number; precision?: number; scale?: number }>,
+  mapped: string[],
+): ObjectShape {
+  const wanted = new Set(mapped);
+  const shape: ObjectShape = {};
+  for (const f of described) {
+    if (!wanted.has(f.name)) continue;
+    shape[f.name] = { type: f.type, length: f.length ?? 0, precision: f.precision ?? 0, scale: f.scale ?? 0 };
+  }
+  return shape;
+}
+
+/** Each row's fields coerced to `shape`; a row with a value that does not fit fails alone, with its first such field. */
+export function coerceRows(shape: ObjectShape, rows: OutboundRow[], results: RowResult[], secrets: string[]): OutboundRow[] {
+  const sent: OutboundRow[] = [];
+  for (const row of rows) {
+    const fields: Record<string, unknown> = {};
+    let failure: Failure | null = null;
+    for (const [name, value] of Object.entries(row.fields)) {
+      const fieldShape = shape[name];
+      if (!fieldShape) {
+        fields[name] = value;
+        continue;
+      }
+      const coerced = coerceValue(name, fieldShape, value);
+      if (!coerced.ok) {
+        failure = sfCatalogue.failure(coerced.code, clip(`row ${row.key}: ${coerced.message} (checked before sending)`, 400, secrets));
+        failure.fields = [name];
+        break;
+      }
+      fields[name] = coerced.value;
+    }
+    if (failure) results.push({ key: row.key, ok: false, failure });
+    else sent.push({ ...row, fields });
+  }
+  return sent;
+}
