@@ -8,7 +8,7 @@
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { Connection, HttpRequest, HttpRequestOptions } from 'jsforce';
-import type { SalesforceTarget } from './settings.js';
+import type { SalesforceCredentials } from './credentials.js';
 
 /** No single collection call of ≤200 records should take this long; node-fetch's own default is 30 minutes. */
 const REQUEST_TIMEOUT_MS = 120_000;
@@ -32,7 +32,7 @@ export interface OpenOptions {
   transportRetries: boolean;
 }
 
-export async function openConnection(target: SalesforceTarget, options: OpenOptions): Promise<Connection> {
+export async function openConnection(target: SalesforceCredentials, options: OpenOptions): Promise<Connection> {
   // Loaded here, not at the top: the CLI imports every connector, and jsforce takes ~250 ms to load.
   const { Connection: JsforceConnection } = await import('jsforce');
   const { oauth } = target;

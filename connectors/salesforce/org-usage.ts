@@ -3,13 +3,13 @@
  * and, for self-healing, which mapped fields a fresh describe no longer shows (deleted, or hidden
  * from the integration user).
  */
-import type { ApiUsage } from '../../destination.js';
-import { DestinationError } from '../../destination.js';
+import type { ApiUsage } from '../destination.js';
+import { DestinationError } from '../destination.js';
 import { metered, openConnection, type CallMeter } from './connection.js';
 import { classifyRequestError } from './errors.js';
-import type { SalesforceTarget } from './settings.js';
+import type { SalesforceCredentials } from './credentials.js';
 
-export async function readOrgUsage(target: SalesforceTarget): Promise<{ usage: ApiUsage; apiCalls: number }> {
+export async function readOrgUsage(target: SalesforceCredentials): Promise<{ usage: ApiUsage; apiCalls: number }> {
   const meter: CallMeter = { calls: 0 };
   const conn = await openConnection(target, { transportRetries: true });
   try {
@@ -26,7 +26,7 @@ export async function readOrgUsage(target: SalesforceTarget): Promise<{ usage: A
 }
 
 /** Mapped fields a new describe (a new connection: jsforce caches describes per connection) does not list. */
-export async function deletedFields(target: SalesforceTarget): Promise<{ deleted: string[]; apiCalls: number }> {
+export async function deletedFields(target: SalesforceCredentials & { object: string; fields: readonly string[] }): Promise<{ deleted: string[]; apiCalls: number }> {
   const meter: CallMeter = { calls: 0 };
   const conn = await openConnection(target, { transportRetries: true });
   try {
