@@ -18,6 +18,8 @@ export interface CallMeter {
   calls: number;
   /** Status of the last answer, which jsforce's errors do not keep. */
   lastStatus?: number;
+  /** Headers of the last answer (a Bulk API query page's `Sforce-Locator`). */
+  lastHeaders?: Record<string, string>;
 }
 
 const meters = new AsyncLocalStorage<CallMeter>();
@@ -73,7 +75,10 @@ export async function openConnection(target: SalesforceCredentials, options: Ope
     const response = transport.httpRequest(request, tuned);
     response.then(
       (answer) => {
-        if (meter) meter.lastStatus = answer.statusCode;
+        if (meter) {
+          meter.lastStatus = answer.statusCode;
+          meter.lastHeaders = answer.headers;
+        }
         if (answer.statusCode < 400) refreshedSinceSuccess = false;
       },
       () => {},
