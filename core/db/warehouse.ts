@@ -6,6 +6,8 @@
  */
 import { DuckDBInstance, StatementType, type DuckDBConnection } from '@duckdb/node-api';
 import pg from 'pg';
+import { existsSync } from 'node:fs';
+import { attachLandingSql } from './landing-attach.js';
 import type { ModelConfig, ProjectConfig } from '../config/types.js';
 import { UserError, oneLine } from '../../shared/errors.js';
 import { toPlainValue } from './duckdb-values.js';
@@ -140,6 +142,8 @@ export async function openWarehouse(project: ProjectConfig): Promise<Warehouse> 
     const connection = await instance.connect();
     await connection.run(DUCKDB_SESSION_SQL);
     await connection.run(`set file_search_path = '${project.dir.replace(/'/g, "''")}'`);
+    // Landed tables, read-only: an extract in another process holds the file only while it commits a page.
+    if (project.landing?.type === 'duckdb' && existsSync(project.landing.path)) await connection.run(attachLandingSql(project.landing.path, true));
     return new DuckDBWarehouse(connection, () => instance.closeSync());
   }
   const client = new pg.Client({ connectionString: wh.url, connectionTimeoutMillis: 10_000 });
