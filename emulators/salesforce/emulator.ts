@@ -48,6 +48,16 @@ export interface WriteCall {
   status: number;
 }
 
+/** A data call that writes nothing: describe, limits, a query page, a Bulk query poll or result page. */
+export interface ReadCall {
+  route: Route;
+  method: string;
+  object: string | null;
+  /** Records the answer carried (a query page's records, a result page's rows); 0 for the rest. */
+  records: number;
+  status: number;
+}
+
 export interface EmulatorStats {
   /** Every HTTP request received, token requests included. */
   requests: number;
@@ -70,6 +80,8 @@ export interface SalesforceEmulator {
   stats: EmulatorStats;
   /** One entry per write call, in arrival order (small: no record contents). */
   writes: WriteCall[];
+  /** One entry per other data call (queries, describes, Bulk query jobs…), in arrival order, faulted ones included. */
+  reads: ReadCall[];
   /** API calls counted against the daily limit, as in `Sforce-Limit-Info`. */
   apiUsed: number;
   apiLimit: number;
@@ -133,7 +145,7 @@ export async function startSalesforceEmulator(options: SalesforceEmulatorOptions
     const method = req.method ?? 'GET';
     const body = await readBody(req);
     const found = findDataRoute(method, path);
-    const call: DataCall | undefined = found?.route.open({ version, params: found.params, query, body });
+    const call: DataCall | undefined = found?.route.open({ version, params: found.params, query, headers: req.headers, body });
     const writeRecords = call?.writeRecords;
     if (writeRecords !== undefined) {
       const changes = pendingChanges;
@@ -143,12 +155,14 @@ export async function startSalesforceEmulator(options: SalesforceEmulatorOptions
       emulator.stats.writeRecords += writeRecords;
       emulator.stats.maxRecordsPerCall = Math.max(emulator.stats.maxRecordsPerCall, writeRecords);
     }
-    const reply = ({ status, body, contentType }: Reply, headers: Record<string, string> = {}) => {
+    const reply = ({ status, body, contentType, records, headers: routeHeaders }: Reply, headers: Record<string, string> = {}) => {
       if (writeRecords !== undefined) {
         emulator.writes.push({ route: found!.route.route, method, object: call!.object, records: writeRecords, status });
+      } else if (found) {
+        emulator.reads.push({ route: found.route.route, method, object: call!.object, records: records ?? 0, status });
       }
       const delayMs = writeRecords !== undefined ? emulator.latencyMs : 0;
-      sendJson(res, status, body, { ...limitInfoHeader(emulator.apiUsed, emulator.apiLimit), ...headers }, delayMs, contentType);
+      sendJson(res, status, body, { ...limitInfoHeader(emulator.apiUsed, emulator.apiLimit), ...routeHeaders, ...headers }, delayMs, contentType);
     };
 
     const fault = faults.take(found?.route.route ?? 'any');
@@ -197,6 +211,7 @@ export async function startSalesforceEmulator(options: SalesforceEmulatorOptions
     latencyMs: options.latencyMs ?? 0,
     stats: freshStats(),
     writes: [],
+    reads: [],
     apiUsed: 0,
     apiLimit: options.apiLimit ?? 15_000,
     validTokens: new Set([accessToken]),
@@ -225,6 +240,7 @@ export async function startSalesforceEmulator(options: SalesforceEmulatorOptions
     resetStats() {
       emulator.stats = freshStats();
       emulator.writes = [];
+      emulator.reads = [];
     },
     close() {
       return new Promise<void>((resolve, reject) => {

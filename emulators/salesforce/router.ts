@@ -5,7 +5,8 @@ import { bulkIngestRoutes } from './routes/bulk-ingest.js';
 import { collectionRoutes } from './routes/collections.js';
 import { describeGlobalRoute, describeRoute } from './routes/describe.js';
 import { limitsRoute } from './routes/limits.js';
-import { queryRoute } from './routes/query.js';
+import { queryRoutes } from './routes/query.js';
+import { replicationRoutes } from './routes/replication.js';
 import type { DataRoute } from './routes/route.js';
 
 /** `/services/data/v62.0/sobjects` → version `62.0`, path `/sobjects`. */
@@ -13,7 +14,7 @@ export const DATA_PATH = /^\/services\/data\/v(\d+\.\d)(\/.*)?$/;
 
 export const TOKEN_PATH = '/services/oauth2/token';
 
-const DATA_ROUTES: DataRoute[] = [describeGlobalRoute, limitsRoute, queryRoute, describeRoute, ...collectionRoutes, ...bulkIngestRoutes];
+const DATA_ROUTES: DataRoute[] = [describeGlobalRoute, limitsRoute, ...queryRoutes, describeRoute, ...replicationRoutes, ...collectionRoutes, ...bulkIngestRoutes];
 
 export function findDataRoute(method: string, path: string): { route: DataRoute; params: string[] } | undefined {
   for (const route of DATA_ROUTES) {

@@ -40,3 +40,8 @@ export function isWellFormedId(id: string): boolean {
   if (!/^[0-9A-Za-z]{15}([0-9A-Z]{3})?$/.test(id)) return false;
   return id.length === 15 || checksum(id.slice(0, 15)) === id.slice(15);
 }
+
+/** The 18-character form of a 15- or 18-character Id (an 18-character one is returned as it is). */
+export function toId18(id: string): string {
+  return id.length === 15 ? id + checksum(id) : id;
+}

@@ -48,6 +48,19 @@ export const ID_FIELD: FieldSpec = {
   defaultedOnCreate: true,
 };
 
+/** Audit fields every sObject has, set by the org on each write from its clock; no client writes them. */
+const SYSTEM_FIELD = { nillable: false, createable: false, updateable: false, defaultedOnCreate: true } as const;
+
+/** Listed right after `Id`, as Salesforce's describe does. */
+export const IS_DELETED_FIELD: FieldSpec = { name: 'IsDeleted', type: 'boolean', label: 'Deleted', ...SYSTEM_FIELD };
+
+/** Listed after the object's own fields. SystemModstamp also moves on a delete (getDeleted's deletedDate). */
+export const AUDIT_FIELDS: FieldSpec[] = [
+  { name: 'CreatedDate', type: 'datetime', label: 'Created Date', ...SYSTEM_FIELD },
+  { name: 'LastModifiedDate', type: 'datetime', label: 'Last Modified Date', ...SYSTEM_FIELD },
+  { name: 'SystemModstamp', type: 'datetime', label: 'System Modstamp', ...SYSTEM_FIELD },
+];
+
 export const defaultObjects: ObjectSpec[] = [
   {
     name: 'Contact',

@@ -1,73 +1,76 @@
 /**
- * `GET /query?q=…`: the SOQL subset the connector sends, `SELECT f, … FROM T WHERE k IN (v, …)` or
- * `k = v`, on Id or an indexed field, answered in one page (`done: true`, no `nextRecordsUrl`).
+ * SOQL over REST: `GET /query?q=` (live records), `GET /queryAll?q=` (deleted ones too, IsDeleted
+ * true), and `GET /query/<locator>-<offset>` or `/queryAll/<locator>-<offset>` for the next page
+ * (queryMore). A page holds up to 2,000 records, or `Sforce-Query-Options: batchSize=N` (200..2,000);
+ * a result larger than a page opens a cursor whose rows are fixed at query time.
  */
-import { RequestError } from '../errors.js';
 import type { SfRecord } from '../org/sobject-store.js';
-import type { DataRoute } from './route.js';
+import { invalidQueryLocator } from '../org/query-cursors.js';
+import { bindQuery } from '../soql/bind.js';
+import { parseSoql } from '../soql/parser.js';
+import { runQuery } from '../soql/run.js';
+import type { DataContext, DataRequest, DataRoute, Reply } from './route.js';
 
-const SUPPORTED = /^SELECT\s+(.+?)\s+FROM\s+(\w+)\s+WHERE\s+(\w+)\s+(IN|=)\s+(.+?)\s*$/is;
+/** Salesforce's default and largest page; the smallest batchSize it honours is 200. */
+export const MAX_BATCH_SIZE = 2000;
+const MIN_BATCH_SIZE = 200;
 
-export const queryRoute: DataRoute = {
-  route: 'query',
-  method: 'GET',
-  path: /^\/query$/,
-  open: ({ query, version }) => ({
-    object: null,
-    answer: ({ org }) => {
-      const soql = query.get('q') ?? '';
-      const match = SUPPORTED.exec(soql);
-      if (!match) {
-        throw new RequestError(400, 'MALFORMED_QUERY', `the emulator answers only SELECT … FROM T WHERE field IN (…): ${soql}`);
-      }
-      const [, fieldList, object, keyField, , valueText] = match;
-      const store = org.requestedType(object);
-      const fields = fieldList.split(',').map((f) => f.trim());
-      for (const name of [...fields, keyField]) {
-        if (!store.visible(name)) {
-          throw new RequestError(400, 'INVALID_FIELD', `No such column '${name}' on entity '${object}'.`);
-        }
-      }
-      const index = store.indexes.get(keyField);
-      if (keyField !== 'Id' && !index) {
-        throw new RequestError(400, 'MALFORMED_QUERY', `the emulator filters only on Id or an indexed field, not ${keyField}`);
-      }
-      const records: SfRecord[] = [];
-      for (const value of soqlValues(valueText)) {
-        const id = keyField === 'Id' ? value : index!.get(value);
-        const record = id === undefined ? undefined : store.records.get(id);
-        if (!record) continue;
-        const row: SfRecord = { attributes: { type: object, url: `/services/data/v${version}/sobjects/${object}/${String(record.Id)}` } };
-        for (const name of fields) row[name] = record[name] ?? null;
-        records.push(row);
-      }
-      return { status: 200, body: { totalSize: records.length, done: true, records } };
-    },
-  }),
-};
-
-/** The values of `('a', 'b\'c', 5)` or of a single `'a'`, as the index keys them (text). */
-function soqlValues(text: string): string[] {
-  const body = text.startsWith('(') && text.endsWith(')') ? text.slice(1, -1) : text;
-  const values: string[] = [];
-  let i = 0;
-  while (i < body.length) {
-    while (body[i] === ' ' || body[i] === ',') i++;
-    if (i >= body.length) break;
-    if (body[i] === "'") {
-      let value = '';
-      i++;
-      while (i < body.length && body[i] !== "'") {
-        if (body[i] === '\\' && (body[i + 1] === "'" || body[i + 1] === '\\')) i++;
-        value += body[i++];
-      }
-      i++;
-      values.push(value);
-    } else {
-      const end = body.indexOf(',', i);
-      values.push(body.slice(i, end === -1 ? undefined : end).trim());
-      i = end === -1 ? body.length : end;
-    }
-  }
-  return values;
+/** `Sforce-Query-Options: batchSize=500` → 500, clamped to 200..2000 (a request, not a guarantee, in Salesforce too). */
+function batchSizeOf(request: DataRequest): number | undefined {
+  const header = request.headers['sforce-query-options'];
+  const match = /batchSize\s*=\s*(\d+)/i.exec(Array.isArray(header) ? header.join(',') : (header ?? ''));
+  if (!match) return undefined;
+  return Math.min(MAX_BATCH_SIZE, Math.max(MIN_BATCH_SIZE, Number(match[1])));
 }
+
+/** One page of `rows` from `offset`, with `nextRecordsUrl` under `/query/` (for queryAll too, as Salesforce does). */
+function page(version: string, object: string, rows: SfRecord[], offset: number, size: number, locator: () => string): Reply {
+  const slice = rows.slice(offset, offset + size);
+  const done = offset + size >= rows.length;
+  const records = slice.map((row) => ({
+    attributes: { type: object, url: `/services/data/v${version}/sobjects/${object}/${String(row.Id ?? '')}` },
+    ...row,
+  }));
+  const body: Record<string, unknown> = { totalSize: rows.length, done };
+  if (!done) body.nextRecordsUrl = `/services/data/v${version}/query/${locator()}-${offset + size}`;
+  body.records = records;
+  return { status: 200, body, records: records.length };
+}
+
+function openQuery(request: DataRequest, includeDeleted: boolean) {
+  return {
+    object: null,
+    answer: ({ org }: DataContext): Reply => {
+      const bound = bindQuery(parseSoql(request.query.get('q') ?? ''), (name) => org.sobjectIgnoringCase(name));
+      const result = runQuery(bound, includeDeleted);
+      const object = bound.store.spec.name;
+      if (bound.count) return { status: 200, body: { totalSize: result.totalSize, done: true, records: [] }, records: 0 };
+      const size = batchSizeOf(request) ?? MAX_BATCH_SIZE;
+      return page(request.version, object, result.rows, 0, size, () => org.cursors.openCursor(object, result.rows, size));
+    },
+  };
+}
+
+export const queryRoutes: DataRoute[] = [
+  { route: 'query', method: 'GET', path: /^\/query\/?$/, open: (request) => openQuery(request, false) },
+  { route: 'queryAll', method: 'GET', path: /^\/queryAll\/?$/, open: (request) => openQuery(request, true) },
+  {
+    route: 'queryMore',
+    method: 'GET',
+    path: /^\/(?:query|queryAll)\/([^/]+)$/,
+    open: (request) => ({
+      object: null,
+      answer: ({ org }) => {
+        const match = /^(\w+)-(\d+)$/.exec(request.params[0]);
+        if (!match) throw invalidQueryLocator();
+        const cursor = org.cursors.take(match[1]);
+        const offset = Number(match[2]);
+        if (offset > cursor.rows.length) throw invalidQueryLocator();
+        const size = batchSizeOf(request) ?? cursor.batchSize;
+        const reply = page(request.version, cursor.object, cursor.rows, offset, size, () => cursor.locator);
+        if ((reply.body as { done: boolean }).done) org.cursors.close(cursor.locator);
+        return reply;
+      },
+    }),
+  },
+];

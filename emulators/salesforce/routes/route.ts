@@ -3,6 +3,7 @@
  * call; the emulator then applies faults, the session check and the API quota, and only then asks
  * the call for its answer.
  */
+import type { IncomingHttpHeaders } from 'node:http';
 import type { SalesforceOrg } from '../org/org.js';
 
 /** Names faults are injected by; `any` matches every route, unknown paths included. */
@@ -12,6 +13,10 @@ export type Route =
   | 'describe'
   | 'limits'
   | 'query'
+  | 'queryAll'
+  | 'queryMore'
+  | 'getUpdated'
+  | 'getDeleted'
   | 'create'
   | 'update'
   | 'upsert'
@@ -30,6 +35,8 @@ export interface DataRequest {
   /** The path's captures, e.g. the object and key field of an upsert. */
   params: string[];
   query: URLSearchParams;
+  /** Request headers, lower-case names (e.g. `sforce-query-options`). */
+  headers: IncomingHttpHeaders;
   body: string;
 }
 
@@ -38,6 +45,10 @@ export interface Reply {
   /** JSON, unless `contentType` says the body is text of that type (Bulk API 2.0 results are CSV). */
   body: unknown;
   contentType?: string;
+  /** Records a read call returned (a query page, a result CSV page), for the read log. */
+  records?: number;
+  /** Extra response headers (e.g. `Sforce-Locator` on Bulk query results). */
+  headers?: Record<string, string>;
 }
 
 /** What a route may read when it answers: the org, and the API usage `/limits` reports. */
