@@ -54,8 +54,11 @@ export interface SourceClient {
   count(read: SourceRead): Promise<number>;
   /** The records of `read`, page by page; `bulk` reads through the source's bulk path. */
   changed(read: SourceRead, bulk: boolean): AsyncIterable<SourceRecord[]>;
-  /** Ids of the records deleted at or after `since`, page by page. */
-  deleted(object: string, since: Date, until: Date): AsyncIterable<string[]>;
+  /**
+   * Ids of the records deleted from `since` to `until`, and the instant the answer covers up to (the
+   * next window starts there). One answer holds them all (getDeleted answers at most 600,000 Ids).
+   */
+  deleted(object: string, since: Date, until: Date): Promise<{ ids: string[]; coveredUntil: Date }>;
   /** The org's API usage as last seen; one call when read from the source. */
   apiUsage(): Promise<ApiUsage | undefined>;
   /** HTTP calls made so far, refreshes included. */

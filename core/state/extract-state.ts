@@ -69,6 +69,7 @@ export async function openExtractRun(db: Kysely<StateTables>, runId: string, ext
       cursor_from: cursorFrom?.toISOString() ?? null,
       cursor_to: null,
       error_code: null,
+      error_class: null,
       error: null,
     })
     .execute();
@@ -82,6 +83,7 @@ export interface ExtractRunResult {
   apiCalls: number;
   cursorTo: Date | null;
   errorCode: string | null;
+  errorClass: string | null;
   error: string | null;
 }
 
@@ -97,6 +99,7 @@ export async function closeExtractRun(db: Kysely<StateTables>, runId: string, re
       api_calls: result.apiCalls,
       cursor_to: result.cursorTo?.toISOString() ?? null,
       error_code: result.errorCode,
+      error_class: result.errorClass,
       error: result.error === null ? null : storableText(result.error),
     })
     .where('run_id', '=', runId)

@@ -286,6 +286,7 @@ const migrations: Migration[] = [
         cursor_from timestamptz,
         cursor_to timestamptz,
         error_code text,
+        error_class text,
         error text
       )`,
       // What a run healed or noticed: field_dropped, query_restarted, replication_fallback, gzip_retried, paused_by_policy.

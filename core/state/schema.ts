@@ -226,6 +226,8 @@ export interface ExtractRunsTable {
   cursor_from: Timestamp | null;
   cursor_to: Timestamp | null;
   error_code: string | null;
+  /** The failure class of error_code (auth: the source refused the credentials). */
+  error_class: string | null;
   error: string | null;
 }
 

@@ -17,7 +17,7 @@ import { metered, openConnection, type CallMeter } from '../../salesforce/connec
 import type { SalesforceCredentials } from '../../salesforce/credentials.js';
 import { classifyReadError, isCorruptCompression, sfReadCatalogue } from './errors.js';
 import { sourceFields, type DescribedField } from './field-types.js';
-import { parseQueryPage } from './record-text.js';
+import { parseQueryPage, textOf } from './record-text.js';
 import { ID_FIELD, STAMP_FIELD, countChanged, selectChanged, selectDeleted, soqlName } from './soql.js';
 
 /** REST query pages: Salesforce's default and largest batch size. */
@@ -202,7 +202,7 @@ export class SalesforceSourceClient implements SourceClient {
     return sfReadCatalogue.failure('SF_BULK_QUERY_FAILED', message);
   }
 
-  async *deleted(object: string, since: Date, until: Date): AsyncIterable<string[]> {
+  async deleted(object: string, since: Date, until: Date): Promise<{ ids: string[]; coveredUntil: Date }> {
     const window = `start=${encodeURIComponent(since.toISOString())}&end=${encodeURIComponent(until.toISOString())}`;
     let answer: Record<string, unknown>;
     try {
@@ -213,12 +213,16 @@ export class SalesforceSourceClient implements SourceClient {
         kind: 'replication_fallback',
         reason: `getDeleted refused the window from ${since.toISOString()} (INVALID_REPLICATION_DATE); deletes read by a queryAll on ${STAMP_FIELD} instead`,
       });
-      for await (const page of this.restQuery(object, 'queryAll', selectDeleted(object, since))) yield page.map((r) => String(r[ID_FIELD]));
-      return;
+      const ids: string[] = [];
+      for await (const page of this.restQuery(object, 'queryAll', selectDeleted(object, since))) for (const r of page) ids.push(String(r[ID_FIELD]));
+      return { ids, coveredUntil: until };
     }
     const records = (answer.deletedRecords as Array<{ id?: unknown }> | undefined) ?? [];
-    const ids = records.map((r) => String(r.id)).filter((id) => id !== 'undefined');
-    if (ids.length > 0) yield ids;
+    const covered = typeof answer.latestDateCovered === 'string' ? new Date(textOf(answer.latestDateCovered)!) : until;
+    return {
+      ids: records.map((r) => (typeof r.id === 'string' ? r.id : '')).filter((id) => id !== ''),
+      coveredUntil: Number.isNaN(covered.getTime()) ? until : covered,
+    };
   }
 
   async apiUsage(): Promise<ApiUsage | undefined> {

@@ -35,7 +35,8 @@ function since(at: Date | null): string | null {
 
 export function selectChanged(object: string, fields: string[], filter: string | null, after: Date | null): string {
   const names = [ID_FIELD, STAMP_FIELD, ...fields.filter((f) => f !== ID_FIELD && f !== STAMP_FIELD)].map(soqlName);
-  return `SELECT ${names.join(', ')} FROM ${soqlName(object)}${where([since(after), userFilter(filter)])}`;
+  // Ordered by the stamp, so the cursor can move after each landed page: every record before it is landed.
+  return `SELECT ${names.join(', ')} FROM ${soqlName(object)}${where([since(after), userFilter(filter)])} ORDER BY ${STAMP_FIELD} ASC`;
 }
 
 export function countChanged(object: string, filter: string | null, after: Date | null): string {
