@@ -85,7 +85,10 @@ describe('salesforce extract', () => {
     expect(await landed(project!.dir, 'select id, lastname, email from contacts order by id')).toEqual(orgContacts());
     // describe, count, getDeleted, one query page
     expect(second.api_calls).toBe(4);
-    const runs = await readStateStore(project!.dir, 'select status, rows_read, rows_deleted, api_calls from extract_runs order by started_at');
+    const runs = await readStateStore(
+      project!.dir,
+      'select status, rows_read, rows_deleted, api_calls from extract_runs order by started_at',
+    );
     expect(runs.map((r) => Number(r.rows_read))).toEqual([30, 3]);
   });
 });

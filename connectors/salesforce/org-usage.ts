@@ -26,7 +26,9 @@ export async function readOrgUsage(target: SalesforceCredentials): Promise<{ usa
 }
 
 /** Mapped fields a new describe (a new connection: jsforce caches describes per connection) does not list. */
-export async function deletedFields(target: SalesforceCredentials & { object: string; fields: readonly string[] }): Promise<{ deleted: string[]; apiCalls: number }> {
+export async function deletedFields(
+  target: SalesforceCredentials & { object: string; fields: readonly string[] },
+): Promise<{ deleted: string[]; apiCalls: number }> {
   const meter: CallMeter = { calls: 0 };
   const conn = await openConnection(target, { transportRetries: true });
   try {

@@ -67,7 +67,10 @@ export async function loadExtract(
   if (raw.overlap !== undefined) {
     const ms = parseInterval(raw.overlap);
     if (ms === undefined || ms > MAX_OVERLAP_MS) {
-      throw new UserError(`overlap ${JSON.stringify(raw.overlap)} is not an interval of at most 7d.`, at('overlap', 'write e.g. 5m or 1h; 0s reads from the cursor exactly.'));
+      throw new UserError(
+        `overlap ${JSON.stringify(raw.overlap)} is not an interval of at most 7d.`,
+        at('overlap', 'write e.g. 5m or 1h; 0s reads from the cursor exactly.'),
+      );
     }
     overlapMs = ms;
   }

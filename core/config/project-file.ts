@@ -39,7 +39,8 @@ export const DEFAULT_LANDING_PATH = '.hightouch-like/landed.duckdb';
 export const DEFAULT_LANDING_SCHEMA = 'landed';
 
 function landing(raw: { path?: string; schema?: string; url?: string } | undefined, warehouse: DatabaseConfig, dir: string): LandingConfig {
-  if (warehouse.type === 'postgres') return { type: 'postgres', url: raw?.url ?? warehouse.url, schema: raw?.schema ?? DEFAULT_LANDING_SCHEMA };
+  if (warehouse.type === 'postgres')
+    return { type: 'postgres', url: raw?.url ?? warehouse.url, schema: raw?.schema ?? DEFAULT_LANDING_SCHEMA };
   const path = raw?.path ?? DEFAULT_LANDING_PATH;
   return { type: 'duckdb', path: isAbsolute(path) ? path : resolve(dir, path) };
 }

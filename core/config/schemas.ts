@@ -269,12 +269,21 @@ export function projectJsonSchema(): Schema {
         description:
           'Where extracts land their tables; models read them as landed.<table>. DuckDB warehouse: a DuckDB file of its own, attached read-only to models. PostgreSQL warehouse: a schema of the warehouse database.',
         properties: {
-          path: { type: 'string', minLength: 1, description: 'DuckDB warehouse: the landing file. Default: .hightouch-like/landed.duckdb.' },
-          schema: { type: 'string', pattern: IDENTIFIER, description: 'PostgreSQL warehouse: the schema landed tables live in. Default: landed.' },
+          path: {
+            type: 'string',
+            minLength: 1,
+            description: 'DuckDB warehouse: the landing file. Default: .hightouch-like/landed.duckdb.',
+          },
+          schema: {
+            type: 'string',
+            pattern: IDENTIFIER,
+            description: 'PostgreSQL warehouse: the schema landed tables live in. Default: landed.',
+          },
           url: {
             type: 'string',
             minLength: 1,
-            description: 'PostgreSQL warehouse: the URL extracts write with (a role that may write the landing schema). Default: warehouse.url.',
+            description:
+              'PostgreSQL warehouse: the URL extracts write with (a role that may write the landing schema). Default: warehouse.url.',
           },
         },
       },
@@ -325,7 +334,8 @@ export function extractJsonSchema(): Schema {
       source: { type: 'string', minLength: 1, description: 'Source name from the project file (sources:).' },
       object: { type: 'string', pattern: '^[A-Za-z][A-Za-z0-9_]{0,79}$', description: 'The object read, e.g. Contact or Invoice__c.' },
       fields: {
-        description: 'The fields read: a list of API names, or all (every field the describe shows readable). Id and SystemModstamp are always read. Default: all.',
+        description:
+          'The fields read: a list of API names, or all (every field the describe shows readable). Id and SystemModstamp are always read. Default: all.',
         anyOf: [
           { const: 'all' },
           { type: 'array', minItems: 1, uniqueItems: true, items: { type: 'string', pattern: '^[A-Za-z][A-Za-z0-9_]{0,79}$' } },
@@ -335,22 +345,29 @@ export function extractJsonSchema(): Schema {
       filter: {
         type: 'string',
         minLength: 1,
-        description: "A SOQL condition (what follows WHERE), e.g. \"Email != null AND LeadSource = 'Web'\"; Salesforce judges it.",
+        description: 'A SOQL condition (what follows WHERE), e.g. "Email != null AND LeadSource = \'Web\'"; Salesforce judges it.',
       },
       schedule,
       api: {
         enum: ['auto', 'rest', 'bulk'],
-        description: 'rest (query/queryMore, 2,000 records a call), bulk (Bulk API 2.0 query jobs), or auto: bulk when the count reaches bulk_threshold. Default: auto.',
+        description:
+          'rest (query/queryMore, 2,000 records a call), bulk (Bulk API 2.0 query jobs), or auto: bulk when the count reaches bulk_threshold. Default: auto.',
       },
-      bulk_threshold: { type: 'integer', minimum: 1, description: 'api: auto: records to read from which a run uses a Bulk API query job. Default: 10000.' },
+      bulk_threshold: {
+        type: 'integer',
+        minimum: 1,
+        description: 'api: auto: records to read from which a run uses a Bulk API query job. Default: 10000.',
+      },
       overlap: {
         type: 'string',
-        description: 'How far before the cursor each incremental read starts, so records committed late are not missed, e.g. 5m. Default: 5m.',
+        description:
+          'How far before the cursor each incremental read starts, so records committed late are not missed, e.g. 5m. Default: 5m.',
       },
       max_calls_per_run: {
         type: 'integer',
         minimum: 1,
-        description: "No read call is made once a run has spent this many; the rest is read by the next run. Default: the source's, else no cap.",
+        description:
+          "No read call is made once a run has spent this many; the rest is read by the next run. Default: the source's, else no cap.",
       },
       description: { type: 'string' },
     },

@@ -9,7 +9,12 @@ import type { SourceConfig } from './types.js';
 
 export type RawSources = Record<string, Record<string, unknown>>;
 
-export function parseSources(raw: RawSources | undefined, secrets: Set<string>, file: string, lines: Record<string, number>): Record<string, SourceConfig> {
+export function parseSources(
+  raw: RawSources | undefined,
+  secrets: Set<string>,
+  file: string,
+  lines: Record<string, number>,
+): Record<string, SourceConfig> {
   const sources: Record<string, SourceConfig> = Object.create(null);
   for (const [name, entry] of Object.entries(raw ?? {})) {
     // The schema only admits registered types.

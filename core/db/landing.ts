@@ -76,14 +76,17 @@ export class DuckDBLanding implements LandingStore {
   async prepare(table: string, fields: SourceField[]): Promise<void> {
     const id = column(this.keys.idField);
     const columns = fields.filter((f) => column(f.name) !== id).map((f) => `${quoted(column(f.name))} ${castOf(f.type, 'duckdb')}`);
-    await this.connection.run(`create table if not exists ${this.name(table)} (${quoted(id)} varchar primary key${columns.map((c) => `, ${c}`).join('')})`);
+    await this.connection.run(
+      `create table if not exists ${this.name(table)} (${quoted(id)} varchar primary key${columns.map((c) => `, ${c}`).join('')})`,
+    );
     const existing = await this.connection.runAndReadAll(
       `select column_name from duckdb_columns() where database_name = '${this.catalog}' and schema_name = 'main' and table_name = '${table}'`,
     );
     const have = new Set(existing.getRows().map((r) => String(r[0])));
     for (const field of fields) {
       const name = column(field.name);
-      if (!have.has(name)) await this.connection.run(`alter table ${this.name(table)} add column ${quoted(name)} ${castOf(field.type, 'duckdb')}`);
+      if (!have.has(name))
+        await this.connection.run(`alter table ${this.name(table)} add column ${quoted(name)} ${castOf(field.type, 'duckdb')}`);
     }
   }
 
@@ -116,7 +119,9 @@ export class DuckDBLanding implements LandingStore {
         await this.connection.run('drop table ht_landing_stage');
       }
       if (deletedIds.length > 0) {
-        const list = checkedIds(deletedIds).map((v) => `'${v}'`).join(', ');
+        const list = checkedIds(deletedIds)
+          .map((v) => `'${v}'`)
+          .join(', ');
         await this.connection.run(`delete from ${this.name(table)} where ${quoted(id)} in (${list})`);
       }
       await this.connection.run('commit');
@@ -154,7 +159,9 @@ export class PostgresLanding implements LandingStore {
   async prepare(table: string, fields: SourceField[]): Promise<void> {
     const id = column(this.keys.idField);
     const columns = fields.filter((f) => column(f.name) !== id).map((f) => `${quoted(column(f.name))} ${f.type}`);
-    await this.client.query(`create table if not exists ${this.name(table)} (${quoted(id)} text primary key${columns.map((c) => `, ${c}`).join('')})`);
+    await this.client.query(
+      `create table if not exists ${this.name(table)} (${quoted(id)} text primary key${columns.map((c) => `, ${c}`).join('')})`,
+    );
     const existing = await this.client.query<{ column_name: string }>(
       'select column_name from information_schema.columns where table_schema = $1 and table_name = $2',
       [this.schema, table],
@@ -162,7 +169,8 @@ export class PostgresLanding implements LandingStore {
     const have = new Set(existing.rows.map((r) => r.column_name));
     for (const field of fields) {
       const name = column(field.name);
-      if (!have.has(name)) await this.client.query(`alter table ${this.name(table)} add column if not exists ${quoted(name)} ${field.type}`);
+      if (!have.has(name))
+        await this.client.query(`alter table ${this.name(table)} add column if not exists ${quoted(name)} ${field.type}`);
     }
   }
 
@@ -184,7 +192,8 @@ export class PostgresLanding implements LandingStore {
           arrays,
         );
       }
-      if (deletedIds.length > 0) await this.client.query(`delete from ${this.name(table)} where ${quoted(id)} = any($1::text[])`, [deletedIds]);
+      if (deletedIds.length > 0)
+        await this.client.query(`delete from ${this.name(table)} where ${quoted(id)} = any($1::text[])`, [deletedIds]);
       await this.client.query('commit');
     } catch (error) {
       await this.client.query('rollback').catch(() => {});

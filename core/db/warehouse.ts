@@ -143,7 +143,8 @@ export async function openWarehouse(project: ProjectConfig): Promise<Warehouse> 
     await connection.run(DUCKDB_SESSION_SQL);
     await connection.run(`set file_search_path = '${project.dir.replace(/'/g, "''")}'`);
     // Landed tables, read-only: an extract in another process holds the file only while it commits a page.
-    if (project.landing?.type === 'duckdb' && existsSync(project.landing.path)) await connection.run(attachLandingSql(project.landing.path, true));
+    if (project.landing?.type === 'duckdb' && existsSync(project.landing.path))
+      await connection.run(attachLandingSql(project.landing.path, true));
     return new DuckDBWarehouse(connection, () => instance.closeSync());
   }
   const client = new pg.Client({ connectionString: wh.url, connectionTimeoutMillis: 10_000 });

@@ -12,7 +12,14 @@ import { recordDelivery } from '../run/health.js';
 
 export const extractAlertName = (extract: string) => `extract:${extract}`;
 
-export async function pausedAlerts(project: ProjectConfig, store: StateStore, extract: string, runId: string, reason: string, now: Date): Promise<OutgoingAlert[]> {
+export async function pausedAlerts(
+  project: ProjectConfig,
+  store: StateStore,
+  extract: string,
+  runId: string,
+  reason: string,
+  now: Date,
+): Promise<OutgoingAlert[]> {
   if (!project.alerts.triggers.paused_by_policy) return [];
   const outgoing: OutgoingAlert[] = [];
   for (const channel of Object.values(project.alerts.channels)) {

@@ -31,10 +31,13 @@ export async function openLanding(project: ProjectConfig, store: StateStore, key
     try {
       return await PostgresLanding.open(landing.url, landing.schema, keys);
     } catch (error) {
-      throw new UserError(`cannot open the landing schema ${landing.schema} at ${redactUrl(landing.url)}: ${oneLine((error as Error).message)}`, {
-        ...where,
-        hint: 'give landing.url a role that may create tables in the schema, or start the server.',
-      });
+      throw new UserError(
+        `cannot open the landing schema ${landing.schema} at ${redactUrl(landing.url)}: ${oneLine((error as Error).message)}`,
+        {
+          ...where,
+          hint: 'give landing.url a role that may create tables in the schema, or start the server.',
+        },
+      );
     }
   }
   await mkdir(dirname(landing.path), { recursive: true });
@@ -63,7 +66,10 @@ export async function openLanding(project: ProjectConfig, store: StateStore, key
     } catch (error) {
       const message = (error as Error).message ?? '';
       if (!/lock/i.test(message) || Date.now() - started > LOCK_WAIT_MS) {
-        throw new UserError(`cannot open the landing file ${landing.path}: ${oneLine(message)}`, { ...where, hint: 'stop the process holding it, or fix landing.path.' });
+        throw new UserError(`cannot open the landing file ${landing.path}: ${oneLine(message)}`, {
+          ...where,
+          hint: 'stop the process holding it, or fix landing.path.',
+        });
       }
       await new Promise((resolve) => setTimeout(resolve, 250));
     }

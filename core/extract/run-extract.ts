@@ -148,7 +148,12 @@ class ExtractRun {
     const { extract, context } = this;
     const cursor = await readExtractCursor(this.db, extract.name);
     if (cursor.pausedReason !== null) {
-      return { ...this.report, run_id: null, status: 'skipped', error: `paused: ${cursor.pausedReason}; resume with: hightouch-like resume-extract ${extract.name}` };
+      return {
+        ...this.report,
+        run_id: null,
+        status: 'skipped',
+        error: `paused: ${cursor.pausedReason}; resume with: hightouch-like resume-extract ${extract.name}`,
+      };
     }
     await closeInterruptedExtractRuns(this.db, extract.name, context.now());
     this.cursorAt = cursor.cursorAt;
@@ -165,7 +170,10 @@ class ExtractRun {
         notice: (notice) => this.report.events.push({ kind: notice.kind, reason: this.mask(notice.reason) }),
         ...(context.sleep && { sleep: context.sleep }),
       });
-      this.landing = await openLanding(context.project, this.store, { idField: this.connector.idField, stampField: this.connector.stampField });
+      this.landing = await openLanding(context.project, this.store, {
+        idField: this.connector.idField,
+        stampField: this.connector.stampField,
+      });
       await this.read(cursor.deletesAt, startedAt);
     } catch (error) {
       this.fail(error);
@@ -230,7 +238,9 @@ class ExtractRun {
   private spend(): void {
     const max = this.extract.max_calls_per_run;
     if (max !== undefined && this.client!.apiCalls >= max) {
-      throw new BudgetSpent(`max_calls_per_run (${max}) reached after ${this.client!.apiCalls} calls; the next run reads on from the cursor`);
+      throw new BudgetSpent(
+        `max_calls_per_run (${max}) reached after ${this.client!.apiCalls} calls; the next run reads on from the cursor`,
+      );
     }
   }
 
@@ -252,7 +262,9 @@ class ExtractRun {
     }
     const keys = [this.connector.idField, this.connector.stampField];
     const chosen = wanted.filter((f) => byName.has(f) && !this.dropped.includes(f) && !keys.includes(f));
-    return [...keys, ...chosen].map((name) => byName.get(name) ?? { name, type: name === this.connector.stampField ? 'timestamptz' : 'text' });
+    return [...keys, ...chosen].map(
+      (name) => byName.get(name) ?? { name, type: name === this.connector.stampField ? 'timestamptz' : 'text' },
+    );
   }
 
   private async drop(fields: string[], why: string): Promise<void> {

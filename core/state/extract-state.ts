@@ -45,14 +45,25 @@ export async function saveExtractCursor(db: Kysely<StateTables>, extract: string
   }
   const exists = await db.selectFrom('extract_cursors').select('extract_name').where('extract_name', '=', extract).executeTakeFirst();
   if (exists) await db.updateTable('extract_cursors').set(values).where('extract_name', '=', extract).execute();
-  else await db.insertInto('extract_cursors').values({ extract_name: extract, ...values, updated_at: now.toISOString() }).execute();
+  else
+    await db
+      .insertInto('extract_cursors')
+      .values({ extract_name: extract, ...values, updated_at: now.toISOString() })
+      .execute();
 }
 
 export function newExtractRunId(now: Date): string {
   return `${now.getTime().toString(36)}-${randomBytes(4).toString('hex')}`;
 }
 
-export async function openExtractRun(db: Kysely<StateTables>, runId: string, extract: string, fullLoad: boolean, cursorFrom: Date | null, now: Date) {
+export async function openExtractRun(
+  db: Kysely<StateTables>,
+  runId: string,
+  extract: string,
+  fullLoad: boolean,
+  cursorFrom: Date | null,
+  now: Date,
+) {
   await db
     .insertInto('extract_runs')
     .values({
@@ -126,7 +137,14 @@ export async function recordExtractEvent(
 ): Promise<void> {
   await db
     .insertInto('extract_events')
-    .values({ event_id: newExtractRunId(now), at: now.toISOString(), extract_name: extract, run_id: runId, kind, reason: storableText(reason) })
+    .values({
+      event_id: newExtractRunId(now),
+      at: now.toISOString(),
+      extract_name: extract,
+      run_id: runId,
+      kind,
+      reason: storableText(reason),
+    })
     .execute();
 }
 

@@ -96,7 +96,8 @@ async function openDuckDBState(project: ProjectConfig, path: string, options: Op
     }
     attachedWarehouse = true;
     // Models read landed tables as landed.<table>, in read-only transactions; extracts of this process write it.
-    if (project.landing?.type === 'duckdb' && existsSync(project.landing.path)) await connection.run(attachLandingSql(project.landing.path, !!options.readOnly));
+    if (project.landing?.type === 'duckdb' && existsSync(project.landing.path))
+      await connection.run(attachLandingSql(project.landing.path, !!options.readOnly));
   }
   const db = new Kysely<StateTables>({ dialect: new DuckDBDialect(connection) });
   if (!options.readOnly) await migrate(db);

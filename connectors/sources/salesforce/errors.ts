@@ -21,11 +21,13 @@ const readCodes = {
   },
   SF_INVALID_REPLICATION_DATE: {
     errorClass: 'transient',
-    remediation: 'The replication window is older than the org keeps deletes (30 days); deletes are read by a SystemModstamp query instead.',
+    remediation:
+      'The replication window is older than the org keeps deletes (30 days); deletes are read by a SystemModstamp query instead.',
   },
   SF_INVALID_FIELD: {
     errorClass: 'schema_drift',
-    remediation: 'A field of the extract is gone or unreadable for the integration user; it is dropped from the query (restore it or its read permission).',
+    remediation:
+      'A field of the extract is gone or unreadable for the integration user; it is dropped from the query (restore it or its read permission).',
   },
   SF_MALFORMED_QUERY: {
     errorClass: 'schema_drift',
@@ -66,7 +68,11 @@ export function classifyReadError(error: unknown, status: number | undefined, co
   const e = (error ?? {}) as { errorCode?: unknown; message?: unknown };
   const code = typeof e.errorCode === 'string' ? `SF_${e.errorCode}` : '';
   if (hasCode(readCodes, code)) {
-    const message = clip(oneLine(`${context}: ${String(e.errorCode)}${status ? ` (HTTP ${status})` : ''}: ${String(e.message ?? '')}`), MESSAGE_CHARS, secrets);
+    const message = clip(
+      oneLine(`${context}: ${String(e.errorCode)}${status ? ` (HTTP ${status})` : ''}: ${String(e.message ?? '')}`),
+      MESSAGE_CHARS,
+      secrets,
+    );
     const failure = sfReadCatalogue.failure(code, message);
     // "No such column 'Title' on entity 'Contact'": the field to drop.
     const column = /No such column '([^']+)'/.exec(String(e.message ?? ''))?.[1];

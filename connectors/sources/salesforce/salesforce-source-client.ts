@@ -12,7 +12,14 @@
 import type { Connection } from 'jsforce';
 import { parse as parseCsv } from 'csv-parse/sync';
 import type { ApiUsage } from '../../destination.js';
-import { SourceError, type SourceClient, type SourceField, type SourceOpenOptions, type SourceRead, type SourceRecord } from '../../source.js';
+import {
+  SourceError,
+  type SourceClient,
+  type SourceField,
+  type SourceOpenOptions,
+  type SourceRead,
+  type SourceRecord,
+} from '../../source.js';
 import { metered, openConnection, type CallMeter } from '../../salesforce/connection.js';
 import type { SalesforceCredentials } from '../../salesforce/credentials.js';
 import { classifyReadError, isCorruptCompression, sfReadCatalogue } from './errors.js';
@@ -44,7 +51,8 @@ function withBodyCode(error: unknown): unknown {
   try {
     const body = JSON.parse(e.message) as unknown;
     const first = (Array.isArray(body) ? body[0] : body) as { errorCode?: unknown; message?: unknown } | undefined;
-    if (first && typeof first.errorCode === 'string') return { errorCode: first.errorCode, message: String(first.message ?? ''), name: 'HttpApiError' };
+    if (first && typeof first.errorCode === 'string')
+      return { errorCode: first.errorCode, message: String(first.message ?? ''), name: 'HttpApiError' };
   } catch {
     // Not JSON: keep jsforce's own error.
   }
@@ -84,7 +92,13 @@ export class SalesforceSourceClient implements SourceClient {
    * One HTTP call, counted, its body as text, its error classified. A body that fails to decode is
    * asked for once more without compression.
    */
-  private async text(context: string, method: 'GET' | 'POST', url: string, body?: unknown, headers: Headers = {}): Promise<{ body: string; headers: Headers }> {
+  private async text(
+    context: string,
+    method: 'GET' | 'POST',
+    url: string,
+    body?: unknown,
+    headers: Headers = {},
+  ): Promise<{ body: string; headers: Headers }> {
     const send = (extra: Headers) =>
       metered(this.meter, async () => {
         const request = {
@@ -101,7 +115,10 @@ export class SalesforceSourceClient implements SourceClient {
         return await send({});
       } catch (error) {
         if (!isCorruptCompression(error)) throw error;
-        this.options.notice({ kind: 'gzip_retried', reason: `${context}: the compressed answer failed to decode; asked again without compression` });
+        this.options.notice({
+          kind: 'gzip_retried',
+          reason: `${context}: the compressed answer failed to decode; asked again without compression`,
+        });
         return await send({ 'Accept-Encoding': 'identity' });
       }
     } catch (error) {
@@ -170,20 +187,33 @@ export class SalesforceSourceClient implements SourceClient {
     for (let polls = 1; ; polls++) {
       const info = await this.json(`Bulk API query job ${id}`, 'GET', this.path(`/jobs/query/${encodeURIComponent(id)}`));
       if (info.state === 'JobComplete') break;
-      if (info.state === 'Failed' || info.state === 'Aborted') throw new SourceError(this.jobFailure(id, String(info.errorMessage ?? info.state)), this.meter.calls);
-      if (polls >= MAX_POLLS) throw new SourceError(sfReadCatalogue.failure('SF_BULK_QUERY_FAILED', `Bulk API query job ${id} did not finish after ${polls} polls`), this.meter.calls);
+      if (info.state === 'Failed' || info.state === 'Aborted')
+        throw new SourceError(this.jobFailure(id, String(info.errorMessage ?? info.state)), this.meter.calls);
+      if (polls >= MAX_POLLS)
+        throw new SourceError(
+          sfReadCatalogue.failure('SF_BULK_QUERY_FAILED', `Bulk API query job ${id} did not finish after ${polls} polls`),
+          this.meter.calls,
+        );
       await this.sleep(delay);
       delay = Math.min(Math.max(delay * 2, 1), MAX_POLL_DELAY_MS);
     }
     let locator: string | null = null;
     do {
       const query = `maxRecords=${this.settings.bulkPageSize}${locator ? `&locator=${encodeURIComponent(locator)}` : ''}`;
-      const answer = await this.text(`Bulk API query job ${id} results`, 'GET', this.path(`/jobs/query/${encodeURIComponent(id)}/results?${query}`), undefined, {
-        Accept: 'text/csv',
-      });
+      const answer = await this.text(
+        `Bulk API query job ${id} results`,
+        'GET',
+        this.path(`/jobs/query/${encodeURIComponent(id)}/results?${query}`),
+        undefined,
+        {
+          Accept: 'text/csv',
+        },
+      );
       const next = answer.headers['sforce-locator'] ?? answer.headers['Sforce-Locator'];
       locator = next && next !== 'null' ? next : null;
-      const rows = parseCsv(answer.body, { columns: true, skip_empty_lines: true, relax_column_count: false }) as Array<Record<string, string>>;
+      const rows = parseCsv(answer.body, { columns: true, skip_empty_lines: true, relax_column_count: false }) as Array<
+        Record<string, string>
+      >;
       // Bulk API CSV writes null as an empty cell.
       if (rows.length > 0) yield rows.map((row) => Object.fromEntries(Object.entries(row).map(([k, v]) => [k, v === '' ? null : v])));
     } while (locator);
@@ -214,7 +244,8 @@ export class SalesforceSourceClient implements SourceClient {
         reason: `getDeleted refused the window from ${since.toISOString()} (INVALID_REPLICATION_DATE); deletes read by a queryAll on ${STAMP_FIELD} instead`,
       });
       const ids: string[] = [];
-      for await (const page of this.restQuery(object, 'queryAll', selectDeleted(object, since))) for (const r of page) ids.push(String(r[ID_FIELD]));
+      for await (const page of this.restQuery(object, 'queryAll', selectDeleted(object, since)))
+        for (const r of page) ids.push(String(r[ID_FIELD]));
       return { ids, coveredUntil: until };
     }
     const records = (answer.deletedRecords as Array<{ id?: unknown }> | undefined) ?? [];
@@ -228,7 +259,8 @@ export class SalesforceSourceClient implements SourceClient {
   async apiUsage(): Promise<ApiUsage | undefined> {
     const limits = await this.json('limits', 'GET', this.path('/limits'));
     const daily = limits.DailyApiRequests as { Max?: number; Remaining?: number } | undefined;
-    if (daily && Number.isFinite(daily.Max) && Number.isFinite(daily.Remaining)) return { used: daily.Max! - daily.Remaining!, limit: daily.Max! };
+    if (daily && Number.isFinite(daily.Max) && Number.isFinite(daily.Remaining))
+      return { used: daily.Max! - daily.Remaining!, limit: daily.Max! };
     return undefined;
   }
 

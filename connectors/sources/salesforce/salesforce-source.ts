@@ -25,10 +25,15 @@ export const salesforceSource: SourceConnector = {
       refresh_token: {
         type: 'string',
         minLength: 1,
-        description: 'OAuth refresh token, from ${ENV} only; with client_id, an expired access token is refreshed once and the call replayed.',
+        description:
+          'OAuth refresh token, from ${ENV} only; with client_id, an expired access token is refreshed once and the call replayed.',
       },
       client_id: { type: 'string', minLength: 1, description: "The connected app's consumer key, needed with refresh_token." },
-      client_secret: { type: 'string', minLength: 1, description: "The connected app's consumer secret (from ${ENV} only), if it requires one." },
+      client_secret: {
+        type: 'string',
+        minLength: 1,
+        description: "The connected app's consumer secret (from ${ENV} only), if it requires one.",
+      },
       login_url: { type: 'string', minLength: 1, description: `Where tokens are refreshed. Default: ${DEFAULT_LOGIN_URL}` },
       api_version: { type: ['string', 'number'], description: `REST API version, at least 46.0. Default: ${DEFAULT_API_VERSION}` },
       bulk_poll_ms: {
