@@ -7,8 +7,8 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { RequestError, errorBody, NOT_FOUND_MESSAGE } from './errors.js';
-import { FaultQueue } from './faults.js';
-import { readBody, sendJson } from './http.js';
+import { CorruptionQueue, FaultQueue } from './faults.js';
+import { acceptsGzip, readBody, sendJson } from './http.js';
 import { SalesforceOrg } from './org/org.js';
 import type { ObjectSpec } from './org/schema.js';
 import { DATA_PATH, TOKEN_PATH, findDataRoute } from './router.js';
@@ -87,8 +87,23 @@ export interface SalesforceEmulator {
   apiLimit: number;
   /** The bearer tokens accepted now. */
   validTokens: Set<string>;
-  /** Answer the next `count` requests of `route` with `status` and `body` (JSON), touching nothing. */
-  failNext(route: Route, count: number, status: number, body?: unknown, headers?: Record<string, string>): void;
+  /**
+   * Answer the next `count` requests of `route` (or of any of several routes, sharing the count) with
+   * `status` and `body` (JSON), touching nothing.
+   */
+  failNext(route: Route | Route[], count: number, status: number, body?: unknown, headers?: Record<string, string>): void;
+  /** The next `count` queryMore pages or Bulk result pages answer 400 INVALID_QUERY_LOCATOR (as if the cursor had expired). */
+  failQueryLocatorNext(count?: number): void;
+  /** The next `count` getUpdated/getDeleted calls answer 400 INVALID_REPLICATION_DATE. */
+  failReplicationNext(count?: number): void;
+  /** The next `count` calls of `route` (default any) answer 401 INVALID_SESSION_ID; the token stays valid, so a refresh and replay succeed. */
+  rejectSessionNext(count?: number, route?: Route | Route[]): void;
+  /**
+   * The next `count` answers of `route` to a request that accepts gzip carry `Content-Encoding: gzip`
+   * over bytes no gzip reader can decode; a request sent without gzip is answered normally and
+   * does not use the count up.
+   */
+  corruptGzipNext(route: Route | Route[], count?: number): void;
   /** Every current token stops working (401 INVALID_SESSION_ID) until a refresh grant mints a new one. */
   expireToken(): void;
   /**
@@ -123,6 +138,7 @@ export async function startSalesforceEmulator(options: SalesforceEmulatorOptions
   const accessToken = options.accessToken ?? DEFAULT_ACCESS_TOKEN;
   const org = new SalesforceOrg(options.objects);
   const faults = new FaultQueue();
+  const corruptions = new CorruptionQueue();
   let pendingChanges: Array<() => void> = [];
   let tokenSerial = 0;
   let exhausted = false;
@@ -162,7 +178,10 @@ export async function startSalesforceEmulator(options: SalesforceEmulatorOptions
         emulator.reads.push({ route: found.route.route, method, object: call!.object, records: records ?? 0, status });
       }
       const delayMs = writeRecords !== undefined ? emulator.latencyMs : 0;
-      sendJson(res, status, body, { ...limitInfoHeader(emulator.apiUsed, emulator.apiLimit), ...routeHeaders, ...headers }, delayMs, contentType);
+      // Salesforce compresses any answer whose request accepts gzip; node-fetch (jsforce) always does.
+      const compression = !acceptsGzip(req) ? 'none' : found && corruptions.take(found.route.route) ? 'corrupt-gzip' : 'gzip';
+      const allHeaders = { ...limitInfoHeader(emulator.apiUsed, emulator.apiLimit), ...routeHeaders, ...headers };
+      sendJson(res, status, body, allHeaders, delayMs, contentType, compression);
     };
 
     const fault = faults.take(found?.route.route ?? 'any');
@@ -217,6 +236,18 @@ export async function startSalesforceEmulator(options: SalesforceEmulatorOptions
     validTokens: new Set([accessToken]),
     failNext(route, count, status, body = errorBody('UNKNOWN_EXCEPTION', `injected ${status}`), headers = {}) {
       faults.add({ route, remaining: count, status, body, headers });
+    },
+    failQueryLocatorNext(count = 1) {
+      emulator.failNext(['queryMore', 'bulkQueryResults'], count, 400, errorBody('INVALID_QUERY_LOCATOR', 'invalid query locator'));
+    },
+    failReplicationNext(count = 1) {
+      emulator.failNext(['getUpdated', 'getDeleted'], count, 400, errorBody('INVALID_REPLICATION_DATE', 'startDate before org replication enabled date'));
+    },
+    rejectSessionNext(count = 1, route = 'any') {
+      emulator.failNext(route, count, sessionInvalid.status, sessionInvalid.body);
+    },
+    corruptGzipNext(route, count = 1) {
+      corruptions.add(route, count);
     },
     expireToken() {
       emulator.validTokens.clear();

@@ -2,6 +2,7 @@
  * Which route answers a request under `/services/data/vNN.N`: the first whose method and path match.
  */
 import { bulkIngestRoutes } from './routes/bulk-ingest.js';
+import { bulkQueryRoutes } from './routes/bulk-query.js';
 import { collectionRoutes } from './routes/collections.js';
 import { describeGlobalRoute, describeRoute } from './routes/describe.js';
 import { limitsRoute } from './routes/limits.js';
@@ -14,7 +15,7 @@ export const DATA_PATH = /^\/services\/data\/v(\d+\.\d)(\/.*)?$/;
 
 export const TOKEN_PATH = '/services/oauth2/token';
 
-const DATA_ROUTES: DataRoute[] = [describeGlobalRoute, limitsRoute, ...queryRoutes, describeRoute, ...replicationRoutes, ...collectionRoutes, ...bulkIngestRoutes];
+const DATA_ROUTES: DataRoute[] = [describeGlobalRoute, limitsRoute, ...queryRoutes, describeRoute, ...replicationRoutes, ...collectionRoutes, ...bulkIngestRoutes, ...bulkQueryRoutes];
 
 export function findDataRoute(method: string, path: string): { route: DataRoute; params: string[] } | undefined {
   for (const route of DATA_ROUTES) {

@@ -9,6 +9,7 @@ import { isWellFormedId } from './record-ids.js';
 import { fireRule, ruleMessage, type RecordRule } from './record-rules.js';
 import { validateRecord } from './record-validation.js';
 import { BulkJobs } from './bulk-jobs.js';
+import { BulkQueryJobs } from './bulk-query-jobs.js';
 import { saveAll, saveError, type SaveError, type SaveResult } from './save-result.js';
 import { SObjectStore, blank, type SfRecord } from './sobject-store.js';
 import { defaultObjects, type FieldState, type ObjectSpec } from './schema.js';
@@ -21,6 +22,8 @@ export class SalesforceOrg {
   private rules: RecordRule[] = [];
   /** Bulk API 2.0 ingest jobs, written through the same per-record rules. */
   readonly bulk = new BulkJobs(this);
+  /** Bulk API 2.0 query jobs (`/jobs/query`); `bulkQuery.hold()` keeps them InProgress. */
+  readonly bulkQuery = new BulkQueryJobs(this);
   /** Stamps every write; set or advance it to move the org's time (it runs in real time by default). */
   readonly clock = new OrgClock();
   /** Open query locators (`nextRecordsUrl`); `cursors.ttlMs` and `cursors.maxOpen` bound them. */
@@ -71,6 +74,11 @@ export class SalesforceOrg {
     const spec = this.store(object).fields.get(field);
     if (!spec) throw new Error(`no field ${object}.${field}`);
     spec.state = state;
+  }
+
+  /** Field-level security's read permission: unreadable, the field leaves the describe and queries naming it are INVALID_FIELD. */
+  setFieldReadable(object: string, field: string, readable: boolean): void {
+    this.setFieldState(object, field, readable ? 'ok' : 'noRead');
   }
 
   addRule(rule: RecordRule): void {

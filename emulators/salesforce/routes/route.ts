@@ -27,6 +27,11 @@ export type Route =
   | 'bulkInfo'
   | 'bulkResults'
   | 'bulkDelete'
+  | 'bulkQueryCreate'
+  | 'bulkQueryInfo'
+  | 'bulkQueryResults'
+  | 'bulkQueryState'
+  | 'bulkQueryDelete'
   | 'any';
 
 export interface DataRequest {
