@@ -24,6 +24,14 @@ export interface CallMeter {
 
 const meters = new AsyncLocalStorage<CallMeter>();
 
+/** Per connection: tells its refresh guard that a call made outside jsforce's transport was answered. */
+const answeredHooks = new WeakMap<Connection, () => void>();
+
+/** A call this process made with the connection's token outside jsforce (the source's reads) was answered below 400. */
+export function noteAnswered(conn: Connection): void {
+  answeredHooks.get(conn)?.();
+}
+
 /** Runs `work` with every HTTP call it makes counted into `meter`. */
 export function metered<T>(meter: CallMeter, work: () => Promise<T>): Promise<T> {
   return meters.run(meter, work);
@@ -86,5 +94,8 @@ export async function openConnection(target: SalesforceCredentials, options: Ope
     return response;
   };
   conn._transport = counted;
+  answeredHooks.set(conn, () => {
+    refreshedSinceSuccess = false;
+  });
   return conn;
 }

@@ -52,9 +52,11 @@ export const sfReadCatalogue = defineCatalogue({ ...readCodes, ...sfCatalogue.en
 
 const MESSAGE_CHARS = 400;
 
-/** A zlib failure while node-fetch decodes a gzip or deflate body. */
+/** A zlib failure while fetch decodes a gzip or deflate body. */
 export function isCorruptCompression(error: unknown): boolean {
-  const e = (error ?? {}) as { code?: unknown; errno?: unknown; message?: unknown };
+  const e = (error ?? {}) as { code?: unknown; errno?: unknown; message?: unknown; cause?: unknown };
+  // fetch reports a body it could not decode as `TypeError: terminated` caused by the zlib error.
+  if (e.cause && e.cause !== error && isCorruptCompression(e.cause)) return true;
   const text = `${String(e.code ?? '')} ${String(e.errno ?? '')} ${String(e.message ?? '')}`;
   return /Z_DATA_ERROR|Z_BUF_ERROR|incorrect header check|invalid (stored )?block|unexpected end of file|invalid distance/i.test(text);
 }

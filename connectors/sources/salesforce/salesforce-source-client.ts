@@ -1,6 +1,6 @@
 /**
- * Reads one org through jsforce's Connection (so token refresh and its replay, and the call meter, are
- * the write side's): REST `query`/`queryMore` pages of up to 2,000 records, Bulk API 2.0 query jobs
+ * Reads one org with the write side's jsforce Connection for the session (its token, and its refresh on
+ * a 401, then one replay), making each call with Node's fetch: REST `query`/`queryMore` pages of up to 2,000 records, Bulk API 2.0 query jobs
  * for large reads (CSV pages of `bulkPageSize` records, paged by `Sforce-Locator`), and the replication
  * call `getDeleted` for deletes.
  *
@@ -10,6 +10,8 @@
  * are then read by a `queryAll` of `IsDeleted = true` records since the cursor, with a notice.
  */
 import type { Connection } from 'jsforce';
+import { oneLine } from '../../../shared/errors.js';
+import { clip } from '../../../shared/redact.js';
 import { parse as parseCsv } from 'csv-parse/sync';
 import type { ApiUsage } from '../../destination.js';
 import {
@@ -20,7 +22,7 @@ import {
   type SourceRead,
   type SourceRecord,
 } from '../../source.js';
-import { metered, openConnection, type CallMeter } from '../../salesforce/connection.js';
+import { noteAnswered, openConnection, type CallMeter } from '../../salesforce/connection.js';
 import type { SalesforceCredentials } from '../../salesforce/credentials.js';
 import { classifyReadError, isCorruptCompression, sfReadCatalogue } from './errors.js';
 import { sourceFields, type DescribedField } from './field-types.js';
@@ -44,19 +46,20 @@ type Headers = Record<string, string>;
 
 const realSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
-/** jsforce turns an error body it was told to read as text into `ERROR_HTTP_<status>` with the body as message: read it back. */
-function withBodyCode(error: unknown): unknown {
-  const e = error as { errorCode?: unknown; message?: unknown };
-  if (typeof e?.errorCode !== 'string' || !/^ERROR_HTTP_\d{3}$/.test(e.errorCode) || typeof e.message !== 'string') return error;
+/** No single query page or job call should take longer; Salesforce times a query out at 2 minutes itself. */
+const REQUEST_TIMEOUT_MS = 180_000;
+
+/** An error answer as jsforce would report it: Salesforce's `[{errorCode, message}]`, else `ERROR_HTTP_<status>`. */
+function errorOf(status: number, text: string): { errorCode: string; message: string; name: string } {
   try {
-    const body = JSON.parse(e.message) as unknown;
+    const body = JSON.parse(text) as unknown;
     const first = (Array.isArray(body) ? body[0] : body) as { errorCode?: unknown; message?: unknown } | undefined;
     if (first && typeof first.errorCode === 'string')
       return { errorCode: first.errorCode, message: String(first.message ?? ''), name: 'HttpApiError' };
   } catch {
-    // Not JSON: keep jsforce's own error.
+    // Not JSON: a gateway's page.
   }
-  return error;
+  return { errorCode: `ERROR_HTTP_${status}`, message: text.slice(0, 400), name: 'HttpApiError' };
 }
 
 export class SalesforceSourceClient implements SourceClient {
@@ -89,8 +92,10 @@ export class SalesforceSourceClient implements SourceClient {
   }
 
   /**
-   * One HTTP call, counted, its body as text, its error classified. A body that fails to decode is
-   * asked for once more without compression.
+   * One HTTP call, counted, its body as text, its error classified. The call is made with Node's own
+   * fetch and the connection's token (refreshed through jsforce on a 401, then replayed once): jsforce's
+   * transport never settles a call whose gzip body fails to decode (emulators/salesforce/WIRE.md,
+   * "Compression"), where fetch rejects. Such a body is asked for once more without compression.
    */
   private async text(
     context: string,
@@ -99,32 +104,63 @@ export class SalesforceSourceClient implements SourceClient {
     body?: unknown,
     headers: Headers = {},
   ): Promise<{ body: string; headers: Headers }> {
-    const send = (extra: Headers) =>
-      metered(this.meter, async () => {
-        const request = {
-          method,
-          url,
-          headers: { ...headers, ...extra, ...(body !== undefined && { 'Content-Type': 'application/json' }) },
-          ...(body !== undefined && { body: JSON.stringify(body) }),
-        };
-        const text = (await this.conn.request(request, { responseType: 'text/plain' })) as unknown;
-        return { body: typeof text === 'string' ? text : JSON.stringify(text ?? null), headers: this.meter.lastHeaders ?? {} };
-      });
     try {
       try {
-        return await send({});
+        return await this.send(method, url, body, headers);
       } catch (error) {
         if (!isCorruptCompression(error)) throw error;
         this.options.notice({
           kind: 'gzip_retried',
           reason: `${context}: the compressed answer failed to decode; asked again without compression`,
         });
-        return await send({ 'Accept-Encoding': 'identity' });
+        return await this.send(method, url, body, { ...headers, 'Accept-Encoding': 'identity' });
       }
     } catch (error) {
       if (error instanceof SourceError) throw error;
-      throw new SourceError(classifyReadError(withBodyCode(error), this.meter.lastStatus, context, this.secrets()), this.meter.calls);
+      throw new SourceError(classifyReadError(error, this.lastStatus, context, this.secrets()), this.meter.calls);
     }
+  }
+
+  private lastStatus: number | undefined;
+
+  private async send(
+    method: 'GET' | 'POST',
+    url: string,
+    body: unknown,
+    headers: Headers,
+    replay = true,
+  ): Promise<{ body: string; headers: Headers }> {
+    this.meter.calls++;
+    this.lastStatus = undefined;
+    const response = await fetch(`${this.conn.instanceUrl}${url}`, {
+      method,
+      headers: {
+        Authorization: `Bearer ${this.conn.accessToken}`,
+        'Accept-Encoding': 'gzip',
+        ...headers,
+        ...(body !== undefined && { 'Content-Type': 'application/json' }),
+      },
+      ...(body !== undefined && { body: JSON.stringify(body) }),
+      signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
+    });
+    this.lastStatus = response.status;
+    const text = await response.text();
+    const answerHeaders = Object.fromEntries(response.headers.entries());
+    const limit = /api-usage=(\d+)\/(\d+)/.exec(answerHeaders['sforce-limit-info'] ?? '');
+    if (limit) this.usage = { used: Number(limit[1]), limit: Number(limit[2]) };
+    if (response.status === 401 && replay && this.conn._refreshDelegate) {
+      this.meter.calls++;
+      try {
+        await this.conn._refreshDelegate.refresh(Date.now());
+      } catch (error) {
+        const message = `refreshing the access token failed: ${String((error as Error)?.message ?? error)}`;
+        throw new SourceError(sfReadCatalogue.failure('SF_REFRESH_FAILED', clip(oneLine(message), 400, this.secrets())), this.meter.calls);
+      }
+      return this.send(method, url, body, headers, false);
+    }
+    if (response.status >= 400) throw errorOf(response.status, text);
+    noteAnswered(this.conn);
+    return { body: text, headers: answerHeaders };
   }
 
   private async json(context: string, method: 'GET' | 'POST', url: string, body?: unknown): Promise<Record<string, unknown>> {
@@ -255,6 +291,8 @@ export class SalesforceSourceClient implements SourceClient {
       coveredUntil: Number.isNaN(covered.getTime()) ? until : covered,
     };
   }
+
+  private usage: ApiUsage | undefined;
 
   async apiUsage(): Promise<ApiUsage | undefined> {
     const limits = await this.json('limits', 'GET', this.path('/limits'));
