@@ -59,8 +59,8 @@ export interface SourceClient {
    * next window starts there). One answer holds them all (getDeleted answers at most 600,000 Ids).
    */
   deleted(object: string, since: Date, until: Date): Promise<{ ids: string[]; coveredUntil: Date }>;
-  /** The org's API usage as last seen; one call when read from the source. */
-  apiUsage(): Promise<ApiUsage | undefined>;
+  /** The org's API usage from the last answer's header (Salesforce: `Sforce-Limit-Info`), if any. */
+  lastUsage(): ApiUsage | undefined;
   /** HTTP calls made so far, refreshes included. */
   readonly apiCalls: number;
   close(): Promise<void>;

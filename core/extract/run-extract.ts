@@ -43,6 +43,7 @@ import {
   type ExtractRunResult,
 } from '../state/extract-state.js';
 import { openStateStore, type StateStore } from '../state/state-store.js';
+import { countCalls, recordUsage } from '../state/api-budget.js';
 import { pausedAlerts } from './extract-alert.js';
 import { openLanding } from './open-landing.js';
 
@@ -179,6 +180,11 @@ class ExtractRun {
       this.fail(error);
     } finally {
       this.report.api_calls = this.client?.apiCalls ?? 0;
+      // The org's quota is shared with the write side: `api_budget` keeps what the source last reported.
+      const usage = this.client?.lastUsage();
+      if (usage) await recordUsage(this.db, `source:${extract.source}`, usage, context.now()).catch(() => {});
+      if (this.report.api_calls > 0)
+        await countCalls(this.db, `source:${extract.source}`, this.report.api_calls, context.now()).catch(() => {});
       await this.client?.close().catch(() => {});
       await this.landing?.close().catch(() => {});
     }

@@ -294,12 +294,8 @@ export class SalesforceSourceClient implements SourceClient {
 
   private usage: ApiUsage | undefined;
 
-  async apiUsage(): Promise<ApiUsage | undefined> {
-    const limits = await this.json('limits', 'GET', this.path('/limits'));
-    const daily = limits.DailyApiRequests as { Max?: number; Remaining?: number } | undefined;
-    if (daily && Number.isFinite(daily.Max) && Number.isFinite(daily.Remaining))
-      return { used: daily.Max! - daily.Remaining!, limit: daily.Max! };
-    return undefined;
+  lastUsage(): ApiUsage | undefined {
+    return this.usage;
   }
 
   async close(): Promise<void> {}
