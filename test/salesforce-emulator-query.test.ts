@@ -445,6 +445,27 @@ describe('gzip and read-side faults', () => {
     ]);
   });
 
+  it('runs a change before the n-th call of a route: a field made unreadable between two queries; edit and remove stamp now', async () => {
+    const { ada, grace } = seedPeople();
+    sf.beforeCall(['query', 'queryAll'], 2, () => sf.org.setFieldReadable('Contact', 'Phone', false));
+    expect((await query('SELECT Id, Phone FROM Contact')).totalSize).toBe(3);
+    expect((await refusal('SELECT Id, Phone FROM Contact')).code).toBe('INVALID_FIELD');
+
+    sf.org.clock.set('2026-03-02T00:00:00Z');
+    sf.org.edit('Contact', ada, { FirstName: 'Edited' });
+    sf.org.remove('Contact', [grace]);
+    const changed = await conn.query<Row>(
+      'SELECT Id, FirstName, IsDeleted FROM Contact WHERE SystemModstamp >= 2026-03-02T00:00:00Z ORDER BY Id',
+      {
+        scanAll: true,
+      },
+    );
+    expect(changed.records.map((r) => [r.Id, r.FirstName, r.IsDeleted])).toEqual([
+      [ada, 'Edited', false],
+      [grace, 'Grace', true],
+    ]);
+  });
+
   it('counts every read route against the daily quota in Sforce-Limit-Info', async () => {
     seedPeople();
     sf.apiUsed = 100;
@@ -452,5 +473,57 @@ describe('gzip and read-side faults', () => {
     await conn.sobject('Contact').updated('2026-03-01T09:00:00Z', '2026-03-01T10:00:00Z');
     await conn.request(`/services/data/v62.0/queryAll?q=${encodeURIComponent('SELECT Id FROM Contact')}`);
     expect(conn.limitInfo).toEqual({ apiUsage: { used: 103, limit: 1_000_000 } });
+  });
+});
+
+describe('describe for the read side', () => {
+  it('reports each field type, length, nillable, createable/updateable and SOAP type, and hides unreadable fields', async () => {
+    await sf.close();
+    sf = await startSalesforceEmulator({
+      objects: [
+        {
+          name: 'Lead__c',
+          keyPrefix: 'a01',
+          fields: [
+            { name: 'Name', length: 80, nillable: false },
+            { name: 'Score__c', type: 'double', precision: 16, scale: 2, custom: true },
+            { name: 'Seen__c', type: 'datetime', custom: true },
+            { name: 'Day__c', type: 'date', custom: true },
+            { name: 'Opted__c', type: 'boolean', custom: true },
+            { name: 'Formula__c', createable: false, updateable: false, length: 1300, custom: true },
+          ],
+        },
+      ],
+    });
+    conn = new jsforce.Connection({ instanceUrl: sf.url, accessToken: DEFAULT_ACCESS_TOKEN, version: '62.0' });
+    const describe = async () =>
+      (await conn.sobject('Lead__c').describe()).fields.map((f) => [
+        f.name,
+        f.type,
+        f.soapType,
+        f.length,
+        f.precision,
+        f.scale,
+        f.nillable,
+        f.createable,
+        f.updateable,
+      ]);
+    expect(await describe()).toEqual([
+      ['Id', 'id', 'tns:ID', 18, 0, 0, false, false, false],
+      ['IsDeleted', 'boolean', 'xsd:boolean', 0, 0, 0, false, false, false],
+      ['Name', 'string', 'xsd:string', 80, 0, 0, false, true, true],
+      ['Score__c', 'double', 'xsd:double', 0, 16, 2, true, true, true],
+      ['Seen__c', 'datetime', 'xsd:dateTime', 0, 0, 0, true, true, true],
+      ['Day__c', 'date', 'xsd:date', 0, 0, 0, true, true, true],
+      ['Opted__c', 'boolean', 'xsd:boolean', 0, 0, 0, true, true, true],
+      ['Formula__c', 'string', 'xsd:string', 1300, 0, 0, true, false, false],
+      ['CreatedDate', 'datetime', 'xsd:dateTime', 0, 0, 0, false, false, false],
+      ['LastModifiedDate', 'datetime', 'xsd:dateTime', 0, 0, 0, false, false, false],
+      ['SystemModstamp', 'datetime', 'xsd:dateTime', 0, 0, 0, false, false, false],
+    ]);
+    sf.org.setFieldReadable('Lead__c', 'Seen__c', false);
+    expect((await describe()).map((f) => f[0])).not.toContain('Seen__c');
+    sf.org.setFieldReadable('Lead__c', 'Seen__c', true);
+    expect((await describe()).map((f) => f[0])).toContain('Seen__c');
   });
 });

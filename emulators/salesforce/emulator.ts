@@ -7,7 +7,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { RequestError, errorBody, NOT_FOUND_MESSAGE } from './errors.js';
-import { CorruptionQueue, FaultQueue } from './faults.js';
+import { CorruptionQueue, FaultQueue, matches } from './faults.js';
 import { acceptsGzip, readBody, sendJson } from './http.js';
 import { SalesforceOrg } from './org/org.js';
 import type { ObjectSpec } from './org/schema.js';
@@ -121,6 +121,11 @@ export interface SalesforceEmulator {
   beforeNextWrite(change: () => void): void;
   /** Runs `change` just before the `n`-th write call from now (1 = the next one), e.g. a field deleted after the third write. */
   beforeWriteNumber(n: number, change: () => void): void;
+  /**
+   * Runs `change` just before the `n`-th call of `route` (or of any of several routes) from now is
+   * answered, faults included: e.g. a field made unreadable before the third queryMore page.
+   */
+  beforeCall(route: Route | Route[], n: number, change: () => void): void;
   resetStats(): void;
   close(): Promise<void>;
 }
@@ -140,6 +145,8 @@ export async function startSalesforceEmulator(options: SalesforceEmulatorOptions
   const faults = new FaultQueue();
   const corruptions = new CorruptionQueue();
   let pendingChanges: Array<() => void> = [];
+  /** Changes waiting for the n-th call of some routes: `remaining` counts down on each such call. */
+  let routeChanges: Array<{ route: Route | Route[]; remaining: number; change: () => void }> = [];
   let tokenSerial = 0;
   let exhausted = false;
   const oauthClient = { refreshToken: options.refreshToken, clientId: options.clientId, clientSecret: options.clientSecret };
@@ -184,7 +191,14 @@ export async function startSalesforceEmulator(options: SalesforceEmulatorOptions
       sendJson(res, status, body, allHeaders, delayMs, contentType, compression);
     };
 
-    const fault = faults.take(found?.route.route ?? 'any');
+    const route = found?.route.route;
+    if (route) {
+      const due = routeChanges.filter((c) => matches(c.route, route) && --c.remaining === 0);
+      routeChanges = routeChanges.filter((c) => c.remaining > 0);
+      for (const { change } of due) change();
+    }
+
+    const fault = faults.take(route ?? 'any');
     if (fault) return reply(fault, fault.headers);
 
     const token = /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1];
@@ -267,6 +281,9 @@ export async function startSalesforceEmulator(options: SalesforceEmulatorOptions
     beforeWriteNumber(n, change) {
       if (n <= 1) emulator.beforeNextWrite(change);
       else emulator.beforeNextWrite(() => emulator.beforeWriteNumber(n - 1, change));
+    },
+    beforeCall(route, n, change) {
+      routeChanges.push({ route, remaining: Math.max(1, n), change });
     },
     resetStats() {
       emulator.stats = freshStats();

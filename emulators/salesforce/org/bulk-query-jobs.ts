@@ -6,7 +6,6 @@
  * **emulator** As with ingest jobs, a job advances one state per `GET` of its info, so nothing waits on
  * a timer; `hold()` keeps jobs InProgress, for tests that kill a client mid-job.
  */
-import { stringify } from 'csv-stringify/sync';
 import { RequestError } from '../errors.js';
 import { bindQuery, kindOf, type BoundQuery } from '../soql/bind.js';
 import { parseSoql, type SelectQuery } from '../soql/parser.js';
@@ -144,12 +143,12 @@ export class BulkQueryJobs {
     const slice = job.rows.slice(offset, offset + size);
     const store = this.org.sobject(job.object)!;
     const fields = job.fieldNames.map((name) => store.fields.get(name)!);
-    const cells = slice.map((row) => fields.map((field) => csvValue(kindOf(field), row[field.name])));
-    const csv = stringify([job.fieldNames, ...cells], {
-      delimiter: DELIMITERS[job.columnDelimiter],
-      record_delimiter: LINE_ENDINGS[job.lineEnding],
-      quoted: true,
-    });
+    const kinds = fields.map(kindOf);
+    const delimiter = DELIMITERS[job.columnDelimiter];
+    const lineEnding = LINE_ENDINGS[job.lineEnding];
+    const lines = [job.fieldNames.map(quoted).join(delimiter)];
+    for (const row of slice) lines.push(fields.map((field, i) => quoted(csvValue(kinds[i], row[field.name]))).join(delimiter));
+    const csv = lines.join(lineEnding) + lineEnding;
     const next = offset + size;
     return { csv, records: slice.length, locator: next >= job.rows.length ? 'null' : encodeLocator(next) };
   }
@@ -169,6 +168,15 @@ export class BulkQueryJobs {
       job.errorMessage = `${error.errorCode}: ${error.message}`;
     }
   }
+}
+
+/**
+ * Every value double-quoted, quotes doubled, so no delimiter, quote or line break inside one can split
+ * it; null is empty and unquoted. (Written here rather than with csv-stringify: a 50,000-row page is
+ * formatted several times faster.)
+ */
+function quoted(value: string | null): string {
+  return value === null ? '' : `"${value.replaceAll('"', '""')}"`;
 }
 
 /** Bulk CSV writes date-times in UTC with `Z`, booleans as true/false, and null as an empty value. */

@@ -6,6 +6,9 @@
 
 export class OrgClock {
   private fixed: number | undefined;
+  /** The last stamp and its second: seeding 100,000 records formats one date per second, not per record. */
+  private lastSecond = Number.NaN;
+  private lastStamp = '';
 
   /** Milliseconds since the epoch, as the org sees it now. */
   now(): number {
@@ -31,7 +34,12 @@ export class OrgClock {
 
   /** Now as Salesforce writes a date-time in JSON: `2026-01-01T00:00:00.000+0000`, to the second. */
   stamp(): string {
-    return formatDateTime(this.now());
+    const second = Math.floor(this.now() / 1000);
+    if (second !== this.lastSecond) {
+      this.lastSecond = second;
+      this.lastStamp = formatDateTime(second * 1000);
+    }
+    return this.lastStamp;
   }
 }
 
@@ -40,7 +48,17 @@ export function formatDateTime(ms: number): string {
   return new Date(Math.floor(ms / 1000) * 1000).toISOString().replace('Z', '+0000');
 }
 
+/** Parsed date-times by text: records stamped in the same second share one (a query over 100,000 parses a handful). */
+const parsed = new Map<string, number>();
+const MAX_CACHED = 100_000;
+
 /** A stored date-time (`…+0000`, `…Z` or `±hh:mm`) as epoch milliseconds; NaN when it is not one. */
 export function parseDateTime(text: string): number {
-  return Date.parse(text.replace(/([+-]\d\d)(\d\d)$/, '$1:$2'));
+  let ms = parsed.get(text);
+  if (ms === undefined) {
+    ms = Date.parse(text.replace(/([+-]\d\d)(\d\d)$/, '$1:$2'));
+    if (parsed.size >= MAX_CACHED) parsed.clear();
+    parsed.set(text, ms);
+  }
+  return ms;
 }

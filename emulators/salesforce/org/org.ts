@@ -52,12 +52,23 @@ export class SalesforceOrg {
    * test takes well under a second. Returns their Ids in order.
    */
   seed(object: string, records: SfRecord[]): string[] {
+    return this.store(object).seed(records);
+  }
+
+  /**
+   * Changes a record as a user in Salesforce would, with no API call or validation: the values are
+   * written and LastModifiedDate/SystemModstamp move to now (a test's "1,000 records changed").
+   */
+  edit(object: string, id: string, values: SfRecord): void {
     const store = this.store(object);
-    return records.map((values) => {
-      const id = store.nextId();
-      store.apply(id, values);
-      return id;
-    });
+    if (!store.records.has(id)) throw new Error(`no live ${object} ${id}`);
+    store.apply(id, values);
+  }
+
+  /** Deletes records as a user would, with no API call: each goes to the recycle bin, stamped now. */
+  remove(object: string, ids: string[]): void {
+    const store = this.store(object);
+    for (const id of ids) store.remove(id);
   }
 
   /** Empties an object's recycle bin of records deleted before `before` (all by default), as Salesforce's purge does. */

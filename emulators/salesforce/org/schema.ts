@@ -16,6 +16,9 @@ export interface FieldSpec {
   label?: string;
   /** Maximum length of string-like values. Default: 255. */
   length?: number;
+  /** Digits in all and after the point, for double, currency and percent fields. Default: 18 and 0. */
+  precision?: number;
+  scale?: number;
   externalId?: boolean;
   idLookup?: boolean;
   unique?: boolean;

@@ -61,20 +61,37 @@ function urls(store: SObjectStore) {
   return { sobject: base, describe: `${base}/describe`, rowTemplate: `${base}/{ID}` };
 }
 
-/** A describe field: strings carry `length` (bytes: 3 per character), numbers `precision`/`digits`. */
+/** SOAP types of the field types the emulator declares; any other type is text. */
+const SOAP_TYPES: Record<string, string> = {
+  id: 'tns:ID',
+  reference: 'tns:ID',
+  int: 'xsd:int',
+  double: 'xsd:double',
+  currency: 'xsd:double',
+  percent: 'xsd:double',
+  boolean: 'xsd:boolean',
+  date: 'xsd:date',
+  datetime: 'xsd:dateTime',
+};
+
+/** Types whose values have no length: numbers, booleans, dates. */
+const LENGTHLESS = new Set(['int', 'double', 'currency', 'percent', 'boolean', 'date', 'datetime']);
+
+/** A describe field: strings carry `length` (bytes: 3 per character), numbers `precision`/`scale`/`digits`. */
 function describeField(field: FieldSpec): object {
   const type = field.type ?? 'string';
   const readOnly = field.state === 'readOnly';
-  const length = type === 'int' || type === 'double' || type === 'boolean' ? 0 : (field.length ?? 255);
+  const length = LENGTHLESS.has(type) ? 0 : (field.length ?? 255);
+  const decimal = type === 'double' || type === 'currency' || type === 'percent';
   return {
     name: field.name,
     label: field.label ?? field.name,
     type,
-    soapType: type === 'id' ? 'tns:ID' : type === 'int' ? 'xsd:int' : type === 'double' ? 'xsd:double' : 'xsd:string',
+    soapType: SOAP_TYPES[type] ?? 'xsd:string',
     length,
     byteLength: length * 3,
-    precision: type === 'double' ? 18 : 0,
-    scale: 0,
+    precision: decimal ? (field.precision ?? 18) : 0,
+    scale: decimal ? (field.scale ?? 0) : 0,
     digits: type === 'int' ? 9 : 0,
     createable: !readOnly && field.createable !== false,
     updateable: !readOnly && field.updateable !== false,
