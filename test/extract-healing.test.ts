@@ -12,6 +12,8 @@ import { loadProject } from '../core/config/load-project.js';
 import type { ProjectConfig } from '../core/config/types.js';
 import { extractStatuses } from '../core/extract/extract-status.js';
 import { runExtract } from '../core/extract/run-extract.js';
+import { AlertDispatcher } from '../core/alert/dispatcher.js';
+import { startAlertReceiver, type AlertReceiver } from './support/alert-receiver.js';
 import { createProject, readStateStore, type TestProject } from './support/project.js';
 import { startSalesforceFixture, type SalesforceFixture } from './support/salesforce/fixture.js';
 
@@ -21,12 +23,16 @@ const SECRET = 'sf-heal-secret-0a9b8c7d';
 const T0 = Date.parse('2026-03-02T09:00:00Z');
 const HOUR = 3_600_000;
 
+const HOOK_SECRET = 'whsec-extract-5a6b7c8d';
+
 let project: TestProject | undefined;
 let sf: SalesforceFixture | undefined;
+let hook: AlertReceiver | undefined;
 afterEach(async () => {
   await project?.remove();
   await sf?.close();
-  project = sf = undefined;
+  await hook?.close();
+  project = sf = hook = undefined;
 });
 
 async function landed(sqlText: string): Promise<Record<string, unknown>[]> {
@@ -51,6 +57,7 @@ const table = () => landed('select id, lastname, email from contacts order by id
 /** A project reading Contact (LastName, Email), `records` seeded at T0, the org and run clocks an hour later. */
 async function setup(records: number): Promise<{ project: ProjectConfig; ids: string[] }> {
   sf = await startSalesforceFixture({ accessToken: TOKEN, refreshToken: REFRESH, clientId: 'htl-client', clientSecret: SECRET });
+  hook = await startAlertReceiver(HOOK_SECRET);
   sf.org.clock.set(T0);
   project = await createProject({
     'hightouch-like.config.yaml': `sources:
@@ -62,6 +69,9 @@ async function setup(records: number): Promise<{ project: ProjectConfig; ids: st
     client_id: htl-client
     client_secret: \${SF_SECRET}
     login_url: \${SF_URL}
+alerts:
+  channels:
+    ops: { type: webhook, url: "${hook.url}", secret: "\${HOOK_SECRET}" }
 `,
     'extracts/contacts.yaml': 'source: crm\nobject: Contact\nfields: [LastName, Email]\ntable: contacts\napi: rest\n',
   });
@@ -70,7 +80,7 @@ async function setup(records: number): Promise<{ project: ProjectConfig; ids: st
     Array.from({ length: records }, (_, i) => ({ LastName: `Last${i}`, Email: `c${i}@example.com` })),
   );
   sf.org.clock.set(T0 + HOUR);
-  return { project: await loadProject(project.dir, { ...process.env, ...sf.env() }), ids };
+  return { project: await loadProject(project.dir, { ...process.env, ...sf.env(), HOOK_SECRET }), ids };
 }
 
 const at = (ms: number) => () => new Date(ms);
@@ -143,5 +153,42 @@ describe('salesforce extract healing', () => {
     const rows = await table();
     // The column stays; the changed record's new Email is not read, its old value stays.
     expect(rows.find((r) => r.id === ids[1])).toEqual({ id: ids[1], lastname: 'Renamed', email: 'c1@example.com' });
+  });
+
+  it('heals a field made unreadable between the count and the query: re-describes, drops it, resumes', async () => {
+    const { project: p } = await setup(10);
+    // Calls of route query: 1 the count, 2 the SELECT naming Email.
+    sf!.beforeCall('query', 2, () => sf!.org.setFieldReadable('Contact', 'Email', false));
+    const report = await runExtract({ project: p, now: at(T0 + HOUR) }, 'contacts');
+    expect(report).toMatchObject({ status: 'succeeded', rows_read: 10, dropped_fields: ['Email'] });
+    expect(report.events.map((e) => e.kind)).toEqual(['field_dropped']);
+    expect((await table()).map((r) => r.email)).toEqual(Array(10).fill(null));
+  });
+
+  it('pauses the extract with one alert when the read fails again after healing, and skips it until resumed', async () => {
+    const { project: p } = await setup(10);
+    sf!.beforeCall('query', 2, () => sf!.org.setFieldReadable('Contact', 'Email', false));
+    sf!.beforeCall('query', 3, () => sf!.org.setFieldReadable('Contact', 'LastName', false));
+    const alerts = new AlertDispatcher();
+    const report = await runExtract({ project: p, now: at(T0 + HOUR), alerts }, 'contacts');
+    expect(report.status).toBe('paused');
+    expect(report.events.map((e) => e.kind)).toEqual(['field_dropped', 'paused_by_policy']);
+    await alerts.flush(10_000);
+    expect(hook!.received).toHaveLength(1);
+    expect(hook!.received[0].body).toMatchObject({ trigger: 'paused_by_policy', sync: 'extract:contacts', state: 'paused' });
+    expect(hook!.received[0].verified).toBe(true);
+
+    const skipped = await runExtract({ project: p, now: at(T0 + 2 * HOUR) }, 'contacts');
+    expect(skipped.status).toBe('skipped');
+    const [status] = await extractStatuses(p);
+    expect(status.health).toBe('paused');
+    expect(hook!.received).toHaveLength(1);
+
+    sf!.org.setFieldReadable('Contact', 'LastName', true);
+    const { resumeExtract } = await import('../core/extract/extract-status.js');
+    expect(await resumeExtract(p, 'contacts', new Date(T0 + 2 * HOUR))).toBe(true);
+    const resumed = await runExtract({ project: p, now: at(T0 + 2 * HOUR) }, 'contacts');
+    expect(resumed.status).toBe('succeeded');
+    expect(await landed('select count(*)::int as n from contacts')).toEqual([{ n: 10 }]);
   });
 });

@@ -251,7 +251,7 @@ class ExtractRun {
   }
 
   /** The fields to read: the extract's (or every readable one), less those healing dropped. */
-  private async fieldsToRead(): Promise<SourceField[]> {
+  private async fieldsToRead(healing = false): Promise<SourceField[]> {
     const { extract } = this;
     const described = await this.client!.describe(extract.object);
     const byName = new Map(described.map((f) => [f.name, f]));
@@ -259,12 +259,15 @@ class ExtractRun {
     const missing = wanted.filter((f) => !byName.has(f) && !this.dropped.includes(f));
     if (missing.length > 0) {
       // A first run has nothing landed to keep: a missing field there is a typo in the extract file.
-      if (this.report.full_load && this.cursorAt === null && extract.fields !== 'all') {
+      if (!healing && this.report.full_load && this.cursorAt === null && extract.fields !== 'all') {
         throw new UserError(
           `${extract.file}:${extract.lines.fields ?? 1}: fields: ${extract.object} has no readable field ${missing.join(', ')}. fix the name (API names, custom ones end in __c) or grant read access.`,
         );
       }
-      await this.drop(missing, 'the describe no longer shows it');
+      await this.drop(
+        missing,
+        healing ? 'Salesforce refused the query and the describe no longer shows it' : 'the describe no longer shows it',
+      );
     }
     const keys = [this.connector.idField, this.connector.stampField];
     const chosen = wanted.filter((f) => byName.has(f) && !this.dropped.includes(f) && !keys.includes(f));
@@ -326,7 +329,7 @@ class ExtractRun {
         const reason = `${failure.code}: ${failure.message}`;
         if (healed) return this.pause(`the read failed again after healing: ${reason}`);
         const before = new Set(fields.map((f) => f.name));
-        fields = await this.fieldsToRead();
+        fields = await this.fieldsToRead(true);
         const gone = [...before].filter((f) => !fields.some((g) => g.name === f));
         if (gone.length === 0) return this.pause(`Salesforce refused the query and no field of it is gone: ${reason}`);
         healed = true;
