@@ -23,7 +23,7 @@ export function parseSources(
     for (const [key, value] of Object.entries(entry)) {
       if (key === 'type' || key === 'api_budget') continue;
       if (connector.secretKeys.includes(key) && typeof value === 'string' && !secrets.has(value)) {
-        throw new UserError(`${key} is written in the file; it must come from the environment`, {
+        throw new UserError(`${key} is written in the file; it must come from the environment.`, {
           file,
           line: lines[`sources.${name}.${key}`] ?? lines[`sources.${name}`],
           field: `sources.${name}.${key}`,
