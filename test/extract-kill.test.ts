@@ -6,7 +6,7 @@
 import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createProject, readStateStore, type TestProject } from './support/project.js';
+import { createProject, type TestProject } from './support/project.js';
 import { startSalesforceFixture, type SalesforceFixture } from './support/salesforce/fixture.js';
 
 const TOKEN = 'sf-kill-token-3c4d5e6f7a8b';
@@ -82,7 +82,10 @@ describe('salesforce extract: SIGKILL during a Bulk API query', { timeout: 300_0
       .map((r) => ({ id: String(r.Id), lastname: String(r.LastName) }))
       .sort((a, b) => (a.id < b.id ? -1 : 1));
     expect(rows).toEqual(orgRows);
-    const runs = await readStateStore(project.dir, 'select status from extract_runs order by started_at');
-    expect(runs.map((r) => r.status)).toEqual(['failed', 'succeeded']);
+    // `query` reads the extract tables; `status` lists the extract under the syncs.
+    const runs = await project.cli(['query', '--json', 'select status from extract_runs order by started_at'], sf.env());
+    expect(JSON.parse(runs.stdout).map((r: { status: string }) => r.status)).toEqual(['failed', 'succeeded']);
+    const status = await project.cli(['status'], sf.env());
+    expect(status.stdout).toMatch(/contacts\s+\|?\s*succeeded/);
   });
 });
