@@ -50,12 +50,12 @@ import { openLanding } from './open-landing.js';
 /** Restarts of a read after a lost locator or a failed job, per run: more means the org is unwell. */
 const MAX_RESTARTS = 3;
 
-export type ExtractStatus = ExtractRunResult['status'] | 'skipped';
+export type ExtractOutcome = ExtractRunResult['status'] | 'skipped';
 
 export interface ExtractReport {
   extract: string;
   run_id: string | null;
-  status: ExtractStatus;
+  status: ExtractOutcome;
   full_load: boolean;
   api: 'rest' | 'bulk' | null;
   rows_read: number;
@@ -341,16 +341,32 @@ class ExtractRun {
 
   private async readChanged(read: SourceRead, fields: SourceField[], bulk: boolean): Promise<void> {
     const stamp = this.connector.stampField;
-    for await (const page of this.client!.changed(read, bulk)) {
-      await this.landing!.write(this.extract.table, fields, page, []);
-      this.report.rows_read += page.length;
-      const newest = newestStamp(page, stamp);
-      // Only after the page is committed; a kill before this line re-reads the page, harmlessly.
-      if (newest !== null && (this.cursorAt === null || newest > this.cursorAt)) {
-        this.cursorAt = newest;
-        await saveExtractCursor(this.db, this.extract.name, { cursorAt: newest }, this.context.now());
+    const max = this.extract.max_calls_per_run;
+    const pages = this.client!.changed(read, bulk)[Symbol.asyncIterator]();
+    let next = pages.next();
+    try {
+      for (;;) {
+        const { value: page, done } = await next;
+        if (done) break;
+        // The next page is fetched while this one lands (unless that call would pass max_calls_per_run).
+        const prefetched = max === undefined || this.client!.apiCalls + 1 < max;
+        if (prefetched) {
+          next = pages.next();
+          next.catch(() => {});
+        }
+        await this.landing!.write(this.extract.table, fields, page, []);
+        this.report.rows_read += page.length;
+        const newest = newestStamp(page, stamp);
+        // Only after the page is committed; a kill before this line re-reads the page, harmlessly.
+        if (newest !== null && (this.cursorAt === null || newest > this.cursorAt)) {
+          this.cursorAt = newest;
+          await saveExtractCursor(this.db, this.extract.name, { cursorAt: newest }, this.context.now());
+        }
+        this.spend();
+        if (!prefetched) next = pages.next();
       }
-      this.spend();
+    } finally {
+      await pages.return?.(undefined).catch(() => {});
     }
   }
 

@@ -147,37 +147,3 @@ export async function recordExtractEvent(
     })
     .execute();
 }
-
-export interface ExtractRunRow {
-  run_id: string;
-  extract_name: string;
-  status: string;
-  started_at: string;
-  finished_at: string | null;
-  rows_read: number;
-  rows_deleted: number;
-  api_calls: number;
-  cursor_to: string | null;
-  error: string | null;
-}
-
-export async function lastExtractRuns(db: Kysely<StateTables>): Promise<Map<string, ExtractRunRow>> {
-  const rows = await db.selectFrom('extract_runs').selectAll().orderBy('started_at', 'desc').execute();
-  const last = new Map<string, ExtractRunRow>();
-  for (const row of rows) {
-    if (last.has(row.extract_name)) continue;
-    last.set(row.extract_name, {
-      run_id: row.run_id,
-      extract_name: row.extract_name,
-      status: row.status,
-      started_at: new Date(row.started_at).toISOString(),
-      finished_at: row.finished_at === null ? null : new Date(row.finished_at).toISOString(),
-      rows_read: Number(row.rows_read),
-      rows_deleted: Number(row.rows_deleted),
-      api_calls: Number(row.api_calls),
-      cursor_to: row.cursor_to === null ? null : new Date(row.cursor_to).toISOString(),
-      error: row.error,
-    });
-  }
-  return last;
-}
