@@ -64,7 +64,7 @@ destinations:
         for (const wake of waiters.splice(0)) wake();
       },
     });
-    await service.start();
+    const { port } = await service.start();
     const until = async (condition: () => boolean) => {
       while (!condition()) await new Promise<void>((r) => waiters.push(r));
     };
@@ -90,8 +90,26 @@ destinations:
     await until(() => finished('name_lengths') === 2);
     expect(sf.org.records('Contact').get(ids[3])!.NumberOfEmployees__c).toBe('A much longer last name'.length);
 
+    // The service answers for extracts: status with its next slot, and a manual run.
+    const listed = (await (await fetch(`http://127.0.0.1:${port}/api/extracts`)).json()) as Array<Record<string, unknown>>;
+    expect(listed).toEqual([
+      expect.objectContaining({
+        extract: 'contacts',
+        last_status: 'succeeded',
+        health: 'healthy',
+        next_run_at: '2026-03-01T08:45:00.000Z',
+      }),
+    ]);
+    const trigger = await fetch(`http://127.0.0.1:${port}/api/extracts/contacts/trigger`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{}',
+    });
+    expect(trigger.status).toBe(202);
+    await until(() => finished('extract:contacts') === 3);
+
     const extractRuns = logged.filter((e) => e.msg === 'extract_finished');
-    expect(extractRuns.map((e) => e.status)).toEqual(['succeeded', 'succeeded']);
+    expect(extractRuns.map((e) => e.status)).toEqual(['succeeded', 'succeeded', 'succeeded']);
     const syncRuns = logged.filter((e) => e.msg === 'schedule_finished' && e.sync === 'name_lengths');
     expect(syncRuns.map((e) => e.error ?? null)).toEqual([null, null]);
   });
