@@ -5,9 +5,9 @@
  * unprocessedrecords` (CSV) and `DELETE /jobs/ingest/{id}` (204). Each is one API call against the
  * daily quota, like every REST call. The jobs themselves live in `org/bulk-jobs.ts`.
  */
-import { errorBody } from '../errors.js';
 import type { BulkJob } from '../org/bulk-jobs.js';
-import type { DataCall, DataContext, DataRequest, DataRoute, Reply } from './route.js';
+import { bulkCall, jobHeader, jsonParserError, parsedBody } from './bulk-call.js';
+import type { DataContext, DataRequest, DataRoute, Reply } from './route.js';
 
 /** Bulk API 2.0 exists from v41.0. */
 const FIRST_VERSION = 41;
@@ -15,13 +15,7 @@ const FIRST_VERSION = 41;
 function jobInfo(job: BulkJob, version: string) {
   const finished = job.state === 'JobComplete' || job.state === 'Failed' || job.state === 'Aborted';
   return {
-    id: job.id,
-    operation: job.operation,
-    object: job.object,
-    createdById: '0055g0000000001AAA',
-    createdDate: job.createdDate,
-    systemModstamp: job.createdDate,
-    state: job.state,
+    ...jobHeader(job),
     ...(job.externalIdFieldName && { externalIdFieldName: job.externalIdFieldName }),
     concurrencyMode: 'Parallel',
     contentType: 'CSV',
@@ -42,23 +36,7 @@ function jobInfo(job: BulkJob, version: string) {
   };
 }
 
-function call(request: DataRequest, answer: (context: DataContext, id: string) => Reply): DataCall {
-  return {
-    object: null,
-    answer(context) {
-      if (Number(request.version) < FIRST_VERSION) return { status: 404, body: errorBody('NOT_FOUND', 'The requested resource does not exist') };
-      return answer(context, request.params[0]);
-    },
-  };
-}
-
-function parsedBody(body: string): unknown {
-  try {
-    return JSON.parse(body);
-  } catch {
-    return undefined;
-  }
-}
+const call = (request: DataRequest, answer: (context: DataContext, id: string) => Reply) => bulkCall(request, FIRST_VERSION, answer);
 
 const JOBS = /^\/jobs\/ingest\/?$/;
 const JOB = /^\/jobs\/ingest\/(\w+)\/?$/;
@@ -71,7 +49,7 @@ export const bulkIngestRoutes: DataRoute[] = [
     open: (request) =>
       call(request, ({ org }) => {
         const body = parsedBody(request.body);
-        if (body === undefined) return { status: 400, body: errorBody('JSON_PARSER_ERROR', 'The request body is not valid JSON') };
+        if (body === undefined) return jsonParserError;
         return { status: 200, body: jobInfo(org.bulk.create(body, request.version), request.version) };
       }),
   },

@@ -5,9 +5,9 @@
  * `Sforce-NumberOfRecords`), `PATCH /jobs/query/{id}` (`{state: Aborted}`) and `DELETE` (204). Each is one
  * API call. The jobs live in `org/bulk-query-jobs.ts`.
  */
-import { errorBody, NOT_FOUND_MESSAGE } from '../errors.js';
 import type { BulkQueryJob } from '../org/bulk-query-jobs.js';
-import type { DataCall, DataContext, DataRequest, DataRoute, Reply } from './route.js';
+import { bulkCall, jobHeader, jsonParserError, parsedBody } from './bulk-call.js';
+import type { DataContext, DataRequest, DataRoute, Reply } from './route.js';
 
 /** Query jobs exist from v47.0. */
 const FIRST_VERSION = 47;
@@ -15,13 +15,7 @@ const FIRST_VERSION = 47;
 function jobInfo(job: BulkQueryJob) {
   const done = job.state === 'JobComplete';
   return {
-    id: job.id,
-    operation: job.operation,
-    object: job.object,
-    createdById: '0055g0000000001AAA',
-    createdDate: job.createdDate,
-    systemModstamp: job.createdDate,
-    state: job.state,
+    ...jobHeader(job),
     concurrencyMode: 'Parallel',
     contentType: 'CSV',
     apiVersion: job.apiVersion,
@@ -36,23 +30,7 @@ function jobInfo(job: BulkQueryJob) {
   };
 }
 
-function call(request: DataRequest, answer: (context: DataContext, id: string) => Reply): DataCall {
-  return {
-    object: null,
-    answer(context) {
-      if (Number(request.version) < FIRST_VERSION) return { status: 404, body: errorBody('NOT_FOUND', NOT_FOUND_MESSAGE) };
-      return answer(context, request.params[0]);
-    },
-  };
-}
-
-function parsedBody(body: string): unknown {
-  try {
-    return JSON.parse(body);
-  } catch {
-    return undefined;
-  }
-}
+const call = (request: DataRequest, answer: (context: DataContext, id: string) => Reply) => bulkCall(request, FIRST_VERSION, answer);
 
 const JOB = /^\/jobs\/query\/(\w+)\/?$/;
 
@@ -64,7 +42,7 @@ export const bulkQueryRoutes: DataRoute[] = [
     open: (request) =>
       call(request, ({ org }) => {
         const body = parsedBody(request.body);
-        if (body === undefined) return { status: 400, body: errorBody('JSON_PARSER_ERROR', 'The request body is not valid JSON') };
+        if (body === undefined) return jsonParserError;
         return { status: 200, body: jobInfo(org.bulkQuery.create(body, request.version)) };
       }),
   },

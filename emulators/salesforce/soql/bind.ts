@@ -107,6 +107,15 @@ function resolve(query: SelectQuery, store: SObjectStore, name: Name): FieldSpec
   return field;
 }
 
+/** The literal a field of each kind compares with, and the type name Salesforce's refusal gives. */
+const LITERAL_FOR: Record<Kind, [Literal['kind'], string]> = {
+  datetime: ['datetime', 'dateTime'],
+  date: ['date', 'date'],
+  boolean: ['boolean', 'boolean'],
+  number: ['number', 'double'],
+  string: ['string', 'string'],
+};
+
 /** The literal as it compares with `field`'s values, or INVALID_FIELD when its type cannot be compared. */
 function literalValue(query: SelectQuery, field: FieldSpec, literal: Literal): string | number | boolean | null {
   if (literal.kind === 'null') return null;
@@ -118,24 +127,11 @@ function literalValue(query: SelectQuery, field: FieldSpec, literal: Literal): s
       literal.at,
       `value of filter criterion for field '${field.name}' must be of type ${type} and should ${quoted ? '' : 'not '}be enclosed in quotes`,
     );
-  switch (kind) {
-    case 'datetime':
-      if (literal.kind !== 'datetime') throw wrong('dateTime', false);
-      return literal.value;
-    case 'date':
-      if (literal.kind !== 'date') throw wrong('date', false);
-      return literal.value;
-    case 'boolean':
-      if (literal.kind !== 'boolean') throw wrong('boolean', false);
-      return literal.value;
-    case 'number':
-      if (literal.kind !== 'number') throw wrong('double', false);
-      return literal.value;
-    default:
-      if (literal.kind !== 'string') throw wrong('string', true);
-      if (field.type === 'id' || field.type === 'reference') return literal.value.slice(0, 15);
-      return literal.value.toLowerCase();
-  }
+  const [expected, typeName] = LITERAL_FOR[kind];
+  if (literal.kind !== expected) throw wrong(typeName, kind === 'string');
+  const value = (literal as { value: string | number | boolean }).value;
+  if (kind !== 'string') return value;
+  return field.type === 'id' || field.type === 'reference' ? String(value).slice(0, 15) : String(value).toLowerCase();
 }
 
 function predicate(query: SelectQuery, store: SObjectStore, condition: Condition): Predicate {
