@@ -39,6 +39,13 @@ function orgContacts(): Array<{ id: string; lastname: string; email: string | nu
     .sort((a, b) => a.id.localeCompare(b.id));
 }
 
+const SOURCE_CONFIG = `sources:
+  crm:
+    type: salesforce
+    instance_url: \${SF_URL}
+    access_token: \${SF_TOKEN}
+`;
+
 async function setup(extra = ''): Promise<void> {
   sf = await startSalesforceFixture({ accessToken: TOKEN });
   sf.org.clock.set(T0);
@@ -90,5 +97,72 @@ describe('salesforce extract', () => {
       'select status, rows_read, rows_deleted, api_calls from extract_runs order by started_at',
     );
     expect(runs.map((r) => Number(r.rows_read))).toEqual([30, 3]);
+  });
+
+  it('types columns from the describe, keeps every digit and instant, and adds a column for a field that appears', async () => {
+    sf = await startSalesforceFixture({
+      accessToken: TOKEN,
+      objects: [
+        {
+          name: 'Invoice__c',
+          keyPrefix: 'a01',
+          fields: [
+            { name: 'Name' },
+            { name: 'Amount__c', type: 'currency', precision: 18, scale: 2 },
+            { name: 'Lines__c', type: 'int' },
+            { name: 'Paid__c', type: 'boolean' },
+            { name: 'Due__c', type: 'date' },
+            { name: 'Sent__c', type: 'datetime' },
+            { name: 'Note__c', state: 'noRead' },
+          ],
+        },
+      ],
+    });
+    sf.org.clock.set(T0);
+    const [id] = sf.org.seed('Invoice__c', [
+      {
+        Name: "O'Brien; drop table x --",
+        Amount__c: '1234567890123456.78',
+        Lines__c: 2147483647,
+        Paid__c: true,
+        Due__c: '2026-02-28',
+        Sent__c: '2026-03-01T23:30:00.000+0000',
+        Note__c: 'hidden',
+      },
+    ]);
+    sf.org.clock.set(T0 + 3_600_000);
+    project = await createProject({
+      'hightouch-like.config.yaml': SOURCE_CONFIG,
+      'extracts/invoices.yaml': 'source: crm\nobject: Invoice__c\nfields: all\ntable: invoices\n',
+    });
+    const p = await loadProject(project.dir, { ...process.env, ...sf.env() });
+    expect((await runExtract({ project: p, now: () => new Date(T0 + 3_600_000) }, 'invoices')).status).toBe('succeeded');
+    const sql = `select id, name, amount__c::varchar as amount, typeof(amount__c) as amount_type, lines__c, typeof(lines__c) as lines_type,
+      paid__c, due__c::varchar as due, epoch_ms(sent__c) as sent from invoices`;
+    expect(await landed(project.dir, sql)).toEqual([
+      {
+        id,
+        name: "O'Brien; drop table x --",
+        amount: '1234567890123456.78',
+        amount_type: 'DECIMAL(18,2)',
+        lines__c: 2147483647n,
+        lines_type: 'BIGINT',
+        paid__c: true,
+        due: '2026-02-28',
+        sent: BigInt(Date.parse('2026-03-01T23:30:00Z')),
+      },
+    ]);
+    const columns = async () =>
+      (await landed(project!.dir, "select column_name from duckdb_columns() where table_name = 'invoices'")).map((r) => r.column_name);
+    expect(await columns()).not.toContain('note__c');
+
+    // The field becomes readable: the next run adds its column and fills it for the records it reads.
+    sf.org.setFieldReadable('Invoice__c', 'Note__c', true);
+    sf.org.clock.set(T0 + 7_200_000);
+    sf.org.sobject('Invoice__c')!.apply(id, { Note__c: 'now visible' });
+    sf.org.clock.set(T0 + 7_260_000);
+    expect((await runExtract({ project: p, now: () => new Date(T0 + 7_260_000) }, 'invoices')).status).toBe('succeeded');
+    expect(await columns()).toContain('note__c');
+    expect(await landed(project.dir, 'select note__c from invoices')).toEqual([{ note__c: 'now visible' }]);
   });
 });
