@@ -7,7 +7,7 @@
 import { DuckDBInstance, StatementType, type DuckDBConnection } from '@duckdb/node-api';
 import pg from 'pg';
 import { existsSync } from 'node:fs';
-import { attachLandingSql } from './landing-attach.js';
+import { attachLandingSql, waitForLock } from './landing-attach.js';
 import type { ModelConfig, ProjectConfig } from '../config/types.js';
 import { UserError, oneLine } from '../../shared/errors.js';
 import { toPlainValue } from './duckdb-values.js';

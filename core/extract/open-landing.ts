@@ -3,21 +3,18 @@
  * the state file's instance (one per process), so runs and extracts of one `serve` share one handle of
  * it and never fight over its lock; other processes reach it through the service, as they reach the
  * state. PostgreSQL state with a DuckDB warehouse: the extract opens the file itself, waiting out a
- * reader that holds it (up to LOCK_WAIT_MS).
+ * reader that holds it (core/db/landing-attach.ts), and holds it only while it lands a page.
  */
 import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import type { ProjectConfig } from '../config/types.js';
 import { UserError, oneLine } from '../../shared/errors.js';
-import { attachLandingSql, LANDED_CATALOG } from '../db/landing-attach.js';
+import { attachLandingSql, LANDED_CATALOG, waitForLock } from '../db/landing-attach.js';
 import { DuckDBLanding, PostgresLanding, type LandingStore } from '../db/landing.js';
 import { DUCKDB_SESSION_SQL } from '../db/session-settings.js';
 import type { StateStore } from '../state/state-store.js';
 import { redactUrl } from '../../shared/redact.js';
-
-/** A model read in another process holds the file for seconds; a minute covers a slow one. */
-const LOCK_WAIT_MS = 60_000;
 
 export interface LandingKeys {
   idField: string;
@@ -47,31 +44,22 @@ export async function openLanding(project: ProjectConfig, store: StateStore, key
     await connection.run(attachLandingSql(landing.path, false));
     return new DuckDBLanding(connection, keys, LANDED_CATALOG);
   }
-  const started = Date.now();
-  for (;;) {
+  // Opened for each call only: between pages, a model read of another process may attach the file.
+  const withFile = async <T>(work: (landing: DuckDBLanding) => Promise<T>): Promise<T> => {
+    const instance = await waitForLock(() => DuckDBInstance.create(landing.path), landing.path, where);
+    const connection = await instance.connect();
     try {
-      const instance = await DuckDBInstance.create(landing.path);
-      const connection = await instance.connect();
       await connection.run(DUCKDB_SESSION_SQL);
       const catalog = String((await connection.runAndReadAll('select current_database()')).getRows()[0][0]);
-      const inner = new DuckDBLanding(connection, keys, catalog);
-      return {
-        prepare: (table, fields) => inner.prepare(table, fields),
-        write: (table, fields, rows, ids) => inner.write(table, fields, rows, ids),
-        close: async () => {
-          await inner.close();
-          instance.closeSync();
-        },
-      };
-    } catch (error) {
-      const message = (error as Error).message ?? '';
-      if (!/lock/i.test(message) || Date.now() - started > LOCK_WAIT_MS) {
-        throw new UserError(`cannot open the landing file ${landing.path}: ${oneLine(message)}`, {
-          ...where,
-          hint: 'stop the process holding it, or fix landing.path.',
-        });
-      }
-      await new Promise((resolve) => setTimeout(resolve, 250));
+      return await work(new DuckDBLanding(connection, keys, catalog));
+    } finally {
+      connection.closeSync();
+      instance.closeSync();
     }
-  }
+  };
+  return {
+    prepare: (table, fields) => withFile((l) => l.prepare(table, fields)),
+    write: (table, fields, rows, ids) => withFile((l) => l.write(table, fields, rows, ids)),
+    close: async () => {},
+  };
 }
