@@ -143,8 +143,11 @@ export async function openWarehouse(project: ProjectConfig): Promise<Warehouse> 
     await connection.run(DUCKDB_SESSION_SQL);
     await connection.run(`set file_search_path = '${project.dir.replace(/'/g, "''")}'`);
     // Landed tables, read-only: an extract in another process holds the file only while it commits a page.
-    if (project.landing?.type === 'duckdb' && existsSync(project.landing.path))
-      await connection.run(attachLandingSql(project.landing.path, true));
+    const landing = project.landing;
+    if (landing?.type === 'duckdb' && existsSync(landing.path)) {
+      const where = { file: project.file, line: project.lines?.landing, field: 'landing.path' };
+      await waitForLock(() => connection.run(attachLandingSql(landing.path, true)), landing.path, where);
+    }
     return new DuckDBWarehouse(connection, () => instance.closeSync());
   }
   const client = new pg.Client({ connectionString: wh.url, connectionTimeoutMillis: 10_000 });
