@@ -66,11 +66,6 @@ export interface SourceClient {
   close(): Promise<void>;
 }
 
-export interface SourceSettingsProblem {
-  field: string;
-  message: string;
-}
-
 export interface SourceConnector {
   type: string;
   /** JSON Schema properties of a `sources.<name>` entry beyond `type`. */

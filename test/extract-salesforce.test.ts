@@ -36,7 +36,7 @@ async function landed(dir: string, sqlText: string): Promise<Record<string, unkn
 function orgContacts(): Array<{ id: string; lastname: string; email: string | null }> {
   return [...sf!.org.records('Contact').values()]
     .map((r) => ({ id: String(r.Id), lastname: String(r.LastName), email: (r.Email as string | undefined) ?? null }))
-    .sort((a, b) => a.id.localeCompare(b.id));
+    .sort((a, b) => (a.id < b.id ? -1 : 1));
 }
 
 const SOURCE_CONFIG = `sources:
@@ -97,6 +97,25 @@ describe('salesforce extract', () => {
       'select status, rows_read, rows_deleted, api_calls from extract_runs order by started_at',
     );
     expect(runs.map((r) => Number(r.rows_read))).toEqual([30, 3]);
+  });
+
+  it('stops at max_calls_per_run as deferred with the landed pages kept, and the next run reads the rest', async () => {
+    await setup('max_calls_per_run: 3\napi: rest\n');
+    sf!.org.seed(
+      'Contact',
+      Array.from({ length: 2_500 }, (_, i) => ({ LastName: `Last${i}`, Email: `c${i}@example.com` })),
+    );
+    sf!.org.clock.set(T0 + 3_600_000);
+    const env = { ...process.env, ...sf!.env() };
+    // describe, count, the first page of 2,000: the budget is spent, the second page waits.
+    const first = await runExtract({ project: await loadProject(project!.dir, env), now: () => new Date(T0 + 3_600_000) }, 'contacts');
+    expect(first).toMatchObject({ status: 'deferred', rows_read: 2_000, api_calls: 3, cursor_to: new Date(T0).toISOString() });
+    expect(await landed(project!.dir, 'select count(*)::int as n from contacts')).toEqual([{ n: 2_000 }]);
+
+    await project!.write('extracts/contacts.yaml', 'source: crm\nobject: Contact\nfields: [LastName, Email]\ntable: contacts\napi: rest\n');
+    const second = await runExtract({ project: await loadProject(project!.dir, env), now: () => new Date(T0 + 3_660_000) }, 'contacts');
+    expect(second.status).toBe('succeeded');
+    expect(await landed(project!.dir, 'select id, lastname, email from contacts order by id')).toEqual(orgContacts());
   });
 
   it('types columns from the describe, keeps every digit and instant, and adds a column for a field that appears', async () => {
