@@ -145,6 +145,10 @@ describe('SOQL subset', () => {
       "value of filter criterion for field 'SystemModstamp' must be of type dateTime and should not be enclosed in quotes",
     );
     expect((await refusal('SELECT Id FROM Nope__c')).code).toBe('INVALID_TYPE');
+    expect(await refusal("SELECT Id FROM Contact WHERE Id IN ('003', 'x')")).toEqual({
+      code: 'INVALID_QUERY_FILTER_OPERATOR',
+      message: expect.stringContaining('invalid ID field: 003'),
+    });
     expect((await refusal("SELECT Id FROM Contact WHERE LastName = 'unterminated")).code).toBe('MALFORMED_QUERY');
   });
 

@@ -131,7 +131,12 @@ function literalValue(query: SelectQuery, field: FieldSpec, literal: Literal): s
   if (literal.kind !== expected) throw wrong(typeName, kind === 'string');
   const value = (literal as { value: string | number | boolean }).value;
   if (kind !== 'string') return value;
-  return field.type === 'id' || field.type === 'reference' ? String(value).slice(0, 15) : String(value).toLowerCase();
+  if (field.type !== 'id' && field.type !== 'reference') return String(value).toLowerCase();
+  // An Id literal must look like one (15 or 18 letters and digits); '' is no Id at all.
+  if (!/^([0-9A-Za-z]{15}|[0-9A-Za-z]{18})$/.test(String(value))) {
+    throw new SoqlError('INVALID_QUERY_FILTER_OPERATOR', query.soql, literal.at, `invalid ID field: ${String(value)}`);
+  }
+  return String(value).slice(0, 15);
 }
 
 function predicate(query: SelectQuery, store: SObjectStore, condition: Condition): Predicate {
