@@ -24,6 +24,7 @@ import { median, mib, ms, peakRss, perSecond, ratio, rowsLabel, table, thousands
 import { salesforceWrites } from './salesforce.js';
 import { salesforceBulk } from './salesforce-bulk.js';
 import { dashboardPaging } from './dashboard.js';
+import { extract } from './extract.js';
 
 const planSizes = (ctx: BenchContext) => (ctx.full ? [100_000, 1_000_000, 10_000_000] : [100_000, 1_000_000]);
 
@@ -383,4 +384,5 @@ export const benchmarks: Benchmark[] = [
   workerScaling,
   retryCost,
   dashboardPaging,
+  extract,
 ];

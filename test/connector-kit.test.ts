@@ -11,7 +11,7 @@ import { describe, expect, expectTypeOf, it } from 'vitest';
 import { DestinationError, type WriteTarget } from '../connectors/destination.js';
 import { httpCatalogue } from '../connectors/destinations/http/errors.js';
 import { pgCatalogue } from '../connectors/destinations/postgres/errors.js';
-import { sfCatalogue } from '../connectors/destinations/salesforce/errors.js';
+import { sfCatalogue } from '../connectors/salesforce/errors.js';
 import { defineCatalogue } from '../connectors/kit/catalogue.js';
 import { targetSettings } from '../connectors/kit/settings.js';
 import { buildWriteTarget, keyFieldOf } from '../connectors/kit/write-target.js';

@@ -22,6 +22,8 @@ const LAYERS = [
   'core/execute',
   'core/alert',
   'core/run',
+  // Extracts (the ETL direction): source → landed table → cursor; beside runs, scheduled by the service.
+  'core/extract',
   'core/schedule',
   'core/service',
   'core/cli',

@@ -10,7 +10,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { ObjectSpec } from '../emulators/salesforce/emulator.js';
 import type { WriteTarget } from '../connectors/destination.js';
 import { BulkIngest } from '../connectors/destinations/salesforce/bulk-ingest.js';
-import { openConnection } from '../connectors/destinations/salesforce/connection.js';
+import { openConnection } from '../connectors/salesforce/connection.js';
 import { readSalesforceTarget } from '../connectors/destinations/salesforce/settings.js';
 import { ExactNumber } from '../shared/exact-json.js';
 import { createProject, logEvents, readStateStore, type TestProject } from './support/project.js';

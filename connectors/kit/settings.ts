@@ -60,9 +60,9 @@ export function targetSettings<Code extends string>(
   };
 }
 
-type Invalid = (problem: string, remediation?: string) => DestinationError;
+export type Invalid = (problem: string, remediation?: string) => DestinationError;
 
-function settingsReader(settings: Record<string, unknown>, invalid: Invalid): SettingsReader {
+export function settingsReader(settings: Record<string, unknown>, invalid: Invalid): SettingsReader {
   // Own keys only: a setting named `constructor` must not find Object.prototype's.
   const value = (key: string): unknown => (Object.hasOwn(settings, key) ? settings[key] : undefined);
 

@@ -7,6 +7,7 @@ import { Command, CommanderError } from 'commander';
 import { maskable, redact } from '../../shared/redact.js';
 import { UserError, oneLine } from '../../shared/errors.js';
 import { createContext, type CliContext } from './context.js';
+import { extractCommand, resumeExtractCommand } from './commands/extract.js';
 import { pauseCommand } from './commands/pause.js';
 import { planCommand } from './commands/plan.js';
 import { queryCommand } from './commands/query.js';
@@ -58,6 +59,20 @@ export function buildProgram(context: CliContext): Command {
     .action(act(async (names: string[], opts) => runCommand(context, names, { ...program.opts(), ...opts })));
 
   program
+    .command('extract')
+    .description('land the changes of Salesforce objects in the warehouse (extracts/<name>.yaml)')
+    .argument('[extracts...]')
+    .option('--all', 'every extract of the project')
+    .option('--json', 'machine-readable output')
+    .action(act(async (names: string[], opts) => extractCommand(context, names, { ...program.opts(), ...opts })));
+
+  program
+    .command('resume-extract')
+    .description('let an extract that healing paused run again')
+    .argument('<extract>')
+    .action(act(async (name: string, opts) => resumeExtractCommand(context, name, { ...program.opts(), ...opts })));
+
+  program
     .command('retry')
     .description('clear the wait or block of failed rows and run the sync now; all failed rows unless chosen')
     .argument('<sync>')
@@ -86,8 +101,9 @@ export function buildProgram(context: CliContext): Command {
 
   program
     .command('status')
-    .description('health, last run, synced rows and failing rows of each sync')
+    .description('health, last run, synced rows and failing rows of each sync; then each extract')
     .option('--json', 'machine-readable output')
+    .option('--extracts', 'with --json: the extracts instead of the syncs')
     .action(act(async (opts) => statusCommand(context, { ...program.opts(), ...opts })));
 
   program

@@ -11,6 +11,7 @@ import type { ProjectConfig } from './types.js';
 import { loadModels } from './models.js';
 import { loadProjectFile } from './project-file.js';
 import { loadSyncs } from './syncs.js';
+import { loadExtracts } from './extracts.js';
 import { checkSyncChannels } from './alerts.js';
 
 /**
@@ -26,6 +27,7 @@ export async function loadProject(dir: string, env: NodeJS.ProcessEnv = process.
   const project = await loadProjectFile(root, env, secrets);
   const models = await loadModels(root, env, secrets);
   const syncs = await loadSyncs(root, env, secrets, models, project.destinations, project.file);
+  const extracts = await loadExtracts(root, env, secrets, project.sources, project.file);
   for (const sync of Object.values(syncs))
     checkSyncChannels(sync.alerts, project.alerts.channels, { file: sync.file, line: sync.lines.alerts });
   return {
@@ -38,6 +40,9 @@ export async function loadProject(dir: string, env: NodeJS.ProcessEnv = process.
     alerts: project.alerts,
     models,
     syncs,
+    sources: project.sources,
+    extracts,
+    landing: project.landing,
     lines: project.lines,
     secrets: maskable(secrets),
   };

@@ -3,7 +3,17 @@ import { access } from 'node:fs/promises';
 import { isAbsolute, join, resolve } from 'node:path';
 import { getConnector } from '../../connectors/registry.js';
 import { UserError } from '../../shared/errors.js';
-import type { AlertsConfig, ApiBudgetConfig, DatabaseConfig, DestinationConfig, RetryPolicy, ServiceConfig } from './types.js';
+import type {
+  AlertsConfig,
+  ApiBudgetConfig,
+  DatabaseConfig,
+  DestinationConfig,
+  LandingConfig,
+  RetryPolicy,
+  ServiceConfig,
+  SourceConfig,
+} from './types.js';
+import { parseSources, type RawSources } from './sources.js';
 import { parseProjectAlerts, type RawProjectAlerts } from './alerts.js';
 import { substituteEnv } from './env-substitution.js';
 import { DESTINATION_ENGINE_KEYS, projectJsonSchema } from './schemas.js';
@@ -20,7 +30,19 @@ export interface ProjectFile {
   destinations: Record<string, DestinationConfig>;
   service: ServiceConfig;
   alerts: AlertsConfig;
+  sources: Record<string, SourceConfig>;
+  landing: LandingConfig;
   lines: Record<string, number>;
+}
+
+export const DEFAULT_LANDING_PATH = '.hightouch-like/landed.duckdb';
+export const DEFAULT_LANDING_SCHEMA = 'landed';
+
+function landing(raw: { path?: string; schema?: string; url?: string } | undefined, warehouse: DatabaseConfig, dir: string): LandingConfig {
+  if (warehouse.type === 'postgres')
+    return { type: 'postgres', url: raw?.url ?? warehouse.url, schema: raw?.schema ?? DEFAULT_LANDING_SCHEMA };
+  const path = raw?.path ?? DEFAULT_LANDING_PATH;
+  return { type: 'duckdb', path: isAbsolute(path) ? path : resolve(dir, path) };
 }
 
 export const DEFAULT_MAX_PARALLEL = 2;
@@ -129,6 +151,8 @@ export async function loadProjectFile(dir: string, env: NodeJS.ProcessEnv, secre
     scheduler?: { max_parallel?: number; takeover_seconds?: number; queue_schema?: string };
     service?: { host?: string; port?: number; token?: string };
     alerts?: RawProjectAlerts;
+    sources?: RawSources;
+    landing?: { path?: string; schema?: string; url?: string };
   };
   const lines = source.keyLines();
   const host = raw.service?.host ?? '127.0.0.1';
@@ -138,9 +162,10 @@ export async function loadProjectFile(dir: string, env: NodeJS.ProcessEnv, secre
   for (const [name, settings] of Object.entries(raw.destinations ?? {})) {
     destinations[name] = destination(name, settings);
   }
+  const warehouse = database(raw.warehouse, dir, ':memory:');
   return {
     file,
-    warehouse: database(raw.warehouse, dir, ':memory:'),
+    warehouse,
     state: database(raw.state, dir, join(dir, '.hightouch-like', 'state.duckdb')),
     destinations,
     service: {
@@ -152,6 +177,8 @@ export async function loadProjectFile(dir: string, env: NodeJS.ProcessEnv, secre
       token,
     },
     alerts: parseProjectAlerts(raw.alerts, dir, file, lines),
+    sources: parseSources(raw.sources, secrets, file, lines),
+    landing: landing(raw.landing, warehouse, dir),
     lines,
   };
 }

@@ -11,6 +11,7 @@
 import type { DestinationConnector } from '../../connectors/destination.js';
 import { connectorTypes, getConnector } from '../../connectors/registry.js';
 import { projectAlertsSchema, syncAlertsSchema } from './alerts.js';
+import { getSource, sourceTypes } from '../../connectors/source-registry.js';
 
 type Schema = Record<string, unknown>;
 
@@ -257,6 +258,118 @@ export function projectJsonSchema(): Schema {
         additionalProperties: destination(),
       },
       alerts: projectAlertsSchema(),
+      sources: {
+        type: 'object',
+        description: 'Sources by name, read by extracts (extracts/<name>.yaml). Tokens from ${ENV} only.',
+        additionalProperties: source(),
+      },
+      landing: {
+        type: 'object',
+        additionalProperties: false,
+        description:
+          'Where extracts land their tables; models read them as landed.<table>. DuckDB warehouse: a DuckDB file of its own, attached read-only to models. PostgreSQL warehouse: a schema of the warehouse database.',
+        properties: {
+          path: {
+            type: 'string',
+            minLength: 1,
+            description: 'DuckDB warehouse: the landing file. Default: .hightouch-like/landed.duckdb.',
+          },
+          schema: {
+            type: 'string',
+            pattern: IDENTIFIER,
+            description: 'PostgreSQL warehouse: the schema landed tables live in. Default: landed.',
+          },
+          url: {
+            type: 'string',
+            minLength: 1,
+            description:
+              'PostgreSQL warehouse: the URL extracts write with (a role that may write the landing schema). Default: warehouse.url.',
+          },
+        },
+      },
+    },
+  };
+}
+
+/** Lower-case SQL identifiers: they need no quoting in DuckDB or PostgreSQL and name one thing in both. */
+export const IDENTIFIER = '^[a-z_][a-z0-9_]{0,62}$';
+
+function source(): Schema {
+  return {
+    type: 'object',
+    required: ['type'],
+    properties: { type: { enum: sourceTypes(), description: 'Source type.' } },
+    allOf: sourceTypes().map((type) => {
+      const connector = getSource(type)!;
+      return {
+        if: { properties: { type: { const: type } }, required: ['type'] },
+        then: {
+          type: 'object',
+          additionalProperties: false,
+          required: connector.settingsSchema.required ?? [],
+          properties: {
+            type: { const: type },
+            ...connector.settingsSchema.properties,
+            api_budget: {
+              type: 'object',
+              additionalProperties: false,
+              description: 'Default budget of the extracts reading this source.',
+              properties: { max_calls_per_run: apiBudget.properties.max_calls_per_run },
+            },
+          },
+        },
+      };
+    }),
+  };
+}
+
+export function extractJsonSchema(): Schema {
+  return {
+    $schema: DRAFT_07,
+    title: 'hightouch-like extract (extracts/<name>.yaml)',
+    type: 'object',
+    additionalProperties: false,
+    required: ['source', 'object', 'table'],
+    properties: {
+      source: { type: 'string', minLength: 1, description: 'Source name from the project file (sources:).' },
+      object: { type: 'string', pattern: '^[A-Za-z][A-Za-z0-9_]{0,79}$', description: 'The object read, e.g. Contact or Invoice__c.' },
+      fields: {
+        description:
+          'The fields read: a list of API names, or all (every field the describe shows readable). Id and SystemModstamp are always read. Default: all.',
+        anyOf: [
+          { const: 'all' },
+          { type: 'array', minItems: 1, uniqueItems: true, items: { type: 'string', pattern: '^[A-Za-z][A-Za-z0-9_]{0,79}$' } },
+        ],
+      },
+      table: { type: 'string', pattern: IDENTIFIER, description: 'The landed table (lower case), read by models as landed.<table>.' },
+      filter: {
+        type: 'string',
+        minLength: 1,
+        description: 'A SOQL condition (what follows WHERE), e.g. "Email != null AND LeadSource = \'Web\'"; Salesforce judges it.',
+      },
+      schedule,
+      api: {
+        enum: ['auto', 'rest', 'bulk'],
+        description:
+          'rest (query/queryMore, 2,000 records a call), bulk (Bulk API 2.0 query jobs), or auto: bulk when the count reaches bulk_threshold. Default: auto.',
+      },
+      bulk_threshold: {
+        type: 'integer',
+        minimum: 1,
+        description: 'api: auto: records to read from which a run uses a Bulk API query job. Default: 10000.',
+      },
+      overlap: {
+        type: 'string',
+        description:
+          'How far before the cursor each incremental read starts, so records committed late are not missed, e.g. 5m. Default: 5m.',
+      },
+      max_calls_per_run: {
+        type: 'integer',
+        minimum: 1,
+        description:
+          "No read call is made once a run has spent this many; the rest is read by the next run. Default: the source's, else no cap.",
+      },
+      description: { type: 'string' },
     },
   };
 }
@@ -366,5 +479,6 @@ export function schemaFiles(): Record<string, string> {
     'project.schema.json': pretty(projectJsonSchema()),
     'sync.schema.json': pretty(syncJsonSchema()),
     'model.schema.json': pretty(modelJsonSchema()),
+    'extract.schema.json': pretty(extractJsonSchema()),
   };
 }

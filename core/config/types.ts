@@ -130,6 +130,43 @@ export interface SyncAlerts {
   channels?: string[];
 }
 
+/** `sources.<name>` of the project file: where extracts read. */
+export interface SourceConfig {
+  name: string;
+  type: string;
+  /** Connector settings, `${ENV}` resolved. Holds tokens: never log them. */
+  settings: Record<string, unknown>;
+  /** `api_budget.max_calls_per_run`: the default of the extracts reading this source. */
+  max_calls_per_run?: number;
+}
+
+/**
+ * Where landed tables live (README "Landed tables"). DuckDB: a file of its own, attached read-only to
+ * models as catalog `landed`, so the warehouse stays read-only and no process holds a writer's lock on
+ * the warehouse. PostgreSQL: schema `schema` of the warehouse database (or of `url`).
+ */
+export type LandingConfig = { type: 'duckdb'; path: string } | { type: 'postgres'; url: string; schema: string };
+
+export type ExtractApi = 'auto' | 'rest' | 'bulk';
+
+/** `extracts/<name>.yaml`: one object of a source landed in one table. */
+export interface ExtractConfig {
+  name: string;
+  file: string;
+  source: string;
+  object: string;
+  /** API names, or `all` readable fields. */
+  fields: string[] | 'all';
+  table: string;
+  filter: string | null;
+  schedule: Schedule;
+  api: ExtractApi;
+  bulk_threshold: number;
+  overlap_ms: number;
+  max_calls_per_run?: number;
+  lines: Record<string, number>;
+}
+
 export interface ProjectConfig {
   dir: string;
   /** Path of the project file relative to `dir`. */
@@ -141,6 +178,9 @@ export interface ProjectConfig {
   alerts: AlertsConfig;
   models: Record<string, ModelConfig>;
   syncs: Record<string, SyncConfig>;
+  sources: Record<string, SourceConfig>;
+  extracts: Record<string, ExtractConfig>;
+  landing: LandingConfig;
   /** Line of each key of the project file (`warehouse`, `state.url`, `destinations.crm.url`), for messages. */
   lines?: Record<string, number>;
   /** Every value substituted from the environment (of at least `MIN_SECRET_CHARS`), so logs, errors and state can mask them. */

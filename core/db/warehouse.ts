@@ -6,6 +6,8 @@
  */
 import { DuckDBInstance, StatementType, type DuckDBConnection } from '@duckdb/node-api';
 import pg from 'pg';
+import { existsSync } from 'node:fs';
+import { attachLandingSql, waitForLock } from './landing-attach.js';
 import type { ModelConfig, ProjectConfig } from '../config/types.js';
 import { UserError, oneLine } from '../../shared/errors.js';
 import { toPlainValue } from './duckdb-values.js';
@@ -149,6 +151,12 @@ export async function openWarehouse(project: ProjectConfig): Promise<Warehouse> 
     const connection = await instance.connect();
     await connection.run(DUCKDB_SESSION_SQL);
     await connection.run(`set file_search_path = '${project.dir.replace(/'/g, "''")}'`);
+    // Landed tables, read-only: an extract in another process holds the file only while it commits a page.
+    const landing = project.landing;
+    if (landing?.type === 'duckdb' && existsSync(landing.path)) {
+      const where = { file: project.file, line: project.lines?.landing, field: 'landing.path' };
+      await waitForLock(() => connection.run(attachLandingSql(landing.path, true)), landing.path, where);
+    }
     return new DuckDBWarehouse(connection, () => instance.closeSync());
   }
   const client = new pg.Client({ connectionString: wh.url, connectionTimeoutMillis: 10_000 });

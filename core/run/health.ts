@@ -175,7 +175,7 @@ let recording: Promise<unknown> = Promise.resolve();
  * A delivery ends after the run's state store may have closed: the store is opened again for the one
  * update (in `serve` and within one process a DuckDB file's instance is shared, see duckdb-instances.ts).
  */
-function recordDelivery(
+export function recordDelivery(
   project: ProjectConfig,
   deliveryId: string,
   ...rest: [Parameters<typeof finishDelivery>[2], number, string | null]

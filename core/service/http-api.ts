@@ -23,6 +23,11 @@ export interface ApiBackend extends DashboardBackend {
   /** Pauses (with a reason) or resumes (null) a sync; false when it already was so. */
   pause(name: string, reason: string | null): Promise<boolean>;
   metrics(): Promise<{ contentType: string; text: string }>;
+  /** Extracts (README "Extracts"): their status, a manual run, and a resume after healing paused one. */
+  extracts(): Promise<unknown[]>;
+  hasExtract(name: string): boolean;
+  triggerExtract(name: string): TriggerOutcome;
+  resumeExtract(name: string): Promise<boolean>;
 }
 
 /** A page of `sync_runs` is capped: 1,000 rows of about 300 bytes is a 300 KB answer. */
@@ -81,6 +86,18 @@ export function buildHttpApi(backend: ApiBackend): FastifyInstance {
     const reason = typeof request.body?.reason === 'string' && request.body.reason !== '' ? request.body.reason : 'paused by hand';
     const changed = await backend.pause(name, verb === 'pause' ? reason : null);
     return { sync: name, state: verb === 'pause' ? 'paused' : 'healthy', changed };
+  });
+
+  app.get('/api/extracts', async () => backend.extracts());
+
+  app.post<{ Params: { name: string; verb: string } }>('/api/extracts/:name/:verb', async (request, reply) => {
+    const { name, verb } = request.params;
+    if (verb !== 'trigger' && verb !== 'resume') return reply.code(404).send({ error: `no route POST /api/extracts/:name/${verb}` });
+    if (!backend.hasExtract(name)) return reply.code(404).send({ error: `no extract named "${name}"` });
+    if (verb === 'resume') return { extract: name, changed: await backend.resumeExtract(name) };
+    const outcome = backend.triggerExtract(name);
+    if (outcome === 'stopped') return reply.code(503).send({ extract: name, outcome, error: 'the service is stopping' });
+    return reply.code(202).send({ extract: name, outcome });
   });
 
   registerDashboard(app, backend);

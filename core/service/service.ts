@@ -30,6 +30,8 @@ import { systemClock, type Clock } from '../schedule/clock.js';
 import type { RunReason, SchedulerEvent } from '../schedule/scheduler-event.js';
 import { Scheduler } from '../schedule/scheduler.js';
 import { Fleet, type FleetJob } from './fleet.js';
+import { runExtract } from '../extract/run-extract.js';
+import { extractLastStarts, extractPausedMessage, extractStatuses, resumeExtract } from '../extract/extract-status.js';
 import { buildHttpApi } from './http-api.js';
 import { ServiceMetrics } from './metrics.js';
 import { removeServiceFile, writeServiceFile } from './service-file.js';
@@ -46,6 +48,10 @@ export interface ServiceOptions {
   onRunEvent: RunListener;
   log: ServiceLog;
 }
+
+/** Extracts share the scheduler with syncs, under this prefix (a sync file cannot be named with a colon on every system). */
+const EXTRACT = 'extract:';
+const isExtract = (name: string) => name.startsWith(EXTRACT);
 
 /** Last statuses after which a sync runs again at start: a killed process, or a stop that cancelled it. */
 const UNFINISHED = new Set(['running', 'cancelled']);
@@ -75,13 +81,27 @@ export class Service {
       () => this.failedRowCounts(),
       syncs.map((s) => s.name),
     );
+    const extracts = Object.values(this.project.extracts);
     this.scheduler = new Scheduler({
-      syncs: syncs.map((s) => ({ name: s.name, schedule: s.schedule })),
+      syncs: [
+        ...syncs.map((s) => ({ name: s.name, schedule: s.schedule })),
+        ...extracts.map((e) => ({ name: `${EXTRACT}${e.name}`, schedule: e.schedule })),
+      ],
       clock: this.clock,
       maxParallel: this.project.service.maxParallel,
+      // Extracts run here even in a fleet: a second process reading the same records lands them once (upsert on Id).
       runSync: (name, reason) =>
-        this.fleet ? this.enqueueInFleet(name, reason, this.takeDueSlot(name, reason)) : this.runSync(name, reason),
-      skipReason: async (name) => (this.store ? pausedMessage(this.store, name) : null),
+        isExtract(name)
+          ? this.runExtract(name.slice(EXTRACT.length))
+          : this.fleet
+            ? this.enqueueInFleet(name, reason, this.takeDueSlot(name, reason))
+            : this.runSync(name, reason),
+      skipReason: async (name) =>
+        this.store
+          ? isExtract(name)
+            ? extractPausedMessage(this.store, name.slice(EXTRACT.length))
+            : pausedMessage(this.store, name)
+          : null,
       onEvent: (event) => this.onSchedulerEvent(event),
     });
     this.app = buildHttpApi({
@@ -122,6 +142,10 @@ export class Service {
           store: this.store ?? undefined,
         }),
       metrics: async () => ({ contentType: this.metrics.registry.contentType, text: await this.metrics.registry.metrics() }),
+      extracts: () => this.extracts(),
+      hasExtract: (name) => Object.hasOwn(this.project.extracts, name),
+      triggerExtract: (name) => this.scheduler.trigger(`${EXTRACT}${name}`, 'manual'),
+      resumeExtract: (name) => resumeExtract(this.project, name, this.clock.now(), this.store ?? undefined),
     });
   }
 
@@ -185,6 +209,8 @@ export class Service {
       syncs: Object.keys(this.project.syncs),
       ...(this.fleet ? { queue: 'pg-boss', takeover_seconds: this.fleet.timing.worstCaseSeconds } : {}),
     });
+    const extractStarts = await extractLastStarts(this.store, Object.keys(this.project.extracts));
+    for (const [name, at] of Object.entries(extractStarts)) lastStartedAt[`${EXTRACT}${name}`] = at;
     this.scheduler.start(lastStartedAt);
     for (const name of rerun) {
       // In a fleet every process sees the unfinished run: the claim of its start time lets one rerun it.
@@ -283,6 +309,42 @@ export class Service {
     }
     this.options.log('job_finished', { sync: name, reason, status: outcome ?? 'not_started', duration_ms: Date.now() - started });
     if (outcome === 'cancelled' && this.stopping !== null) throw new Error('the run was cancelled by a stop');
+  }
+
+  /** Runs an extract here, with the scheduler's clock; its outcome is in `extract_runs`. */
+  private async runExtract(name: string): Promise<string> {
+    this.running.add(`${EXTRACT}${name}`);
+    try {
+      const report = await runExtract(
+        {
+          project: this.project,
+          now: () => this.clock.now(),
+          alerts: this.options.controller.alerts,
+          emit: (event) => this.options.log(String(event.type ?? 'extract_event'), { ...event }),
+        },
+        name,
+      );
+      return report.status;
+    } catch (error) {
+      this.options.log(
+        'extract_not_started',
+        { extract: name, error: redact(oneLine((error as Error)?.message ?? String(error)), this.project.secrets) },
+        'warn',
+      );
+      return 'failed';
+    } finally {
+      this.running.delete(`${EXTRACT}${name}`);
+    }
+  }
+
+  /** `GET /api/extracts`: status with the scheduler's next runs. */
+  private async extracts(): Promise<unknown[]> {
+    const statuses = await extractStatuses(this.project, this.clock.now());
+    return statuses.map((s) => ({
+      ...s,
+      next_run_at: this.scheduler.nextRunAt(`${EXTRACT}${s.extract}`)?.toISOString() ?? null,
+      running: this.running.has(`${EXTRACT}${s.extract}`),
+    }));
   }
 
   /** Runs a sync here; `triggerId` (fleet) makes a refusal throw, so pg-boss retries the job later. */

@@ -266,6 +266,57 @@ const migrations: Migration[] = [
       'alter table events add column action text',
     ],
   },
+  {
+    version: 11,
+    name: 'extract runs and events',
+    statements: [
+      // One row per run of an extract (README "Extracts"): what it read, through which API, from which
+      // cursor to which, and why it stopped.
+      `create table if not exists extract_runs (
+        run_id text primary key,
+        extract_name text not null,
+        status text not null,
+        started_at timestamptz not null,
+        finished_at timestamptz,
+        full_load boolean not null default false,
+        api text,
+        rows_read bigint not null default 0,
+        rows_deleted bigint not null default 0,
+        api_calls bigint not null default 0,
+        cursor_from timestamptz,
+        cursor_to timestamptz,
+        error_code text,
+        error_class text,
+        error text
+      )`,
+      // What a run healed or noticed: field_dropped, query_restarted, replication_fallback, gzip_retried, paused_by_policy.
+      `create table if not exists extract_events (
+        event_id text primary key,
+        "at" timestamptz not null,
+        extract_name text not null,
+        run_id text,
+        kind text not null,
+        reason text
+      )`,
+    ],
+  },
+  {
+    version: 12,
+    name: 'extract cursors',
+    statements: [
+      // Per extract: the SystemModstamp of the newest landed record (moved only after its rows are
+      // committed), the instant up to which deletes were applied, the fields healing dropped, and a pause.
+      `create table if not exists extract_cursors (
+        extract_name text primary key,
+        cursor_at timestamptz,
+        deletes_at timestamptz,
+        dropped_fields text,
+        paused_reason text,
+        paused_at timestamptz,
+        updated_at timestamptz not null
+      )`,
+    ],
+  },
 ];
 
 export async function migrate(db: Kysely<StateTables>): Promise<void> {

@@ -210,7 +210,51 @@ export interface MigrationsTable {
   applied_at: Timestamp;
 }
 
+export interface ExtractRunsTable {
+  run_id: string;
+  extract_name: string;
+  /** running, succeeded, failed, paused (healing gave up), deferred (max_calls_per_run reached). */
+  status: string;
+  started_at: Timestamp;
+  finished_at: Timestamp | null;
+  full_load: boolean;
+  /** rest or bulk: how the changed records were read. */
+  api: string | null;
+  rows_read: number;
+  rows_deleted: number;
+  api_calls: number;
+  cursor_from: Timestamp | null;
+  cursor_to: Timestamp | null;
+  error_code: string | null;
+  /** The failure class of error_code (auth: the source refused the credentials). */
+  error_class: string | null;
+  error: string | null;
+}
+
+export interface ExtractEventsTable {
+  event_id: string;
+  at: Timestamp;
+  extract_name: string;
+  run_id: string | null;
+  kind: string;
+  reason: string | null;
+}
+
+export interface ExtractCursorsTable {
+  extract_name: string;
+  cursor_at: Timestamp | null;
+  deletes_at: Timestamp | null;
+  /** Comma-separated fields healing dropped from the query; their columns stay, no longer filled. */
+  dropped_fields: string | null;
+  paused_reason: string | null;
+  paused_at: Timestamp | null;
+  updated_at: Timestamp;
+}
+
 export interface StateTables {
+  extract_runs: ExtractRunsTable;
+  extract_events: ExtractEventsTable;
+  extract_cursors: ExtractCursorsTable;
   sync_runs: SyncRunsTable;
   api_budget: ApiBudgetTable;
   api_calls: ApiCallsTable;

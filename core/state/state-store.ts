@@ -6,7 +6,9 @@
  */
 import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import type { DuckDBConnection } from '@duckdb/node-api';
+import type { DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
+import { existsSync } from 'node:fs';
+import { attachLandingSql } from '../db/landing-attach.js';
 import { Kysely, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
 import type { DatabaseConfig, ModelConfig, ProjectConfig } from '../config/types.js';
@@ -32,6 +34,8 @@ export interface StateStore {
    * PostgreSQL), once the database's own parser has found it to be exactly one query. Callers drop it.
    */
   defineModelView(model: ModelConfig, view: string): Promise<void>;
+  /** DuckDB state: the process's shared instance of the state file, which also holds the landed tables' attach. */
+  duckdb?: DuckDBInstance;
   /** Runs a statement that reads a model view and writes only temp tables, in a read-only transaction. */
   runReadOnly(statement: string): Promise<void>;
   close(): Promise<void>;
@@ -91,6 +95,9 @@ async function openDuckDBState(project: ProjectConfig, path: string, options: Op
       throw describeDuckDBOpenError(error, wh, whWhere, true);
     }
     attachedWarehouse = true;
+    // Models read landed tables as landed.<table>, in read-only transactions; extracts of this process write it.
+    if (project.landing?.type === 'duckdb' && existsSync(project.landing.path))
+      await connection.run(attachLandingSql(project.landing.path, !!options.readOnly));
   }
   const db = new Kysely<StateTables>({ dialect: new DuckDBDialect(connection) });
   if (!options.readOnly) await migrate(db);
@@ -99,6 +106,7 @@ async function openDuckDBState(project: ProjectConfig, path: string, options: Op
     db,
     attachedWarehouse,
     stateCatalog: catalog,
+    duckdb: lease.instance,
     async defineModelView(model, view) {
       await defineDuckDBModelView(connection, model, view);
     },

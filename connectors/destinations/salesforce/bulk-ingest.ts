@@ -12,7 +12,7 @@
 import type { Connection } from 'jsforce';
 import type { Failure, JobOutcome, OutboundRow, RowOp, RowResult } from '../../destination.js';
 import { csvCell, csvText } from './bulk-csv.js';
-import { bulkRecordFailure, sfCatalogue } from './errors.js';
+import { bulkRecordFailure, sfCatalogue } from '../../salesforce/errors.js';
 import type { SalesforceTarget } from './settings.js';
 
 type JobState = 'Open' | 'UploadComplete' | 'InProgress' | 'JobComplete' | 'Failed' | 'Aborted';

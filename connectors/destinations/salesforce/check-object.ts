@@ -7,8 +7,8 @@
  */
 import type { Connection } from 'jsforce';
 import { DestinationError } from '../../destination.js';
-import { metered, type CallMeter } from './connection.js';
-import { classifyRequestError, sfCatalogue } from './errors.js';
+import { metered, type CallMeter } from '../../salesforce/connection.js';
+import { classifyRequestError, sfCatalogue } from '../../salesforce/errors.js';
 import type { SalesforceTarget } from './settings.js';
 import { shapeOf, type ObjectShape } from './field-coercion.js';
 

@@ -18,7 +18,7 @@
 import { ExactNumber } from '../../../shared/exact-json.js';
 import { clip } from '../../../shared/redact.js';
 import type { Failure, OutboundRow, RowResult } from '../../destination.js';
-import { sfCatalogue } from './errors.js';
+import { sfCatalogue } from '../../salesforce/errors.js';
 
 /** What coercion needs of a described field. */
 export interface FieldShape {

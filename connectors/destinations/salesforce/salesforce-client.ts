@@ -23,8 +23,8 @@ import {
   type WriteOutcome,
 } from '../../destination.js';
 import { ExactNumber } from '../../../shared/exact-json.js';
-import { metered, openConnection, type CallMeter } from './connection.js';
-import { classifyRequestError, recordFailure, sfCatalogue, type SaveErrorLike } from './errors.js';
+import { metered, openConnection, type CallMeter } from '../../salesforce/connection.js';
+import { classifyRequestError, recordFailure, sfCatalogue, type SaveErrorLike } from '../../salesforce/errors.js';
 import type { SalesforceTarget } from './settings.js';
 import { BulkIngest } from './bulk-ingest.js';
 import { coerceRows } from './field-coercion.js';

@@ -4,13 +4,14 @@
  * ID in Salesforce; the Salesforce Id of each acknowledged row is kept as its destination id, which
  * mirror-mode deletes and update mode use.
  */
-import { sfCatalogue } from './errors.js';
+import { sfCatalogue } from '../../salesforce/errors.js';
 import type { DestinationConnector } from '../../destination.js';
 import { syncKeyProblems } from '../sync-key.js';
 import { checkObject } from './check-object.js';
 import { compareColumns } from './column-fit.js';
-import { openConnection } from './connection.js';
-import { deletedFields, readOrgUsage } from './org-usage.js';
+import { openConnection } from '../../salesforce/connection.js';
+import { readOrgUsage } from '../../salesforce/org-usage.js';
+import { deletedFields } from './describe-fields.js';
 import { SalesforceClient } from './salesforce-client.js';
 import { matchColumn } from './bulk-ingest.js';
 import {

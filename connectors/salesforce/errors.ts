@@ -7,10 +7,10 @@
  * in seconds: `rate_limited`) and TotalRequests (the org's rolling 24-hour API quota: `quota`, because
  * every further call would fail too; the run stops sending and defers its unsent rows).
  */
-import { oneLine } from '../../../shared/errors.js';
-import { clip } from '../../../shared/redact.js';
-import type { Failure } from '../../destination.js';
-import { defineCatalogue, hasCode, type CatalogueEntry } from '../../kit/catalogue.js';
+import { oneLine } from '../../shared/errors.js';
+import { clip } from '../../shared/redact.js';
+import type { Failure } from '../destination.js';
+import { defineCatalogue, hasCode, type CatalogueEntry } from '../kit/catalogue.js';
 
 /** Per-record `statusCode`s in a collection result's `errors[]`. */
 const recordCodes = {

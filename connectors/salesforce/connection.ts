@@ -8,7 +8,7 @@
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { Connection, HttpRequest, HttpRequestOptions } from 'jsforce';
-import type { SalesforceTarget } from './settings.js';
+import type { SalesforceCredentials } from './credentials.js';
 
 /** No single collection call of ≤200 records should take this long; node-fetch's own default is 30 minutes. */
 const REQUEST_TIMEOUT_MS = 120_000;
@@ -18,9 +18,19 @@ export interface CallMeter {
   calls: number;
   /** Status of the last answer, which jsforce's errors do not keep. */
   lastStatus?: number;
+  /** Headers of the last answer (a Bulk API query page's `Sforce-Locator`). */
+  lastHeaders?: Record<string, string>;
 }
 
 const meters = new AsyncLocalStorage<CallMeter>();
+
+/** Per connection: tells its refresh guard that a call made outside jsforce's transport was answered. */
+const answeredHooks = new WeakMap<Connection, () => void>();
+
+/** A call this process made with the connection's token outside jsforce (the source's reads) was answered below 400. */
+export function noteAnswered(conn: Connection): void {
+  answeredHooks.get(conn)?.();
+}
 
 /** Runs `work` with every HTTP call it makes counted into `meter`. */
 export function metered<T>(meter: CallMeter, work: () => Promise<T>): Promise<T> {
@@ -32,7 +42,7 @@ export interface OpenOptions {
   transportRetries: boolean;
 }
 
-export async function openConnection(target: SalesforceTarget, options: OpenOptions): Promise<Connection> {
+export async function openConnection(target: SalesforceCredentials, options: OpenOptions): Promise<Connection> {
   // Loaded here, not at the top: the CLI imports every connector, and jsforce takes ~250 ms to load.
   const { Connection: JsforceConnection } = await import('jsforce');
   const { oauth } = target;
@@ -73,7 +83,10 @@ export async function openConnection(target: SalesforceTarget, options: OpenOpti
     const response = transport.httpRequest(request, tuned);
     response.then(
       (answer) => {
-        if (meter) meter.lastStatus = answer.statusCode;
+        if (meter) {
+          meter.lastStatus = answer.statusCode;
+          meter.lastHeaders = answer.headers;
+        }
         if (answer.statusCode < 400) refreshedSinceSuccess = false;
       },
       () => {},
@@ -81,5 +94,8 @@ export async function openConnection(target: SalesforceTarget, options: OpenOpti
     return response;
   };
   conn._transport = counted;
+  answeredHooks.set(conn, () => {
+    refreshedSinceSuccess = false;
+  });
   return conn;
 }
