@@ -112,6 +112,13 @@ export async function buildPlan(store: StateStore, project: ProjectConfig, sync:
   const db = store.db as unknown as Kysely<any>;
   // What a killed run acknowledged is still in the log: the plan must see it in the snapshot.
   await settleSnapshotLog(store, sync.name);
+  // Usually nothing is logged or pending (a settled snapshot, no killed run): the plan then skips both.
+  const none = async (table: string) =>
+    Number(
+      (await sql.raw<{ n: number }>(`select count(*) as n from ${table} where sync_name = ${quoteLiteral(sync.name)}`).execute(db)).rows[0]
+        .n,
+    ) === 0;
+  const quiet: Quiet = { log: await none('sync_snapshot_log'), pending: await none('sync_pending') };
   await sql`drop table if exists ht_plan`.execute(db);
   let modelRows: number | null = null;
   if (store.dialect === 'duckdb') {
@@ -120,7 +127,7 @@ export async function buildPlan(store: StateStore, project: ProjectConfig, sync:
   }
   const side = (
     await sql
-      .raw<{ n: number; ids: number }>(`select count(*) as n, count(destination_id) as ids from (${snapshotSide(sync, 'ids')}) x`)
+      .raw<{ n: number; ids: number }>(`select count(*) as n, count(destination_id) as ids from (${snapshotSide(sync, 'ids', quiet)}) x`)
       .execute(db)
   ).rows[0];
   const snapshotRows = Number(side.n);
@@ -129,11 +136,11 @@ export async function buildPlan(store: StateStore, project: ProjectConfig, sync:
   // Hashes made by another function cannot be compared: those rows are sent again (legacy md5 ones can).
   const hashes: Hashes = { sameFunction: (await storedRowHashIdentity(store, sync.name)) === identity };
   if (store.dialect === 'duckdb' && store.attachedWarehouse) {
-    modelRows = await planDirect(store, project, sync, options, match, hashes, { rows: snapshotRows, ids: Number(side.ids) });
+    modelRows = await planDirect(store, project, sync, options, match, hashes, quiet, { rows: snapshotRows, ids: Number(side.ids) });
   }
   if (modelRows === null) {
     await stageModel(store, project, sync, project.models[sync.model]);
-    await planStaged(db, sync, options, match, hashes);
+    await planStaged(db, sync, options, match, hashes, quiet);
     modelRows = Number((await sql<{ n: number }>`select count(*) as n from ht_model`.execute(db)).rows[0].n);
     await sql`drop table if exists ht_model`.execute(db);
   }
@@ -157,6 +164,12 @@ export async function buildPlan(store: StateStore, project: ProjectConfig, sync:
     mappingHash: mappingHash(sync),
     rowHashIdentity: identity,
   };
+}
+
+/** What the sync's snapshot side lacks, counted after settling: log entries (`log`), pending keys (`pending`). */
+interface Quiet {
+  log: boolean;
+  pending: boolean;
 }
 
 /** `sameFunction`: the sync's stored (non-legacy) row hashes were made by the function this plan uses. */
@@ -293,38 +306,37 @@ function checksMatchDuplicates(match: Match): match is Match & { key: { field: s
 }
 
 /** The snapshot plus keys a killed run may have sent (pending, never acknowledged), as `s`. */
-function snapshotSide(sync: SyncConfig, columns: 'full' | 'diff' | 'ids', catalog = '', quiet = { log: false, pending: false }) {
+function snapshotSide(sync: SyncConfig, columns: 'full' | 'diff' | 'ids', quiet: Quiet, catalog = '') {
   const name = quoteLiteral(sync.name);
   const snapshot = currentSnapshotSql(sync.name, catalog, quiet.log);
   // Sent by a run that was killed before the destination's answer was committed: the row may
   // exist there, so it can be "removed", but it was never acknowledged, so it is still "added".
   const pendingOnly = `from ${catalog}sync_pending p left join ${snapshot} x on x.primary_key = p.primary_key
         where p.sync_name = ${name} and x.primary_key is null`;
+  const orPending = (stored: string, pending: string) =>
+    quiet.pending
+      ? stored
+      : `${stored}
+      union all
+      ${pending}`;
   if (columns === 'full') {
-    return `select primary_key, row_hash, destination_id, 0 as maybe_sent from ${snapshot} c
-      union all
-      select p.primary_key, null, null, 1 ${pendingOnly}`;
+    return orPending(
+      `select primary_key, row_hash, destination_id, 0 as maybe_sent from ${snapshot} c`,
+      `select p.primary_key, null, null, 1 ${pendingOnly}`,
+    );
   }
-  if (columns === 'ids') {
-    return `select destination_id from ${snapshot} c
-      union all
-      select null ${pendingOnly}`;
-  }
+  if (columns === 'ids') return orPending(`select destination_id from ${snapshot} c`, `select null ${pendingOnly}`);
   // Only what the full outer join needs, so its hash table stays small: the key and the stored hash as a
   // number (null when it is not one: a legacy md5, or a hash of a write that omitted fields), and for a
   // legacy md5 a 64-bit hash of it, compared with the same hash of the model row's md5 (a false
   // "unchanged" needs a 64-bit collision between a row's old and new md5). `pending`: a key only sent.
   const stored = `select primary_key, try_cast(row_hash as ubigint) as h,
         case when ${isLegacyHashSql('row_hash')} then hash(row_hash) end as lh, false as pending from ${snapshot} c`;
-  return quiet.pending
-    ? stored
-    : `${stored}
-      union all
-      select p.primary_key, null, null, true ${pendingOnly}`;
+  return orPending(stored, `select p.primary_key, null, null, true ${pendingOnly}`);
 }
 
 /** The general strategy: the model staged as `ht_model(pk, payload)`, then one statement. */
-async function planStaged(db: Kysely<any>, sync: SyncConfig, options: PlanOptions, match: Match, hashes: Hashes) {
+async function planStaged(db: Kysely<any>, sync: SyncConfig, options: PlanOptions, match: Match, hashes: Hashes, quiet: Quiet) {
   // Rows with a null key are invalid already and address nothing: they are not counted as copies.
   const matchCopies = checksMatchDuplicates(match) ? `case when mv is null then 1 else count(pk) over (partition by mv) end` : '1';
   const matchValue = checksMatchDuplicates(match) ? payloadFieldSql(match.dialect, 'payload', match.key.field) : 'null';
@@ -335,7 +347,7 @@ async function planStaged(db: Kysely<any>, sync: SyncConfig, options: PlanOption
              ${matchCopies} as match_copies
       from (select pk, payload, row_hash, ${matchValue} as mv from ht_model) x
     ),
-    s as (${snapshotSide(sync, 'full')}),
+    s as (${snapshotSide(sync, 'full', quiet)}),
     joined as (
       select
         coalesce(m.pk, s.primary_key) as pk,
@@ -395,18 +407,12 @@ async function planDirect(
   options: PlanOptions,
   match: Match,
   hashes: Hashes,
+  quiet: Quiet,
   side: { rows: number; ids: number },
 ): Promise<number | null> {
   const db = store.db as unknown as Kysely<any>;
   const model = project.models[sync.model];
   const catalog = `${quoteIdent(store.stateCatalog!)}.main.`;
-  // Usually nothing is logged or pending (a settled snapshot, no killed run): the join then skips both.
-  const none = async (table: string) =>
-    Number(
-      (await sql.raw<{ n: number }>(`select count(*) as n from ${table} where sync_name = ${quoteLiteral(sync.name)}`).execute(db)).rows[0]
-        .n,
-    ) === 0;
-  const quiet = { log: await none('sync_snapshot_log'), pending: await none('sync_pending') };
   const fields = Object.entries(sync.mapping);
   const carried = Object.fromEntries(fields.map(([field], i) => [field, `c${i}`]));
   const columns = mappedColumnsSql(sync.mapping);
@@ -418,7 +424,7 @@ async function planDirect(
       select *, ${valuesHashSql(sync.mapping, types, 'x')} as h from (
         select ${canonicalKeySql('duckdb', `m.${quoteIdent(sync.primary_key)}`)} as pk, true as present, ${matchCopies} as match_copies, ${columns}
         from ${MODEL_VIEW} as m) x),
-    s as (${snapshotSide(sync, 'diff', catalog, quiet)}),
+    s as (${snapshotSide(sync, 'diff', quiet, catalog)}),
     j as (
       select
         case
@@ -466,7 +472,8 @@ async function planDirect(
     return null;
   }
   // Destination ids are read back only for the rows that need them, and only if the sync has any.
-  const ids = side.ids === 0 ? 'null' : `(select x.destination_id from ${currentSnapshotSql(sync.name)} x where x.primary_key = d.pk)`;
+  const ids =
+    side.ids === 0 ? 'null' : `(select x.destination_id from ${currentSnapshotSql(sync.name, '', quiet.log)} x where x.primary_key = d.pk)`;
 
   const ctes = `
     d as (select change, pk, payload, row_hash from ht_diff where change <> ${DiffCode.unchanged}),
