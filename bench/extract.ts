@@ -77,7 +77,7 @@ export const extract: Benchmark = {
       await emulator.stop();
     }
     return {
-      title: '7. Extract: Salesforce into DuckDB against a raw jsforce query loop',
+      title: '8. Extract: Salesforce into DuckDB against a raw jsforce query loop',
       lines: [
         `${rows.toLocaleString('en-US')} Contacts (Id, SystemModstamp and 4 text fields) read from the Salesforce emulator, a process ` +
           'of its own. The raw loop is jsforce `query` then `queryMore` until done, counting the records and storing nothing. ' +

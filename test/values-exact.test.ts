@@ -2,9 +2,9 @@
  * Values arrive exactly: integers past 2^53, DECIMAL(38,2) and HUGEINT keep every digit in JSON lines,
  * CSV, a postgres numeric column and an HTTP body; a NaN fails its own row only; a TIMESTAMPTZ renders
  * in UTC whatever the process's or the session's zone, so rerunning elsewhere sends nothing; and every
- * planning path hashes a row alike (the snapshot's hash is the md5 of one expected text).
+ * planning path that hashes payload text stores the state database's hash of one expected text (an
+ * attached DuckDB warehouse hashes the values themselves: core/plan/row-hash.ts).
  */
-import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -55,7 +55,7 @@ const PAYLOAD: Record<string, string> = {
   '1': `{"id":1,"big":${BIG},"dec":${DEC},"huge":${HUGE},"f":1.5,"ts":"2026-03-01T12:34:56.5Z"}`,
   '3': `{"id":3,"big":-7,"dec":1.5,"huge":0,"f":0.1,"ts":"2026-03-01T00:00:00Z"}`,
 };
-const md5 = (text: string) => createHash('md5').update(text).digest('hex');
+const sqlText = (text: string) => `'${text.replace(/'/g, "''")}'`;
 
 const pairings = [
   { name: 'duckdb warehouse, duckdb state (one statement)', warehouse: 'duckdb', state: 'duckdb' },
@@ -150,11 +150,20 @@ destinations:
     expect(body).toContain(`"fields":${PAYLOAD['1']}`);
     expect(body).toContain(`"fields":${PAYLOAD['3']}`);
 
-    // Every planning path stores the md5 of the same text.
-    expect(await query(`select primary_key, row_hash from sync_snapshots where sync_name = 'to_jsonl' order by primary_key`)).toEqual([
-      { primary_key: '1', row_hash: md5(PAYLOAD['1']) },
-      { primary_key: '3', row_hash: md5(PAYLOAD['3']) },
-    ]);
+    // Every path that hashes payload text stores the state database's 64-bit hash of the same text.
+    const stored = await query(`select primary_key, row_hash from sync_snapshots where sync_name = 'to_jsonl' order by primary_key`);
+    if (warehouse === 'duckdb' && state === 'duckdb') {
+      expect(stored.map((r) => r.primary_key)).toEqual(['1', '3']);
+      for (const r of stored) expect(r.row_hash).toMatch(/^\d{1,20}$/);
+    } else {
+      const textHash = (text: string) =>
+        state === 'postgres' ? `hashtextextended(${sqlText(text)}, 0)::text` : `cast(hash(${sqlText(text)}) as varchar)`;
+      const expected = (await query(`select ${textHash(PAYLOAD['1'])} as a, ${textHash(PAYLOAD['3'])} as b`))[0];
+      expect(stored).toEqual([
+        { primary_key: '1', row_hash: expected.a },
+        { primary_key: '3', row_hash: expected.b },
+      ]);
+    }
   });
 
   it('renders TIMESTAMPTZ in UTC: a rerun in another zone and locale sends nothing', async () => {

@@ -13,7 +13,10 @@ import { DuckDBInstance } from '@duckdb/node-api';
 import { sql } from 'kysely';
 import { loadProject } from '../../core/config/load-project.js';
 import { openStateStore } from '../../core/state/state-store.js';
-import { duckdbPayloadSql, rowHashSql } from '../../core/plan/stage-model.js';
+import { duckdbPayloadSql } from '../../core/plan/stage-model.js';
+import { legacyHashSql, rowHashIdentity, valuesHashSql } from '../../core/plan/row-hash.js';
+import { mappingHash } from '../../core/plan/planner.js';
+import type { SyncConfig } from '../../core/config/types.js';
 
 export type Shape = 'narrow' | 'wide';
 
@@ -166,12 +169,23 @@ ${
   return { dir, statePath, warehousePath, seededStatePath: join(dir, 'seeded-state.duckdb'), options };
 }
 
+/** The raw baselines' table of the previous run's hashes: `bench_prev(pk text, h ubigint, md5 text)`. */
+export const RAW_PREV_TABLE = 'bench_prev';
+
+/** The raw diff's hash of the mapped columns of `alias`: DuckDB's `hash(c1, …, cN)`, nothing folded in. */
+export const rawValuesHashSql = (shape: Shape, alias: string) =>
+  `hash(${columnsOf(shape)
+    .map(([c]) => `${alias}.${c}`)
+    .join(', ')})`;
+
 /**
  * Writes the snapshot of "the previous run" straight into `sync_snapshots`, hashing each row with the
- * engine's own payload and hash expressions (imported from the planner's staging code), then keeps a
- * copy of the state file so every measured run starts from the same state.
+ * engine's own hash expressions (imported from the planner), records the hash identity the engine
+ * would, and the raw baselines' own hashes of the same rows in `bench_prev`; then keeps a copy of the
+ * state file so every measured run starts from the same state. `legacy`: md5 hashes, as a state store
+ * written before migration 14 holds (an upgrade's first plan).
  */
-export async function seedSnapshot(project: BenchProject, diff: Diff, env: Record<string, string>): Promise<void> {
+export async function seedSnapshot(project: BenchProject, diff: Diff, env: Record<string, string>, legacy = false): Promise<void> {
   await rm(join(project.dir, '.hightouch-like'), { recursive: true, force: true });
   const config = await loadProject(project.dir, { ...process.env, ...env });
   // Opening the store for writing runs the engine's migrations, so the tables are exactly the engine's.
@@ -184,11 +198,27 @@ export async function seedSnapshot(project: BenchProject, diff: Diff, env: Recor
     const range = `range(1, ${rows + (diff.removed ?? 0) + 1})`;
     await run(`set memory_limit = '2GB'`);
     await run(`create temp table prev as select * from (${generator(shape, range, alter)}) ${keep}`);
-    const payload = duckdbPayloadSql(mappingOf(shape, project.options.target), 'p');
+    const mapping = mappingOf(shape, project.options.target);
+    const carried = Object.fromEntries(Object.keys(mapping).map((field, i) => [field, `c${i}`]));
+    const columns = Object.values(mapping)
+      .map((c, i) => `p.${c} as c${i}`)
+      .join(', ');
+    const types = (await sql.raw<{ column_type: string }>(`describe select ${columns} from prev p`).execute(store.db)).rows.map(
+      (r) => r.column_type,
+    );
+    const rowHash = legacy ? legacyHashSql(duckdbPayloadSql(carried, 'x')) : `cast(${valuesHashSql(mapping, types, 'x')} as varchar)`;
     await run(`
       insert into sync_snapshots (sync_name, primary_key, row_hash, destination_id, synced_at, run_id)
-      select 'bench', cast(p.id as text), ${rowHashSql(payload)}, null, timestamptz '2024-01-01 00:00:00+00', 'seed'
-      from prev p`);
+      select 'bench', cast(x.c0 as text), ${rowHash}, null, timestamptz '2024-01-01 00:00:00+00', 'seed'
+      from (select ${columns} from prev p) x`);
+    if (!legacy) {
+      const identity = await rowHashIdentity(store, 'values');
+      const sync = { primary_key: 'id', mapping } as unknown as SyncConfig;
+      await run(`insert into sync_state (sync_name, mapping_hash, row_hash_identity, updated_at)
+        values ('bench', '${mappingHash(sync)}', '${identity}', now())`);
+    }
+    await run(`create table ${RAW_PREV_TABLE} as select cast(p.id as text) as pk, ${rawValuesHashSql(shape, 'p')} as h,
+        ${legacyHashSql(duckdbPayloadSql(mapping, 'p'))} as md5 from prev p`);
     await run('drop table prev');
     await run('checkpoint');
   } finally {

@@ -89,8 +89,3 @@ export function duckdbPayloadSql(mapping: Record<string, string>, alias = 'm'): 
 export function postgresPayloadSql(mapping: Record<string, string>, alias = 'm'): string {
   return objectSql(mapping, alias, 'postgres');
 }
-
-/** The row hash stored in the snapshot: md5 of the payload text (the same in DuckDB and PostgreSQL). */
-export function rowHashSql(payload: string): string {
-  return `md5(${payload})`;
-}

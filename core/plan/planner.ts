@@ -15,8 +15,9 @@ import { writeTarget } from '../config/write-target.js';
 import { currentSnapshotSql, settleSnapshotLog } from '../state/snapshot-log.js';
 import { transact } from '../state/transact.js';
 import { addressSql, canonicalKeySql, type SqlDialect } from './canonical-key.js';
-import { duckdbPayloadSql, rowHashSql } from './payload-sql.js';
-import { stageModel } from './stage-model.js';
+import { duckdbPayloadSql } from './payload-sql.js';
+import { isLegacyHashSql, legacyHashSql, payloadHashSql, rowHashIdentity, storedRowHashIdentity, valuesHashSql } from './row-hash.js';
+import { describeMapped, mappedColumnsSql, stageModel } from './stage-model.js';
 
 /**
  * `superseded`: removed from the model, but an insert or update of the same run addresses the same
@@ -66,6 +67,8 @@ export interface Plan {
   /** The first invalid rows, for the log; the count is in `counts.invalid`. */
   invalidSample: InvalidRow[];
   mappingHash: string;
+  /** The hash function of the row hashes this plan carries (core/plan/row-hash.ts), stored with them. */
+  rowHashIdentity: string;
 }
 
 const INVALID_SAMPLE = 20;
@@ -109,6 +112,13 @@ export async function buildPlan(store: StateStore, project: ProjectConfig, sync:
   const db = store.db as unknown as Kysely<any>;
   // What a killed run acknowledged is still in the log: the plan must see it in the snapshot.
   await settleSnapshotLog(store, sync.name);
+  // Usually nothing is logged or pending (a settled snapshot, no killed run): the plan then skips both.
+  const none = async (table: string) =>
+    Number(
+      (await sql.raw<{ n: number }>(`select count(*) as n from ${table} where sync_name = ${quoteLiteral(sync.name)}`).execute(db)).rows[0]
+        .n,
+    ) === 0;
+  const quiet: Quiet = { log: await none('sync_snapshot_log'), pending: await none('sync_pending') };
   await sql`drop table if exists ht_plan`.execute(db);
   let modelRows: number | null = null;
   if (store.dialect === 'duckdb') {
@@ -117,17 +127,20 @@ export async function buildPlan(store: StateStore, project: ProjectConfig, sync:
   }
   const side = (
     await sql
-      .raw<{ n: number; ids: number }>(`select count(*) as n, count(destination_id) as ids from (${snapshotSide(sync, 'ids')}) x`)
+      .raw<{ n: number; ids: number }>(`select count(*) as n, count(destination_id) as ids from (${snapshotSide(sync, 'ids', quiet)}) x`)
       .execute(db)
   ).rows[0];
   const snapshotRows = Number(side.n);
   const match = matchOf(project, sync, store.dialect);
+  const identity = await rowHashIdentity(store, store.dialect === 'duckdb' && store.attachedWarehouse ? 'values' : 'payload');
+  // Hashes made by another function cannot be compared: those rows are sent again (legacy md5 ones can).
+  const hashes: Hashes = { sameFunction: (await storedRowHashIdentity(store, sync.name)) === identity };
   if (store.dialect === 'duckdb' && store.attachedWarehouse) {
-    modelRows = await planDirect(store, project, sync, options, match, { rows: snapshotRows, ids: Number(side.ids) });
+    modelRows = await planDirect(store, project, sync, options, match, hashes, quiet, { rows: snapshotRows, ids: Number(side.ids) });
   }
   if (modelRows === null) {
     await stageModel(store, project, sync, project.models[sync.model]);
-    await planStaged(db, sync, options, match);
+    await planStaged(db, sync, options, match, hashes, quiet);
     modelRows = Number((await sql<{ n: number }>`select count(*) as n from ht_model`.execute(db)).rows[0].n);
     await sql`drop table if exists ht_model`.execute(db);
   }
@@ -142,7 +155,35 @@ export async function buildPlan(store: StateStore, project: ProjectConfig, sync:
     await sql<{ pk: string | null; change: Change }>`
       select pk, change from ht_plan where change like 'invalid%' order by pk limit ${sql.lit(INVALID_SAMPLE)}`.execute(db)
   ).rows.map((r) => ({ key: r.pk, reason: reasons[r.change] }));
-  return { sync: sync.name, mode: sync.mode, fullResync: options.fullResync, counts, invalidSample, mappingHash: mappingHash(sync) };
+  return {
+    sync: sync.name,
+    mode: sync.mode,
+    fullResync: options.fullResync,
+    counts,
+    invalidSample,
+    mappingHash: mappingHash(sync),
+    rowHashIdentity: identity,
+  };
+}
+
+/** What the sync's snapshot side lacks, counted after settling: log entries (`log`), pending keys (`pending`). */
+interface Quiet {
+  log: boolean;
+  pending: boolean;
+}
+
+/** `sameFunction`: the sync's stored (non-legacy) row hashes were made by the function this plan uses. */
+interface Hashes {
+  sameFunction: boolean;
+}
+
+/**
+ * SQL: a model row of row hash `modelHash` and payload `payload` is unchanged since its stored hash
+ * `stored` (text). A legacy md5 is compared with the md5 of the payload, whatever the function.
+ */
+function sameRowSql(hashes: Hashes, stored: string, modelHash: string, payload: string): string {
+  return `coalesce(case when ${isLegacyHashSql(stored)} then ${legacyHashSql(payload)} = ${stored}
+    else ${hashes.sameFunction} and ${modelHash} = ${stored} end, false)`;
 }
 
 /**
@@ -170,8 +211,10 @@ function matchOf(project: ProjectConfig, sync: SyncConfig, dialect: SqlDialect):
 function failedRowsSide(sync: SyncConfig, options: PlanOptions): { join: string; retry: string; held: string } {
   const join = `left join (select primary_key, status, next_retry_at, row_hash as failed_hash, mapping_hash as failed_mapping
         from failed_rows where sync_name = ${quoteLiteral(sync.name)}) f on f.primary_key = j.pk`;
+  // A row that failed before migration 14 holds a legacy md5: the same values give the same md5.
   const retry = `(f.primary_key is not null and f.failed_mapping = ${quoteLiteral(mappingHash(sync))}
-        and j.row_hash is not distinct from f.failed_hash)`;
+        and (j.row_hash is not distinct from f.failed_hash
+          or coalesce(${isLegacyHashSql('f.failed_hash')} and ${legacyHashSql('j.payload')} = f.failed_hash, false)))`;
   if (options.fullResync) return { join, retry, held: 'cast(null as text)' };
   const now = `cast(${quoteLiteral((options.now ?? new Date()).toISOString())} as timestamptz)`;
   const held = `case when not ${retry} then null
@@ -263,44 +306,48 @@ function checksMatchDuplicates(match: Match): match is Match & { key: { field: s
 }
 
 /** The snapshot plus keys a killed run may have sent (pending, never acknowledged), as `s`. */
-function snapshotSide(sync: SyncConfig, columns: 'full' | 'diff' | 'ids', catalog = '') {
+function snapshotSide(sync: SyncConfig, columns: 'full' | 'diff' | 'ids', quiet: Quiet, catalog = '') {
   const name = quoteLiteral(sync.name);
-  const snapshot = currentSnapshotSql(sync.name, catalog);
+  const snapshot = currentSnapshotSql(sync.name, catalog, quiet.log);
   // Sent by a run that was killed before the destination's answer was committed: the row may
   // exist there, so it can be "removed", but it was never acknowledged, so it is still "added".
   const pendingOnly = `from ${catalog}sync_pending p left join ${snapshot} x on x.primary_key = p.primary_key
         where p.sync_name = ${name} and x.primary_key is null`;
+  const orPending = (stored: string, pending: string) =>
+    quiet.pending
+      ? stored
+      : `${stored}
+      union all
+      ${pending}`;
   if (columns === 'full') {
-    return `select primary_key, row_hash, destination_id, 0 as maybe_sent from ${snapshot} c
-      union all
-      select p.primary_key, null, null, 1 ${pendingOnly}`;
+    return orPending(
+      `select primary_key, row_hash, destination_id, 0 as maybe_sent from ${snapshot} c`,
+      `select p.primary_key, null, null, 1 ${pendingOnly}`,
+    );
   }
-  if (columns === 'ids') {
-    return `select destination_id from ${snapshot} c
-      union all
-      select null ${pendingOnly}`;
-  }
-  // Only what the full outer join needs, so its hash table stays small: the key and a 64-bit hash of
-  // the stored row hash, compared with the same hash of the model row's (a false "unchanged" needs a
-  // 64-bit collision between a row's old and new md5). Pending-only keys have no hash.
-  return `select primary_key, hash(row_hash) as h from ${snapshot} c
-      union all
-      select p.primary_key, null ${pendingOnly}`;
+  if (columns === 'ids') return orPending(`select destination_id from ${snapshot} c`, `select null ${pendingOnly}`);
+  // Only what the full outer join needs, so its hash table stays small: the key and the stored hash as a
+  // number (null when it is not one: a legacy md5, or a hash of a write that omitted fields), and for a
+  // legacy md5 a 64-bit hash of it, compared with the same hash of the model row's md5 (a false
+  // "unchanged" needs a 64-bit collision between a row's old and new md5). `pending`: a key only sent.
+  const stored = `select primary_key, try_cast(row_hash as ubigint) as h,
+        case when ${isLegacyHashSql('row_hash')} then hash(row_hash) end as lh, false as pending from ${snapshot} c`;
+  return orPending(stored, `select p.primary_key, null, null, true ${pendingOnly}`);
 }
 
 /** The general strategy: the model staged as `ht_model(pk, payload)`, then one statement. */
-async function planStaged(db: Kysely<any>, sync: SyncConfig, options: PlanOptions, match: Match) {
+async function planStaged(db: Kysely<any>, sync: SyncConfig, options: PlanOptions, match: Match, hashes: Hashes, quiet: Quiet) {
   // Rows with a null key are invalid already and address nothing: they are not counted as copies.
   const matchCopies = checksMatchDuplicates(match) ? `case when mv is null then 1 else count(pk) over (partition by mv) end` : '1';
   const matchValue = checksMatchDuplicates(match) ? payloadFieldSql(match.dialect, 'payload', match.key.field) : 'null';
   const ctes = `
     m as (
-      select pk, payload, ${rowHashSql('payload')} as row_hash, 1 as present,
+      select pk, payload, coalesce(row_hash, ${payloadHashSql(match.dialect, 'payload')}) as row_hash, 1 as present,
              count(*) over (partition by pk) as copies,
              ${matchCopies} as match_copies
-      from (select pk, payload, ${matchValue} as mv from ht_model) x
+      from (select pk, payload, row_hash, ${matchValue} as mv from ht_model) x
     ),
-    s as (${snapshotSide(sync, 'full')}),
+    s as (${snapshotSide(sync, 'full', quiet)}),
     joined as (
       select
         coalesce(m.pk, s.primary_key) as pk,
@@ -310,7 +357,7 @@ async function planStaged(db: Kysely<any>, sync: SyncConfig, options: PlanOption
           when m.copies > 1 then 'invalid_duplicate'
           when m.match_copies > 1 then 'invalid_duplicate_field'
           when s.primary_key is null or s.maybe_sent = 1 then 'added'
-          when ${options.fullResync} or m.row_hash <> s.row_hash then 'changed'
+          when ${options.fullResync} or not ${sameRowSql(hashes, 's.row_hash', 'm.row_hash', 'm.payload')} then 'changed'
           else 'unchanged'
         end as change,
         m.payload, m.row_hash, s.destination_id
@@ -359,6 +406,8 @@ async function planDirect(
   sync: SyncConfig,
   options: PlanOptions,
   match: Match,
+  hashes: Hashes,
+  quiet: Quiet,
   side: { rows: number; ids: number },
 ): Promise<number | null> {
   const db = store.db as unknown as Kysely<any>;
@@ -366,14 +415,16 @@ async function planDirect(
   const catalog = `${quoteIdent(store.stateCatalog!)}.main.`;
   const fields = Object.entries(sync.mapping);
   const carried = Object.fromEntries(fields.map(([field], i) => [field, `c${i}`]));
-  const columns = fields.map(([, column], i) => `m.${quoteIdent(column)} as c${i}`).join(', ');
+  const columns = mappedColumnsSql(sync.mapping);
   const matchColumn = checksMatchDuplicates(match) ? `m.${quoteIdent(sync.mapping[match.key.field])}` : null;
   const matchCopies = matchColumn
     ? `case when ${matchColumn} is null then 1 else count(m.${quoteIdent(sync.primary_key)}) over (partition by ${matchColumn}) end`
     : '1';
-  const statement = `create temp table ht_diff as with m as (select ${canonicalKeySql('duckdb', `m.${quoteIdent(sync.primary_key)}`)} as pk,
-      hash(${rowHashSql(duckdbPayloadSql(sync.mapping, 'm'))}) as h, true as present, ${matchCopies} as match_copies, ${columns} from ${MODEL_VIEW} as m),
-    s as (${snapshotSide(sync, 'diff', catalog)}),
+  const statement = (types: string[]) => `create temp table ht_diff as with m as (
+      select *, ${valuesHashSql(sync.mapping, types, 'x')} as h from (
+        select ${canonicalKeySql('duckdb', `m.${quoteIdent(sync.primary_key)}`)} as pk, true as present, ${matchCopies} as match_copies, ${columns}
+        from ${MODEL_VIEW} as m) x),
+    s as (${snapshotSide(sync, 'diff', quiet, catalog)}),
     j as (
       select
         case
@@ -381,24 +432,28 @@ async function planDirect(
           when m.pk is null then ${DiffCode.nullKey}
           when m.match_copies > 1 then case when s.primary_key is null then ${DiffCode.sharedMatchNewKey} else ${DiffCode.sharedMatchKnownKey} end
           when s.primary_key is null then ${DiffCode.added}
-          when s.h is null then ${DiffCode.addedPending}
-          when ${options.fullResync} or m.h <> s.h then ${DiffCode.changed}
-          else ${DiffCode.unchanged}
+          when s.pending then ${DiffCode.addedPending}
+          when ${options.fullResync} then ${DiffCode.changed}
+          -- A legacy md5 (before migration 14): the payload is built for these rows only.
+          when s.lh is not null then case when hash(${legacyHashSql(duckdbPayloadSql(carried, 'm'))}) = s.lh then ${DiffCode.unchanged} else ${DiffCode.changed} end
+          when ${hashes.sameFunction} and m.h = s.h then ${DiffCode.unchanged}
+          else ${DiffCode.changed}
         end as change,
-        coalesce(m.pk, s.primary_key) as pk,
+        coalesce(m.pk, s.primary_key) as pk, m.h,
         ${fields.map((_, i) => `m.c${i}`).join(', ')}
       from m full outer join s on m.pk = s.primary_key
     )
     select change::utinyint as change,
       case when change <> ${DiffCode.unchanged} then pk end as pk,
-      case when change in ${codes(DiffCode.nullKey, DiffCode.added, DiffCode.changed, DiffCode.addedPending)} then ${duckdbPayloadSql(carried, 'j')} end as payload
+      case when change in ${codes(DiffCode.nullKey, DiffCode.added, DiffCode.changed, DiffCode.addedPending)} then ${duckdbPayloadSql(carried, 'j')} end as payload,
+      case when change in ${codes(DiffCode.nullKey, DiffCode.added, DiffCode.changed, DiffCode.addedPending)} then cast(h as varchar) end as row_hash
     from j`;
   await sql`drop table if exists ht_diff`.execute(db);
   // The model runs as a view checked by DuckDB's parser, in a read-only transaction (temp tables only).
   await sql.raw('use warehouse').execute(db);
   try {
     await store.defineModelView(model, MODEL_VIEW);
-    await store.runReadOnly(statement);
+    await store.runReadOnly(statement(await describeMapped(db, sync.mapping)));
   } catch (error) {
     throw error instanceof UserError ? error : modelSqlError(model, error, null);
   } finally {
@@ -417,10 +472,11 @@ async function planDirect(
     return null;
   }
   // Destination ids are read back only for the rows that need them, and only if the sync has any.
-  const ids = side.ids === 0 ? 'null' : `(select x.destination_id from ${currentSnapshotSql(sync.name)} x where x.primary_key = d.pk)`;
+  const ids =
+    side.ids === 0 ? 'null' : `(select x.destination_id from ${currentSnapshotSql(sync.name, '', quiet.log)} x where x.primary_key = d.pk)`;
 
   const ctes = `
-    d as (select change, pk, payload from ht_diff where change <> ${DiffCode.unchanged}),
+    d as (select change, pk, payload, row_hash from ht_diff where change <> ${DiffCode.unchanged}),
     dup as (select pk from d where change in ${codes(DiffCode.added, DiffCode.sharedMatchNewKey)} group by pk having count(*) > 1),
     joined as (
       select
@@ -433,7 +489,7 @@ async function planDirect(
           else case when dup.pk is not null then 'invalid_duplicate' when d.change = ${DiffCode.sharedMatchNewKey} then 'invalid_duplicate_field' else 'added' end
         end as change,
         d.payload,
-        case when d.payload is not null then ${rowHashSql('d.payload')} end as row_hash,
+        d.row_hash,
         ${ids} as destination_id
       from d
       left join dup on dup.pk = d.pk

@@ -1,7 +1,8 @@
 /**
- * Puts the model's rows into the state database as `ht_model(pk, payload)`: the primary key as canonical
- * text (`canonical-key.ts`) and the mapped values as a JSON object keyed by destination field
- * (`payload-sql.ts`). When the model and the state live in the same database this is one SQL statement;
+ * Puts the model's rows into the state database as `ht_model(pk, payload, row_hash)`: the primary key as
+ * canonical text (`canonical-key.ts`), the mapped values as a JSON object keyed by destination field
+ * (`payload-sql.ts`), and the hash of the values when the warehouse is attached (`row-hash.ts`; null
+ * otherwise: the planner hashes the payload). When the model and the state live in the same database this is one SQL statement;
  * otherwise rows stream through in chunks, their payload text already built by the warehouse, so every
  * path hashes a row alike.
  */
@@ -13,10 +14,26 @@ import { MODEL_VIEW, modelSqlError, openWarehouse } from '../db/warehouse.js';
 import { UserError } from '../../shared/errors.js';
 import { canonicalKeySql } from './canonical-key.js';
 import { duckdbPayloadSql, postgresPayloadSql } from './payload-sql.js';
+import { valuesHashSql } from './row-hash.js';
 
 const STREAM_CHUNK = 2000;
 
-export { duckdbPayloadSql, rowHashSql } from './payload-sql.js';
+export { duckdbPayloadSql } from './payload-sql.js';
+
+/** The model columns of `mapping` as `c0…cN`, in mapping order, from the model view aliased `m`. */
+export function mappedColumnsSql(mapping: Record<string, string>): string {
+  return Object.values(mapping)
+    .map((column, i) => `m.${quoteIdent(column)} as c${i}`)
+    .join(', ');
+}
+
+/** DuckDB, the model view defined: the types of the mapped columns, in mapping order (for `valuesHashSql`). */
+export async function describeMapped(db: Kysely<any>, mapping: Record<string, string>): Promise<string[]> {
+  if (Object.keys(mapping).length === 0) return [];
+  const rows = (await sql.raw<{ column_type: string }>(`describe select ${mappedColumnsSql(mapping)} from ${MODEL_VIEW} as m`).execute(db))
+    .rows;
+  return rows.map((r) => r.column_type);
+}
 
 export async function stageModel(store: StateStore, project: ProjectConfig, sync: SyncConfig, model: ModelConfig) {
   const db = store.db as unknown as Kysely<any>;
@@ -25,11 +42,17 @@ export async function stageModel(store: StateStore, project: ProjectConfig, sync
   const pk = canonicalKeySql(project.warehouse.type, `m.${quoteIdent(sync.primary_key)}`);
 
   if (store.dialect === 'duckdb' && store.attachedWarehouse) {
-    const payload = duckdbPayloadSql(sync.mapping);
+    const carried = Object.fromEntries(Object.keys(sync.mapping).map((field, i) => [field, `c${i}`]));
     await sql.raw('use warehouse').execute(db);
     try {
       await store.defineModelView(model, MODEL_VIEW);
-      await store.runReadOnly(`create temp table ht_model as select ${pk} as pk, ${payload} as payload from ${MODEL_VIEW} as m`);
+      const types = await describeMapped(db, sync.mapping);
+      const columns = Object.keys(carried).length === 0 ? '' : `, ${mappedColumnsSql(sync.mapping)}`;
+      await store.runReadOnly(
+        `create temp table ht_model as select pk, ${duckdbPayloadSql(carried, 'x')} as payload,
+          cast(${valuesHashSql(sync.mapping, types, 'x')} as varchar) as row_hash
+        from (select ${pk} as pk${columns} from ${MODEL_VIEW} as m) x`,
+      );
     } catch (error) {
       throw error instanceof UserError ? error : modelSqlError(model, error, null);
     } finally {
@@ -41,11 +64,11 @@ export async function stageModel(store: StateStore, project: ProjectConfig, sync
 
   if (store.dialect === 'postgres' && sameDatabase(project.warehouse, project.state)) {
     // CREATE is refused in a read-only transaction, INSERT into a temp table is not: create, then fill.
-    await sql`create temp table ht_model (pk text, payload text)`.execute(db);
+    await sql`create temp table ht_model (pk text, payload text, row_hash text)`.execute(db);
     try {
       await store.defineModelView(model, MODEL_VIEW);
       await store.runReadOnly(
-        `insert into ht_model select ${pk} as pk, ${postgresPayloadSql(sync.mapping)} as payload from ${MODEL_VIEW} as m`,
+        `insert into ht_model (pk, payload) select ${pk} as pk, ${postgresPayloadSql(sync.mapping)} as payload from ${MODEL_VIEW} as m`,
       );
     } catch (error) {
       throw error instanceof UserError ? error : modelSqlError(model, error, null);
@@ -55,14 +78,14 @@ export async function stageModel(store: StateStore, project: ProjectConfig, sync
     return;
   }
 
-  await sql`create temp table ht_model (pk text, payload text)`.execute(db);
+  await sql`create temp table ht_model (pk text, payload text, row_hash text)`.execute(db);
   const warehouse = await openWarehouse(project);
   try {
     const payload = warehouse.dialect === 'duckdb' ? duckdbPayloadSql(sync.mapping) : postgresPayloadSql(sync.mapping);
     const selectList = `${pk} as ${quoteIdent('__pk')}, ${payload} as ${quoteIdent('__payload')}`;
     for await (const rows of warehouse.stream(model, selectList, STREAM_CHUNK)) {
-      const values = rows.map((row) => ({ pk: (row.__pk as string | null) ?? null, payload: row.__payload as string }));
-      await db.insertInto('ht_model').values(values).execute();
+      const values = rows.map((row) => [(row.__pk as string | null) ?? null, row.__payload as string, null]);
+      await store.appendTemp('ht_model', ['pk', 'payload', 'row_hash'], values);
     }
   } finally {
     await warehouse.close();

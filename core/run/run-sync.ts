@@ -477,7 +477,7 @@ async function executeSyncRun(
   const base = writeTarget(project, sync);
   const target = schema ? { ...base, sync: { ...base.sync, schema } } : base;
   const jobRows = connector.jobSize?.(target, plan.counts.planned) ?? null;
-  await recordMapping(store.db, sync.name, plan.mappingHash);
+  await recordMapping(store.db, sync.name, plan.mappingHash, plan.rowHashIdentity);
   await dropSettledFailures(store, sync);
   const superseded = await forgetSuperseded(store, project, sync, runId);
   if (superseded > 0) emit({ type: 'deletes_superseded', sync: sync.name, run_id: runId, keys: superseded });

@@ -317,6 +317,16 @@ const migrations: Migration[] = [
       )`,
     ],
   },
+  {
+    // 13 was kept for a Salesforce change that needed no table.
+    version: 14,
+    name: 'row hash identity',
+    statements: [
+      // Which hash function made the sync's stored row hashes (core/plan/row-hash.ts): null for
+      // snapshots of md5 hashes only, written before this migration.
+      'alter table sync_state add column row_hash_identity text',
+    ],
+  },
 ];
 
 export async function migrate(db: Kysely<StateTables>): Promise<void> {

@@ -66,12 +66,22 @@ export async function openRun(
 }
 
 /** The mapping each sync last ran with: a later change to it is visible (and re-sends every row). */
-export async function recordMapping(db: Kysely<StateTables>, syncName: string, mappingHash: string): Promise<void> {
+/** The mapping and the row hash identity (core/plan/row-hash.ts) the run's acknowledged rows are stored with. */
+export async function recordMapping(
+  db: Kysely<StateTables>,
+  syncName: string,
+  mappingHash: string,
+  rowHashIdentity: string,
+): Promise<void> {
   await db
     .insertInto('sync_state')
-    .values({ sync_name: syncName, mapping_hash: mappingHash, updated_at: new Date().toISOString() })
+    .values({ sync_name: syncName, mapping_hash: mappingHash, row_hash_identity: rowHashIdentity, updated_at: new Date().toISOString() })
     .onConflict((oc) =>
-      oc.column('sync_name').doUpdateSet({ mapping_hash: sql`excluded.mapping_hash`, updated_at: sql`excluded.updated_at` }),
+      oc.column('sync_name').doUpdateSet({
+        mapping_hash: sql`excluded.mapping_hash`,
+        row_hash_identity: sql`excluded.row_hash_identity`,
+        updated_at: sql`excluded.updated_at`,
+      }),
     )
     .execute();
 }

@@ -102,6 +102,8 @@ export interface SyncPendingTable {
 export interface SyncStateTable {
   sync_name: string;
   mapping_hash: string;
+  /** The hash function of the sync's stored row hashes (migration 14; null: md5 only, from before it). */
+  row_hash_identity: string | null;
   updated_at: Timestamp;
 }
 

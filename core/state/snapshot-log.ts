@@ -30,9 +30,12 @@ function latestLogSql(sync: string, catalog: string): string {
 /**
  * The current snapshot of a sync, one row per acknowledged key: `primary_key, row_hash, destination_id`.
  * `catalog` qualifies the tables (e.g. `"state".main.`) for statements run from another database.
+ * `logEmpty`: the caller counted no `sync_snapshot_log` row for the sync (under the sync's lock).
  */
-export function currentSnapshotSql(syncName: string, catalog = ''): string {
+export function currentSnapshotSql(syncName: string, catalog = '', logEmpty = false): string {
   const sync = literal(syncName);
+  // Nothing logged for the sync (a settled snapshot): the table alone, without the join (~10% of a diff).
+  if (logEmpty) return `(select primary_key, row_hash, destination_id from ${catalog}sync_snapshots where sync_name = ${sync})`;
   // One join in which the small side (the log) can be the hash table; a NOT EXISTS against the log
   // nested in the planner's own subqueries made DuckDB plan 10M-row snapshots 60% slower.
   return `(select coalesce(f.primary_key, s.primary_key) as primary_key,

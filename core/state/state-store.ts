@@ -38,6 +38,11 @@ export interface StateStore {
   duckdb?: DuckDBInstance;
   /** Runs a statement that reads a model view and writes only temp tables, in a read-only transaction. */
   runReadOnly(statement: string): Promise<void>;
+  /**
+   * Appends text rows to temp table `table`, values in its column order. DuckDB: its Appender (a
+   * 2,000-row multi-row INSERT took 30× the CPU); PostgreSQL: one multi-row INSERT.
+   */
+  appendTemp(table: string, columns: string[], rows: Array<Array<string | null>>): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -120,6 +125,21 @@ async function openDuckDBState(project: ProjectConfig, path: string, options: Op
         throw error;
       }
       await sql.raw('commit').execute(db);
+    },
+    async appendTemp(table, _columns, rows) {
+      const appender = await connection.createAppender(table, 'main', 'temp');
+      try {
+        for (const row of rows) {
+          for (const value of row) {
+            if (value === null) appender.appendNull();
+            else appender.appendVarchar(value);
+          }
+          appender.endRow();
+        }
+        appender.flushSync();
+      } finally {
+        appender.closeSync();
+      }
     },
     async close() {
       await db.destroy();
@@ -222,6 +242,11 @@ async function openPostgresState(project: ProjectConfig, url: string, options: O
         }
         await sql`commit`.execute(conn);
       });
+    },
+    async appendTemp(table, columns, rows) {
+      if (rows.length === 0) return;
+      const values = rows.map((row) => Object.fromEntries(columns.map((column, i) => [column, row[i]])));
+      await (db as unknown as Kysely<any>).insertInto(table).values(values).execute();
     },
     async close() {
       await db.destroy();

@@ -86,9 +86,12 @@ export function logEvents(stderr: string): Array<Record<string, unknown>> {
     .map((l) => JSON.parse(l) as Record<string, unknown>);
 }
 
-/** Reads a project's DuckDB state store directly, read-only (the CLI has exited, so its file lock is free). */
-export async function readStateStore(dir: string, sqlText: string): Promise<Record<string, unknown>[]> {
-  const instance = await DuckDBInstance.create(join(dir, '.hightouch-like/state.duckdb'), { access_mode: 'READ_ONLY' });
+/**
+ * Reads a project's DuckDB state store directly, read-only unless `write` (the CLI has exited, so its
+ * file lock is free).
+ */
+export async function readStateStore(dir: string, sqlText: string, write = false): Promise<Record<string, unknown>[]> {
+  const instance = await DuckDBInstance.create(join(dir, '.hightouch-like/state.duckdb'), write ? {} : { access_mode: 'READ_ONLY' });
   const connection = await instance.connect();
   try {
     return (await connection.runAndReadAll(sqlText)).getRowObjectsJS() as Record<string, unknown>[];

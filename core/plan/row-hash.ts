@@ -1,0 +1,80 @@
+/**
+ * The row hash stored in the snapshot: what tells a changed row from an unchanged one (README, "Row
+ * hashes"). A 64-bit hash computed by the state database, written as decimal text:
+ * - DuckDB warehouse attached to DuckDB state: DuckDB's `hash()` of the mapped values themselves, with
+ *   the mapping's field names and column types folded in, so no payload JSON is built for a row that is
+ *   not sent (building it was ~80% of a 10M-row plan);
+ * - any other pairing: the state database's 64-bit hash of the payload text (`hash(payload)` in DuckDB,
+ *   `hashtextextended(payload, 0)` in PostgreSQL), since those rows arrive as payload text anyway.
+ * Snapshots written before (md5 of the payload text, 32 hex characters) stay readable: a stored hash of
+ * that length is compared with the md5 of the row's payload, so an upgrade sends nothing again.
+ * The function can change between library versions: its identity (engine, function and a fingerprint,
+ * the hashes of fixed probe values) is kept per sync in `sync_state.row_hash_identity`; when it differs
+ * from the current one, every row hashed under the old one counts as changed and is sent again.
+ */
+import { sql, type Kysely } from 'kysely';
+import type { SqlDialect } from './canonical-key.js';
+import { quoteLiteral } from '../db/sql-text.js';
+import type { StateStore } from '../state/state-store.js';
+
+/** How rows reach the plan, which decides the hash: typed values (attached DuckDB) or payload text. */
+export type HashInput = 'values' | 'payload';
+
+/** Length of a legacy md5 row hash (hex); the new hashes are at most 20 decimal digits. */
+export const LEGACY_HASH_LENGTH = 32;
+
+/** True (in SQL) when stored hash `x` is a legacy md5, compared by `legacyHashSql` of the payload. */
+export const isLegacyHashSql = (x: string) => `length(${x}) = ${LEGACY_HASH_LENGTH}`;
+
+/** The legacy hash: md5 of the payload text, the same in DuckDB and PostgreSQL. */
+export const legacyHashSql = (payload: string) => `md5(${payload})`;
+
+/** The 64-bit hash of a payload text in the state database, as decimal text. */
+export function payloadHashSql(dialect: SqlDialect, payload: string): string {
+  return dialect === 'postgres' ? `hashtextextended(${payload}, 0)::text` : `cast(hash(${payload}) as varchar)`;
+}
+
+const FLOATS = new Set(['FLOAT', 'DOUBLE', 'REAL']);
+
+/**
+ * DuckDB: the 64-bit hash (UBIGINT) of a row's mapped values, columns `c0…cN` of `alias` in mapping
+ * order. `types` are their DuckDB types. DuckDB's hash ignores what the payload shows, so it is folded in: field names and types
+ * (INTEGER 1 and BIGINT 1, TIMESTAMP and TIMESTAMPTZ of the same instant, structs with other field
+ * names hash alike) go in as one constant, and a float's sign bit (hash(-0.0) = hash(0.0)) as a value.
+ */
+export function valuesHashSql(mapping: Record<string, string>, types: string[], alias: string): string {
+  const signature = JSON.stringify(Object.keys(mapping).map((field, i) => [field, types[i]]));
+  const parts = [quoteLiteral(signature)];
+  types.forEach((_, i) => {
+    const value = `${alias}.c${i}`;
+    parts.push(value);
+    if (FLOATS.has(types[i].toUpperCase())) parts.push(`signbit(${value})`);
+  });
+  return `hash(${parts.join(', ')})`;
+}
+
+/** The values probed for the fingerprint: one of each kind a model commonly maps. */
+const DUCKDB_PROBE = `hash('probe', 42::bigint, 42::integer, -1.5::double, 12.30::decimal(10,2), 'text é', true, null,
+  date '2026-01-02', timestamp '2026-01-02 03:04:05.6', timestamptz '2026-01-02 03:04:05+00', [1, 2], {'a': 'b'})`;
+const POSTGRES_PROBE = `hashtextextended('{"probe":42,"t":"text é"}', 0)`;
+
+/**
+ * The identity of the hash this store computes for `input`: engine, function and fingerprint. Two
+ * library versions whose hash gives the same probe answers share it (a DuckDB upgrade that keeps
+ * `hash()` costs nothing); one that changes them sends every row again, once.
+ */
+export async function rowHashIdentity(store: StateStore, input: HashInput): Promise<string> {
+  const db = store.db as unknown as Kysely<any>;
+  const probe = store.dialect === 'postgres' ? POSTGRES_PROBE : DUCKDB_PROBE;
+  const fingerprint = String((await sql.raw<{ h: unknown }>(`select ${probe} as h`).execute(db)).rows[0].h);
+  const fn = store.dialect === 'postgres' ? 'hashtextextended(payload)' : input === 'values' ? 'hash(values)' : 'hash(payload)';
+  return `${store.dialect}:${fn}:${fingerprint}`;
+}
+
+/** The identity the sync's stored (non-legacy) hashes were made with; null before the first run. */
+export async function storedRowHashIdentity(store: StateStore, syncName: string): Promise<string | null> {
+  const db = store.db as unknown as Kysely<any>;
+  const row = (await sql<{ id: string | null }>`select row_hash_identity as id from sync_state where sync_name = ${syncName}`.execute(db))
+    .rows[0];
+  return row?.id ?? null;
+}
