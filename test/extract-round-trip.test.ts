@@ -5,9 +5,7 @@
  * 08:22 is landed at 08:30 and written back, recomputed, at 08:35.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { loadProject } from '../core/config/load-project.js';
-import { RunController } from '../core/run/controller.js';
-import { Service } from '../core/service/service.js';
+import { startInProcessService } from './support/in-process-service.js';
 import { createProject, type TestProject } from './support/project.js';
 import { startSalesforceFixture, type SalesforceFixture } from './support/salesforce/fixture.js';
 import { VirtualClock } from './support/virtual-clock.js';
@@ -16,14 +14,12 @@ const TOKEN = 'sf-round-token-8e7d6c5b4a39';
 
 let project: TestProject | undefined;
 let sf: SalesforceFixture | undefined;
-let service: Service | undefined;
-let controller: RunController | undefined;
+let stop: (() => Promise<void>) | undefined;
 afterEach(async () => {
-  await service?.stop();
-  await controller?.close();
+  await stop?.();
   await sf?.close();
   await project?.remove();
-  service = controller = sf = project = undefined;
+  stop = sf = project = undefined;
 });
 
 describe('extract, model and sync back, scheduled by serve', { timeout: 120_000 }, () => {
@@ -47,28 +43,15 @@ destinations:
         'model: name_lengths\ndestination: crm_out\nprimary_key: ext\nobject: Contact\nexternal_id: External_Id__c\n' +
         'mapping: { External_Id__c: ext, NumberOfEmployees__c: name_length }\nschedule: { cron: "5,20,35,50 * * * *" }\n',
     });
-    const loaded = await loadProject(project.dir, { ...process.env, ...sf.env() });
     const clock = new VirtualClock('2026-03-01T08:07:00Z');
-    const logged: Array<Record<string, unknown>> = [];
-    const waiters: Array<() => void> = [];
-    controller = new RunController({ now: () => clock.now() });
-    service = new Service({
-      project: loaded,
-      controller,
-      host: '127.0.0.1',
-      port: 0,
+    const inProcess = await startInProcessService({
+      dir: project.dir,
+      env: { ...process.env, ...sf.env() },
+      controller: { now: () => clock.now() },
       clock,
-      onRunEvent: () => {},
-      log: (msg, fields) => {
-        logged.push({ msg, ...fields });
-        for (const wake of waiters.splice(0)) wake();
-      },
     });
-    const { port } = await service.start();
-    const until = async (condition: () => boolean) => {
-      while (!condition()) await new Promise<void>((r) => waiters.push(r));
-    };
-    const finished = (name: string) => logged.filter((e) => e.msg === 'schedule_finished' && e.sync === name).length;
+    stop = inProcess.close;
+    const { logged, until, finished, api } = inProcess;
     const employees = () => ids.map((id) => sf!.org.records('Contact').get(id)!.NumberOfEmployees__c ?? null);
 
     sf.org.clock.set('2026-03-01T08:15:00Z');
@@ -91,7 +74,7 @@ destinations:
     expect(sf.org.records('Contact').get(ids[3])!.NumberOfEmployees__c).toBe('A much longer last name'.length);
 
     // The service answers for extracts: status with its next slot, and a manual run.
-    const listed = (await (await fetch(`http://127.0.0.1:${port}/api/extracts`)).json()) as Array<Record<string, unknown>>;
+    const listed = (await api('GET', '/api/extracts')).body as Array<Record<string, unknown>>;
     expect(listed).toEqual([
       expect.objectContaining({
         extract: 'contacts',
@@ -100,11 +83,7 @@ destinations:
         next_run_at: '2026-03-01T08:45:00.000Z',
       }),
     ]);
-    const trigger = await fetch(`http://127.0.0.1:${port}/api/extracts/contacts/trigger`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: '{}',
-    });
+    const trigger = await api('POST', '/api/extracts/contacts/trigger', {});
     expect(trigger.status).toBe(202);
     await until(() => finished('extract:contacts') === 3);
 

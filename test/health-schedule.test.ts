@@ -23,30 +23,38 @@ afterEach(async () => {
   await project?.remove();
 });
 
-describe('health under the scheduler', () => {
-  it('sends one alert after 10 failed runs in a row, none for the 11th, one recovery notice; skips a sync paused by a policy', async () => {
-    const clock = new VirtualClock('2026-05-04T10:00:00Z');
-    hook = await startAlertReceiver(HOOK_SECRET, () => clock.now());
-    const port = await closedPort();
-    project = await createProject({
-      'hightouch-like.config.yaml': `warehouse: { type: duckdb, path: warehouse.duckdb }
+/**
+ * A sync every minute to a port nothing listens on (so each run fails), alerting the signed webhook
+ * receiver, under an in-process `serve` on a virtual clock from 10:00 whose deliveries never wait.
+ */
+async function failingSyncUnderServe(rows: number, alertKeys = '') {
+  const clock = new VirtualClock('2026-05-04T10:00:00Z');
+  hook = await startAlertReceiver(HOOK_SECRET, () => clock.now());
+  const port = await closedPort();
+  project = await createProject({
+    'hightouch-like.config.yaml': `warehouse: { type: duckdb, path: warehouse.duckdb }
 destinations:
   api: { type: http, url: "http://127.0.0.1:${port}/" }
 alerts:
-  channels:
+${alertKeys}  channels:
     ops: { type: webhook, url: "${hook.url}", secret: "\${HOOK_SECRET}" }
 `,
-      'models/users.sql': 'select * from users',
-      'syncs/users.yaml': 'model: users\ndestination: api\nprimary_key: id\nmapping: { email: email }\nschedule: { every: 1m }\n',
-    });
-    await project.warehouse(`create table users as select range as id, 'u' || range || '@x.io' as email from range(3)`);
-    // Deliveries wait between attempts without real time passing.
-    const inProcess = await startInProcessService({
-      dir: project.dir,
-      env: { HOOK_SECRET },
-      clock,
-      controller: { now: () => clock.now(), alertSleep: async () => {} },
-    });
+    'models/users.sql': 'select * from users',
+    'syncs/users.yaml': 'model: users\ndestination: api\nprimary_key: id\nmapping: { email: email }\nschedule: { every: 1m }\n',
+  });
+  await project.warehouse(`create table users as select range as id, 'u' || range || '@x.io' as email from range(${rows})`);
+  const inProcess = await startInProcessService({
+    dir: project.dir,
+    env: { HOOK_SECRET },
+    clock,
+    controller: { now: () => clock.now(), alertSleep: async () => {} },
+  });
+  return { clock, port, inProcess };
+}
+
+describe('health under the scheduler', () => {
+  it('sends one alert after 10 failed runs in a row, none for the 11th, one recovery notice; skips a sync paused by a policy', async () => {
+    const { clock, port, inProcess } = await failingSyncUnderServe(3);
     const { project: config, controller, count, logged: logs } = inProcess;
     const until = (msg: string, n: number) => inProcess.until(() => count(msg) >= n);
     /** Moves to the next minute's slot and waits for the run (or the skip) it starts, and for its notifications. */
@@ -121,29 +129,10 @@ alerts:
 
 describe('alert reminders under the scheduler', () => {
   it('repeats an alert still firing once the reminder interval has passed since the last notice, then sends one recovery', async () => {
-    const clock = new VirtualClock('2026-05-04T10:00:00Z');
-    hook = await startAlertReceiver(HOOK_SECRET, () => clock.now());
-    const port = await closedPort();
-    project = await createProject({
-      'hightouch-like.config.yaml': `warehouse: { type: duckdb, path: warehouse.duckdb }
-destinations:
-  api: { type: http, url: "http://127.0.0.1:${port}/" }
-alerts:
-  triggers: { run_failed: true, consecutive_failures: false }
-  reminder: 3m
-  channels:
-    ops: { type: webhook, url: "${hook.url}", secret: "\${HOOK_SECRET}" }
-`,
-      'models/users.sql': 'select * from users',
-      'syncs/users.yaml': 'model: users\ndestination: api\nprimary_key: id\nmapping: { email: email }\nschedule: { every: 1m }\n',
-    });
-    await project.warehouse(`create table users as select range as id, 'u' || range || '@x.io' as email from range(2)`);
-    const inProcess = await startInProcessService({
-      dir: project.dir,
-      env: { HOOK_SECRET },
-      clock,
-      controller: { now: () => clock.now(), alertSleep: async () => {} },
-    });
+    const { clock, port, inProcess } = await failingSyncUnderServe(
+      2,
+      '  triggers: { run_failed: true, consecutive_failures: false }\n  reminder: 3m\n',
+    );
     const { controller, count } = inProcess;
     const nextSlot = async () => {
       const before = count('schedule_finished');
