@@ -5,8 +5,6 @@
  * call replayed; revoked credentials fail the run as `credentials_required`; a field that became
  * unreadable is dropped with its column kept. The landed table equals the org after each healed run.
  */
-import { join } from 'node:path';
-import { DuckDBInstance } from '@duckdb/node-api';
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadProject } from '../core/config/load-project.js';
 import type { ProjectConfig } from '../core/config/types.js';
@@ -14,7 +12,7 @@ import { extractStatuses } from '../core/extract/extract-status.js';
 import { runExtract } from '../core/extract/run-extract.js';
 import { AlertDispatcher } from '../core/alert/dispatcher.js';
 import { startAlertReceiver, type AlertReceiver } from './support/alert-receiver.js';
-import { createProject, readStateStore, type TestProject } from './support/project.js';
+import { createProject, readLandedTables, readStateStore, type TestProject } from './support/project.js';
 import { startSalesforceFixture, type SalesforceFixture } from './support/salesforce/fixture.js';
 
 const TOKEN = 'sf-heal-token-1a2b3c4d5e6f';
@@ -35,16 +33,7 @@ afterEach(async () => {
   project = sf = hook = undefined;
 });
 
-async function landed(sqlText: string): Promise<Record<string, unknown>[]> {
-  const instance = await DuckDBInstance.create(join(project!.dir, '.hightouch-like', 'landed.duckdb'), { access_mode: 'READ_ONLY' });
-  const connection = await instance.connect();
-  try {
-    return (await connection.runAndReadAll(sqlText)).getRowObjectsJS() as Record<string, unknown>[];
-  } finally {
-    connection.closeSync();
-    instance.closeSync();
-  }
-}
+const landed = (sqlText: string) => readLandedTables(project!.dir, sqlText);
 
 function org(): Array<{ id: string; lastname: string; email: string | null }> {
   return [...sf!.org.records('Contact').values()]

@@ -3,12 +3,10 @@
  * incremental run that reads only what changed and applies deletes, into DuckDB and into PostgreSQL;
  * the landed table equals the org after each run.
  */
-import { join } from 'node:path';
-import { DuckDBInstance } from '@duckdb/node-api';
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadProject } from '../core/config/load-project.js';
 import { runExtract } from '../core/extract/run-extract.js';
-import { createProject, readStateStore, type TestProject } from './support/project.js';
+import { createProject, readLandedTables, readStateStore, type TestProject } from './support/project.js';
 import { startSalesforceFixture, type SalesforceFixture } from './support/salesforce/fixture.js';
 
 const TOKEN = 'sf-read-token-7c1d2e3f4a5b';
@@ -22,16 +20,7 @@ afterEach(async () => {
   project = sf = undefined;
 });
 
-async function landed(dir: string, sqlText: string): Promise<Record<string, unknown>[]> {
-  const instance = await DuckDBInstance.create(join(dir, '.hightouch-like', 'landed.duckdb'), { access_mode: 'READ_ONLY' });
-  const connection = await instance.connect();
-  try {
-    return (await connection.runAndReadAll(sqlText)).getRowObjectsJS() as Record<string, unknown>[];
-  } finally {
-    connection.closeSync();
-    instance.closeSync();
-  }
-}
+const landed = readLandedTables;
 
 function orgContacts(): Array<{ id: string; lastname: string; email: string | null }> {
   return [...sf!.org.records('Contact').values()]

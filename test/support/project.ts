@@ -91,7 +91,16 @@ export function logEvents(stderr: string): Array<Record<string, unknown>> {
  * file lock is free).
  */
 export async function readStateStore(dir: string, sqlText: string, write = false): Promise<Record<string, unknown>[]> {
-  const instance = await DuckDBInstance.create(join(dir, '.hightouch-like/state.duckdb'), write ? {} : { access_mode: 'READ_ONLY' });
+  return readDuckDbFile(join(dir, '.hightouch-like/state.duckdb'), sqlText, write);
+}
+
+/** Reads a project's landed tables (README "Landed tables": `.hightouch-like/landed.duckdb` by default), read-only. */
+export async function readLandedTables(dir: string, sqlText: string): Promise<Record<string, unknown>[]> {
+  return readDuckDbFile(join(dir, '.hightouch-like/landed.duckdb'), sqlText, false);
+}
+
+async function readDuckDbFile(path: string, sqlText: string, write: boolean): Promise<Record<string, unknown>[]> {
+  const instance = await DuckDBInstance.create(path, write ? {} : { access_mode: 'READ_ONLY' });
   const connection = await instance.connect();
   try {
     return (await connection.runAndReadAll(sqlText)).getRowObjectsJS() as Record<string, unknown>[];
