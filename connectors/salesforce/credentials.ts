@@ -27,6 +27,25 @@ export interface SalesforceCredentials {
   secrets: string[];
 }
 
+/** The JSON Schema of the connection keys `readSalesforceCredentials` reads, for destinations and sources alike. */
+export const CREDENTIAL_SETTINGS_PROPERTIES = {
+  instance_url: { type: 'string', minLength: 1, description: "The org's URL, e.g. https://acme.my.salesforce.com." },
+  access_token: { type: 'string', minLength: 1, description: 'OAuth access token, from ${ENV} only, e.g. ${SF_ACCESS_TOKEN}.' },
+  refresh_token: {
+    type: 'string',
+    minLength: 1,
+    description: 'OAuth refresh token, from ${ENV} only; with client_id, an expired access token is refreshed once and the call replayed.',
+  },
+  client_id: { type: 'string', minLength: 1, description: "The connected app's consumer key, needed with refresh_token." },
+  client_secret: {
+    type: 'string',
+    minLength: 1,
+    description: "The connected app's consumer secret (from ${ENV} only), if it requires one.",
+  },
+  login_url: { type: 'string', minLength: 1, description: `Where tokens are refreshed. Default: ${DEFAULT_LOGIN_URL}` },
+  api_version: { type: ['string', 'number'], description: `REST API version, at least 46.0. Default: ${DEFAULT_API_VERSION}` },
+} as const;
+
 /** `62.0` is read by YAML as the number 62, so numbers are accepted and written back with one decimal. */
 export function apiVersionOf(value: unknown): string | undefined {
   if (value === undefined) return DEFAULT_API_VERSION;

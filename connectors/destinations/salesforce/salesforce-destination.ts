@@ -14,14 +14,8 @@ import { readOrgUsage } from '../../salesforce/org-usage.js';
 import { deletedFields } from './describe-fields.js';
 import { SalesforceClient } from './salesforce-client.js';
 import { matchColumn } from './bulk-ingest.js';
-import {
-  DEFAULT_API_VERSION,
-  DEFAULT_BULK_JOB_SIZE,
-  DEFAULT_BULK_POLL_MS,
-  DEFAULT_BULK_THRESHOLD,
-  DEFAULT_LOGIN_URL,
-  readSalesforceTarget,
-} from './settings.js';
+import { CREDENTIAL_SETTINGS_PROPERTIES } from '../../salesforce/credentials.js';
+import { DEFAULT_BULK_JOB_SIZE, DEFAULT_BULK_POLL_MS, DEFAULT_BULK_THRESHOLD, readSalesforceTarget } from './settings.js';
 
 /** sObject Collections refuse more than 200 records per call (EXCEEDED_ID_LIMIT). */
 const COLLECTION_LIMIT = 200;
@@ -31,21 +25,7 @@ export const salesforceDestination: DestinationConnector = {
   type: 'salesforce',
   settingsSchema: {
     properties: {
-      instance_url: { type: 'string', minLength: 1, description: "The org's URL, e.g. https://acme.my.salesforce.com." },
-      access_token: { type: 'string', minLength: 1, description: 'OAuth access token, given as ${SF_ACCESS_TOKEN}.' },
-      refresh_token: {
-        type: 'string',
-        minLength: 1,
-        description:
-          'OAuth refresh token (${SF_REFRESH_TOKEN}); with client_id, an expired access token is refreshed once and the call replayed.',
-      },
-      client_id: { type: 'string', minLength: 1, description: "The connected app's consumer key, needed with refresh_token." },
-      client_secret: { type: 'string', minLength: 1, description: "The connected app's consumer secret, if it requires one." },
-      login_url: { type: 'string', minLength: 1, description: `Where tokens are refreshed. Default: ${DEFAULT_LOGIN_URL}` },
-      api_version: {
-        type: ['string', 'number'],
-        description: `REST API version, at least 46.0. Default: ${DEFAULT_API_VERSION}`,
-      },
+      ...CREDENTIAL_SETTINGS_PROPERTIES,
       bulk_poll_ms: {
         type: 'integer',
         minimum: 0,

@@ -5,8 +5,6 @@ import { sfCatalogue } from '../../salesforce/errors.js';
 import { readSalesforceCredentials, type SalesforceCredentials } from '../../salesforce/credentials.js';
 import type { ObjectShape } from './field-coercion.js';
 
-export { DEFAULT_API_VERSION, DEFAULT_LOGIN_URL, apiVersionOf, type SalesforceOAuth } from '../../salesforce/credentials.js';
-
 export type SalesforceApi = 'auto' | 'rest' | 'bulk';
 /** 10,000 rows through Collections cost 50 calls; a Bulk API job about 7, but minutes of Salesforce's queue. */
 export const DEFAULT_BULK_THRESHOLD = 10_000;

@@ -2,7 +2,7 @@
  * `salesforce` as a source: the same connection keys, token refresh and error catalogue as the
  * destination (connectors/salesforce/), reading with SOQL by `SystemModstamp`.
  */
-import { DEFAULT_API_VERSION, DEFAULT_LOGIN_URL, readSalesforceCredentials } from '../../salesforce/credentials.js';
+import { CREDENTIAL_SETTINGS_PROPERTIES, readSalesforceCredentials } from '../../salesforce/credentials.js';
 import { settingsReader } from '../../kit/settings.js';
 import type { SourceConnector } from '../../source.js';
 import { sfReadCatalogue } from './errors.js';
@@ -20,22 +20,7 @@ export const salesforceSource: SourceConnector = {
   secretKeys: ['access_token', 'refresh_token', 'client_secret'],
   settingsSchema: {
     properties: {
-      instance_url: { type: 'string', minLength: 1, description: "The org's URL, e.g. https://acme.my.salesforce.com." },
-      access_token: { type: 'string', minLength: 1, description: 'OAuth access token, from ${ENV} only, e.g. ${SF_ACCESS_TOKEN}.' },
-      refresh_token: {
-        type: 'string',
-        minLength: 1,
-        description:
-          'OAuth refresh token, from ${ENV} only; with client_id, an expired access token is refreshed once and the call replayed.',
-      },
-      client_id: { type: 'string', minLength: 1, description: "The connected app's consumer key, needed with refresh_token." },
-      client_secret: {
-        type: 'string',
-        minLength: 1,
-        description: "The connected app's consumer secret (from ${ENV} only), if it requires one.",
-      },
-      login_url: { type: 'string', minLength: 1, description: `Where tokens are refreshed. Default: ${DEFAULT_LOGIN_URL}` },
-      api_version: { type: ['string', 'number'], description: `REST API version, at least 46.0. Default: ${DEFAULT_API_VERSION}` },
+      ...CREDENTIAL_SETTINGS_PROPERTIES,
       bulk_poll_ms: {
         type: 'integer',
         minimum: 0,
