@@ -4,11 +4,9 @@
  * `alert_deliveries` under `sync_name` `extract:<name>` so the dashboard and `query` see it.
  */
 import type { OutgoingAlert } from '../alert/dispatcher.js';
-import { maskNotification } from '../alert/notification.js';
 import type { ProjectConfig } from '../config/types.js';
-import { newStateId } from '../state/health-store.js';
 import type { StateStore } from '../state/state-store.js';
-import { recordDelivery } from '../run/health.js';
+import { prepareDelivery } from '../run/health.js';
 
 export const extractAlertName = (extract: string) => `extract:${extract}`;
 
@@ -23,51 +21,22 @@ export async function pausedAlerts(
   if (!project.alerts.triggers.paused_by_policy) return [];
   const outgoing: OutgoingAlert[] = [];
   for (const channel of Object.values(project.alerts.channels)) {
-    const deliveryId = newStateId(now);
-    const notification = maskNotification(
-      {
-        delivery_id: deliveryId,
-        kind: 'alert',
-        trigger: 'paused_by_policy',
-        sync: extractAlertName(extract),
-        state: 'paused',
-        previous_state: 'healthy',
-        since: now.toISOString(),
-        reason,
-        run_id: runId,
-        consecutive_failed_runs: 0,
-        consecutive_runs_with_rejected_rows: 0,
-        errors: [],
-        at: now.toISOString(),
-      },
-      project.secrets,
-    );
-    await store.db
-      .insertInto('alert_deliveries')
-      .values({
-        delivery_id: deliveryId,
-        event_id: null,
-        sync_name: notification.sync,
-        channel: channel.name,
-        channel_type: channel.type,
-        kind: 'alert',
-        trigger: 'paused_by_policy',
-        state: 'paused',
-        run_id: runId,
-        status: 'pending',
-        attempts: 0,
-        last_error: null,
-        created_at: now.toISOString(),
-        finished_at: null,
-      })
-      .execute();
-    outgoing.push({
-      channel,
-      notification,
-      retry: project.alerts.retry,
-      secrets: project.secrets,
-      record: (status, attempts, lastError) => recordDelivery(project, deliveryId, status, attempts, lastError),
+    const { row, outgoing: alert } = prepareDelivery(project, channel, project.alerts.retry, null, now, {
+      kind: 'alert',
+      trigger: 'paused_by_policy',
+      sync: extractAlertName(extract),
+      state: 'paused',
+      previous_state: 'healthy',
+      since: now.toISOString(),
+      reason,
+      run_id: runId,
+      consecutive_failed_runs: 0,
+      consecutive_runs_with_rejected_rows: 0,
+      errors: [],
+      at: now.toISOString(),
     });
+    await store.db.insertInto('alert_deliveries').values(row).execute();
+    outgoing.push(alert);
   }
   return outgoing;
 }

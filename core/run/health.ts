@@ -12,10 +12,10 @@
  * and the notifications it decides are written `pending` in the same transaction, then sent by the
  * dispatcher once that is committed.
  */
-import type { ProjectConfig, SyncConfig } from '../config/types.js';
+import type { AlertChannelConfig, ProjectConfig, RetryPolicy, SyncConfig } from '../config/types.js';
 import { alertPolicy, DEFAULT_TRIGGERS } from '../config/alerts.js';
 import type { OutgoingAlert } from '../alert/dispatcher.js';
-import { maskNotification, type ErrorCount } from '../alert/notification.js';
+import { maskNotification, type ErrorCount, type Notification } from '../alert/notification.js';
 import { decideAlert } from '../alert/triggers.js';
 import { getConnector } from '../../connectors/registry.js';
 import {
@@ -120,52 +120,66 @@ export async function recordHealth(project: ProjectConfig, store: StateStore, ch
   if (decision.send && policy.channels.length > 0) {
     const errors = decision.send.kind === 'recovery' ? [] : await change.errors();
     for (const channel of policy.channels) {
-      const deliveryId = newStateId(now);
-      const notification = maskNotification(
-        {
-          delivery_id: deliveryId,
-          kind: decision.send.kind,
-          trigger: decision.send.trigger,
-          sync: sync.name,
-          state: next.state,
-          previous_state: previous?.state ?? null,
-          since: next.since,
-          reason: next.reason,
-          run_id: runId,
-          consecutive_failed_runs: next.consecutive_failures,
-          consecutive_runs_with_rejected_rows: next.consecutive_rejections,
-          errors,
-          at: now.toISOString(),
-        },
-        project.secrets,
-      );
-      deliveries.push({
-        delivery_id: deliveryId,
-        event_id: event?.event_id ?? null,
-        sync_name: sync.name,
-        channel: channel.name,
-        channel_type: channel.type,
-        kind: notification.kind,
-        trigger: notification.trigger,
+      const prepared = prepareDelivery(project, channel, policy.retry, event?.event_id ?? null, now, {
+        kind: decision.send.kind,
+        trigger: decision.send.trigger,
+        sync: sync.name,
         state: next.state,
+        previous_state: previous?.state ?? null,
+        since: next.since,
+        reason: next.reason,
         run_id: runId,
-        status: 'pending',
-        attempts: 0,
-        last_error: null,
-        created_at: now.toISOString(),
-        finished_at: null,
+        consecutive_failed_runs: next.consecutive_failures,
+        consecutive_runs_with_rejected_rows: next.consecutive_rejections,
+        errors,
+        at: now.toISOString(),
       });
-      outgoing.push({
-        channel,
-        notification,
-        retry: policy.retry,
-        secrets: project.secrets,
-        record: (status, attempts, lastError) => recordDelivery(project, deliveryId, status, attempts, lastError),
-      });
+      deliveries.push(prepared.row);
+      outgoing.push(prepared.outgoing);
     }
   }
   await saveHealth(store.db, next, event, deliveries);
   return outgoing;
+}
+
+/**
+ * One notification to one channel: masked with the project's secrets, its `alert_deliveries` row
+ * (`pending`, for the caller to write), and what the dispatcher sends, which records how it ended.
+ */
+export function prepareDelivery(
+  project: ProjectConfig,
+  channel: AlertChannelConfig,
+  retry: RetryPolicy,
+  eventId: string | null,
+  now: Date,
+  content: Omit<Notification, 'delivery_id'>,
+): { row: AlertDelivery; outgoing: OutgoingAlert } {
+  const deliveryId = newStateId(now);
+  const notification = maskNotification({ delivery_id: deliveryId, ...content }, project.secrets);
+  const row: AlertDelivery = {
+    delivery_id: deliveryId,
+    event_id: eventId,
+    sync_name: content.sync,
+    channel: channel.name,
+    channel_type: channel.type,
+    kind: notification.kind,
+    trigger: notification.trigger,
+    state: notification.state,
+    run_id: notification.run_id,
+    status: 'pending',
+    attempts: 0,
+    last_error: null,
+    created_at: now.toISOString(),
+    finished_at: null,
+  };
+  const outgoing: OutgoingAlert = {
+    channel,
+    notification,
+    retry,
+    secrets: project.secrets,
+    record: (status, attempts, lastError) => recordDelivery(project, deliveryId, status, attempts, lastError),
+  };
+  return { row, outgoing };
 }
 
 /** Deliveries of the process record one after the other: two opens of one DuckDB file at once would race. */
