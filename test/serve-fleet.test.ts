@@ -230,7 +230,11 @@ describe('serve fleet on PostgreSQL state', { timeout: 240_000 }, () => {
     sink!.holdAfter(100);
     expect((await fleet[0].api('/api/syncs/users/trigger')).status).toBe(202);
     await until(() => sink!.held > 0);
-    const victim = fleet.find((s) => s.events.some((e) => e.msg === 'job_started'))!;
+    // The process whose run holds the sync's lock: `job_started` alone is not it, since on a loaded
+    // machine the job can expire and its retry start (and be refused) in another process first.
+    const running = (s: Serve) => s.events.some((e) => e.msg === 'run_started');
+    await until(() => fleet.some(running));
+    const victim = fleet.find(running)!;
     const killedAt = Date.now();
     victim.child.kill('SIGKILL');
     await until(() => victim.exited);
