@@ -4,17 +4,18 @@
  * drops the rows that succeeded and records those that failed, and the run's counters move.
  * A row's snapshot entry changes only through here, only after the destination said yes.
  *
- * The executor hands over every batch that finished during the previous commit (group commit). Each
- * statement here covers the whole group: its rows travel as one JSON text that the database unpacks
- * into a derived table, so a commit is a handful of statements whatever its number of rows, and each
- * costs the size of the group, not of the snapshot (see snapshot-log.ts).
+ * The executor hands over every batch that finished during the previous commit (group commit). The
+ * snapshot-log and changelog rows are appended (transact.ts: DuckDB's Appender, 11 ms of CPU for a
+ * 1,000-row commit against 17 ms as INSERTs from a JSON literal); the failed-row index statements take
+ * their rows as one JSON text the database unpacks. A commit costs the size of the group, not of the
+ * snapshot (see snapshot-log.ts).
  */
 import type { Failure } from '../../connectors/destination.js';
 import type { PlannedRow } from './plan-table.js';
 import type { StateStore } from './state-store.js';
-import { transact } from './transact.js';
+import { transact, type TableAppend } from './transact.js';
 import { quoteLiteral as literal } from '../db/sql-text.js';
-import { storableText } from './sanitize-text.js';
+import { isWellFormedText, storableText } from './sanitize-text.js';
 import { FAILURE_COLUMNS, failureRows, recordFailuresSql, removeFailuresSql, type FailureRow } from './failed-row-index.js';
 import type { FailedRowsPolicy } from '../config/types.js';
 import { nextSlot } from '../config/schedule-slots.js';
@@ -65,10 +66,9 @@ function keyIn(dialect: Dialect, column: string, keys: string[]): string {
   return `${column} in (select x.primary_key from ${jsonKeys(dialect, keys)} as x)`;
 }
 
-/** The derived tables' columns: `acknowledged` feeds the snapshot log, `attempted` the changelog. */
-const ACKNOWLEDGED_COLUMNS = ['primary_key', 'row_hash', 'destination_id'] as const;
-const ATTEMPTED_COLUMNS = ['primary_key', 'op', 'status', 'error_code', 'error_message'] as const;
-type RowOf<Columns extends readonly string[]> = Record<Columns[number], string | null>;
+/** What a commit appends: the snapshot log takes the acknowledged rows, the changelog every attempted one. */
+const SNAPSHOT_LOG_COLUMNS = ['sync_name', 'primary_key', 'row_hash', 'destination_id', 'synced_at', 'run_id'] as const;
+const CHANGELOG_COLUMNS = ['run_id', 'sync_name', 'primary_key', 'op', 'status', 'error_code', 'error_message', 'at'] as const;
 
 export async function commitBatches(
   store: StateStore,
@@ -85,10 +85,10 @@ export async function commitBatches(
   let succeeded = 0;
   let failed = 0;
   let apiCalls = 0;
-  const acknowledged: Array<RowOf<typeof ACKNOWLEDGED_COLUMNS>> = [];
+  const acknowledged: Array<Array<string | null>> = [];
   const recovered: string[] = [];
   const failures: FailureRow[] = [];
-  const attempted: Array<RowOf<typeof ATTEMPTED_COLUMNS>> = [];
+  const attempted: Array<Array<string | null>> = [];
   // A destination's words are masked, then made storable; its ids are kept as given (they address
   // the record later), so an id the state store cannot hold fails the commit, and the run.
   const storable = (f: Failure): Failure => ({
@@ -104,22 +104,20 @@ export async function commitBatches(
     for (const row of outcome.delivered) {
       const planned = plannedByKey.get(row.key)!;
       const failure = row.status === 'succeeded' || !row.failure ? undefined : storable(row.failure);
-      attempted.push({
-        primary_key: row.key,
-        op: planned.op,
-        status: row.status,
-        error_code: failure?.code ?? null,
-        error_message: failure?.message ?? null,
-      });
+      attempted.push([runId, syncName, row.key, planned.op, row.status, failure?.code ?? null, failure?.message ?? null, now]);
       if (row.status === 'succeeded') {
         succeeded++;
         // Only a row the plan found in the failed-row index can be there: a row is sent once per run.
         if (planned.retrying !== false) recovered.push(row.key);
         // A delete is logged with no hash: folding the log removes the key from the snapshot.
+        // The Appender would store a lone surrogate as U+FFFD: an id changed so would address another record.
+        if (row.destinationId !== null && !isWellFormedText(row.destinationId)) {
+          throw new Error(`the destination gave row ${row.key} an id that is not valid text, which cannot be stored as given`);
+        }
         acknowledged.push(
           outcome.op === 'delete'
-            ? { primary_key: row.key, row_hash: null, destination_id: null }
-            : { primary_key: row.key, row_hash: planned.row_hash!, destination_id: row.destinationId },
+            ? [syncName, row.key, null, null, now, runId]
+            : [syncName, row.key, planned.row_hash!, row.destinationId, now, runId],
         );
       } else if (row.status === 'failed') {
         failed++;
@@ -135,15 +133,12 @@ export async function commitBatches(
     }
   }
 
-  const sync = literal(syncName);
-  const run = literal(runId);
-  const at = `cast(${literal(now)} as timestamptz)`;
   const statements: string[] = [];
-  if (acknowledged.length) {
-    statements.push(`insert into sync_snapshot_log (sync_name, primary_key, row_hash, destination_id, synced_at, run_id)
-      select ${sync}, r.primary_key, r.row_hash, r.destination_id, ${at}, ${run}
-      from ${jsonRows(dialect, acknowledged, ACKNOWLEDGED_COLUMNS)} as r`);
-  }
+  // The acknowledged and attempted rows are appended (transact.ts): the bulk of a commit, a few µs a row.
+  const appends: TableAppend[] = [
+    { table: 'sync_snapshot_log', columns: SNAPSHOT_LOG_COLUMNS, rows: acknowledged },
+    { table: 'sync_changelog', columns: CHANGELOG_COLUMNS, rows: attempted },
+  ];
   if (recovered.length) statements.push(removeFailuresSql(syncName, keyIn(dialect, 'primary_key', recovered)));
   if (failures.length) {
     const { policy, mappingHash } = commitPolicy;
@@ -151,14 +146,9 @@ export async function commitBatches(
     const context = { policy, mappingHash, now: clockNow, nextQueueSlot };
     statements.push(recordFailuresSql(syncName, runId, context, jsonRows(dialect, failureRows(failures), FAILURE_COLUMNS)));
   }
-  if (attempted.length) {
-    statements.push(`insert into sync_changelog (run_id, sync_name, primary_key, op, status, error_code, error_message, "at")
-      select ${run}, ${sync}, r.primary_key, r.op, r.status, r.error_code, r.error_message, ${at}
-      from ${jsonRows(dialect, attempted, ATTEMPTED_COLUMNS)} as r`);
-  }
   statements.push(...forgetBulkJobsSql(outcomes.flatMap((o) => (o.bulkJobId ? [o.bulkJobId] : []))));
   // The run's counters, in the same transaction as the rows they count.
   statements.push(`update sync_runs set rows_succeeded = rows_succeeded + ${succeeded}, rows_failed = rows_failed + ${failed},
-      api_calls = api_calls + ${apiCalls} where run_id = ${run}`);
-  await transact(store, statements);
+      api_calls = api_calls + ${apiCalls} where run_id = ${literal(runId)}`);
+  await transact(store, statements, appends);
 }

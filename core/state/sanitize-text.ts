@@ -19,3 +19,8 @@ export function storableText(text: string, max = MAX_STORED_TEXT): string {
   // After the cut, which may have split a surrogate pair.
   return out.replace(LONE_SURROGATE, '\ufffd');
 }
+
+/** Whether `text` is well-formed UTF-16: text kept as given (a destination's record id) must be. */
+export function isWellFormedText(text: string): boolean {
+  return !new RegExp(LONE_SURROGATE.source).test(text);
+}

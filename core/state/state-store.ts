@@ -21,6 +21,7 @@ import { redactUrl } from '../../shared/redact.js';
 import { getTypeParser } from '../db/pg-types.js';
 import { defineDuckDBModelView, definePostgresModelView } from '../db/warehouse.js';
 import { DUCKDB_SESSION_SQL, POSTGRES_SESSION_SQL } from '../db/session-settings.js';
+import type { TableAppend } from './transact.js';
 
 export interface StateStore {
   dialect: 'duckdb' | 'postgres';
@@ -43,6 +44,12 @@ export interface StateStore {
    * 2,000-row multi-row INSERT took 30× the CPU); PostgreSQL: one multi-row INSERT.
    */
   appendTemp(table: string, columns: string[], rows: Array<Array<string | null>>): Promise<void>;
+  /**
+   * DuckDB only: in one transaction, appends `appends` to state tables through DuckDB's Appender, then
+   * runs `statements` as one text. A row costs a few µs, against about 40 µs through an INSERT from a
+   * JSON literal (a 1,000-row commit: 42 ms); see transact.ts for PostgreSQL.
+   */
+  transactAppending?(appends: TableAppend[], statements: string[]): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -106,6 +113,20 @@ async function openDuckDBState(project: ProjectConfig, path: string, options: Op
   }
   const db = new Kysely<StateTables>({ dialect: new DuckDBDialect(connection) });
   if (!options.readOnly) await migrate(db);
+  // The Appender fills a table in its column order, which migrations decide: read once per table.
+  const columnOrders = new Map<string, string[]>();
+  const columnOrder = async (table: string): Promise<string[]> => {
+    let order = columnOrders.get(table);
+    if (!order) {
+      const reader = await connection.runAndReadAll(
+        'select column_name from duckdb_columns() where database_name = $1 and schema_name = $2 and table_name = $3 order by column_index',
+        [catalog, 'main', table],
+      );
+      order = reader.getRows().map((r) => String(r[0]));
+      columnOrders.set(table, order);
+    }
+    return order;
+  };
   return {
     dialect: 'duckdb',
     db,
@@ -140,6 +161,43 @@ async function openDuckDBState(project: ProjectConfig, path: string, options: Op
       } finally {
         appender.closeSync();
       }
+    },
+    async transactAppending(appends, statements) {
+      // Holding the Kysely connection keeps every other query of the process out of the transaction.
+      await db.connection().execute(async (held) => {
+        await sql.raw('begin transaction').execute(held);
+        try {
+          for (const append of appends) {
+            if (append.rows.length === 0) continue;
+            const order = await columnOrder(append.table);
+            const at = append.columns.map((c) => order.indexOf(c));
+            if (at.includes(-1)) throw new Error(`${append.table} has no column ${append.columns[at.indexOf(-1)]}`);
+            const slots = order.map((_, i) => at.indexOf(i));
+            const appender = await connection.createAppender(append.table, 'main', catalog);
+            try {
+              for (const row of append.rows) {
+                for (const slot of slots) {
+                  const value = slot < 0 ? null : row[slot];
+                  if (value === null) appender.appendNull();
+                  else appender.appendVarchar(value);
+                }
+                appender.endRow();
+              }
+              appender.flushSync();
+            } finally {
+              appender.closeSync();
+            }
+          }
+          if (statements.length) await sql.raw(statements.join(';\n')).execute(held);
+          await sql.raw('commit').execute(held);
+        } catch (error) {
+          await sql
+            .raw('rollback')
+            .execute(held)
+            .catch(() => {});
+          throw error;
+        }
+      });
     },
     async close() {
       await db.destroy();
