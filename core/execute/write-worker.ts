@@ -70,8 +70,13 @@ export default async function writeBatch(task: WriteTask): Promise<DeliveryResul
   const rows: OutboundRow[] = [];
   const unsendable: DeliveredRow[] = [];
   const omitted = task.target.sync.omitFields ?? [];
+  const asText = client.sendsFieldsText === true && omitted.length === 0;
   for (const r of task.rows) {
     try {
+      if (asText && r.payload && !MAYBE_NON_FINITE.test(r.payload)) {
+        rows.push(textRow(r.key, r.payload, r.destinationId));
+        continue;
+      }
       const fields = r.payload ? (parseExactJson(r.payload) as Record<string, unknown>) : {};
       // Fields self-healing found deleted: left out, the mapping and the row hash unchanged.
       for (const field of omitted) delete fields[field];
@@ -83,6 +88,26 @@ export default async function writeBatch(task: WriteTask): Promise<DeliveryResul
   if (rows.length === 0) return { rows: unsendable, apiCalls: 0, fatal: null, jobSettled: true };
   const delivered = task.job ? await jobWrite(client, task, rows) : await deliverBatch(client, task.op, rows, task.retry);
   return { ...delivered, rows: [...delivered.rows, ...unsendable] };
+}
+
+/**
+ * A NaN or ±Infinity token may be in the text (after `:`, `,` or `[`): such a row takes the parse, which
+ * fails it alone. A string holding one only costs that parse.
+ */
+const MAYBE_NON_FINITE = /[:,[] ?-?(?:NaN|Infinity|nan|inf)/;
+
+/** A row whose payload text goes out as it is; its `fields` are parsed only if a client reads them. */
+function textRow(key: string, payload: string, destinationId: string | null): OutboundRow {
+  let fields: Record<string, unknown> | undefined;
+  return {
+    key,
+    destinationId,
+    fieldsText: payload,
+    get fields() {
+      fields ??= parseExactJson(payload) as Record<string, unknown>;
+      return fields;
+    },
+  };
 }
 
 /** Creates a job, retrying transient refusals by the sync's retry policy. */

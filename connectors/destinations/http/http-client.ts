@@ -21,6 +21,8 @@ import type { HttpTarget } from './settings.js';
 const EXCERPT_CHARS = 200;
 
 export class HttpClient implements DestinationClient {
+  readonly sendsFieldsText = true;
+
   constructor(
     private readonly target: HttpTarget,
     private readonly syncName: string,
@@ -31,7 +33,8 @@ export class HttpClient implements DestinationClient {
     const { key, endpoint, secrets } = this.target;
     const results: RowResult[] = [];
     const sent: SentRow[] = [];
-    const payloadRows: Array<{ key: string; fields: Record<string, unknown> }> = [];
+    // Each row's JSON, from its payload text when the write thread kept it (no parse, no stringify).
+    const rowTexts: string[] = [];
     for (const row of rows) {
       const value = key ? rowKeyValue(row, key) : row.key;
       if (value === undefined) {
@@ -41,12 +44,14 @@ export class HttpClient implements DestinationClient {
       }
       const sentKey = String(value);
       sent.push({ rowKey: row.key, sentKey });
-      payloadRows.push({ key: sentKey, fields: op === 'delete' ? {} : row.fields });
+      const fields = op === 'delete' ? '{}' : (row.fieldsText ?? stringifyExactJson(row.fields));
+      rowTexts.push(`{"key":${JSON.stringify(sentKey)},"fields":${fields}}`);
     }
-    if (payloadRows.length === 0) return { results, apiCalls: 0 };
+    if (rowTexts.length === 0) return { results, apiCalls: 0 };
 
     // Numbers keep every digit (README, "How values are rendered").
-    const body = stringifyExactJson({ sync: this.syncName, operation: writeOperation(this.mode, op), rows: payloadRows });
+    const head = JSON.stringify({ sync: this.syncName, operation: writeOperation(this.mode, op) });
+    const body = `${head.slice(0, -1)},"rows":[${rowTexts.join(',')}]}`;
     let response: Response;
     let text: string;
     try {
