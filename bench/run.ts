@@ -3,7 +3,7 @@
  * in the same session on the same data, and writes bench/RESULTS.md.
  *
  *   --full            the large sizes (10M-row plans, 1M-row writes)
- *   --only a,b        run only these benchmarks: plan, pg-plan, incremental, writes, salesforce, salesforce-bulk, workers, retry, dashboard, extract
+ *   --only a,b        run only these benchmarks: plan, pg-plan, incremental, writes, salesforce, salesforce-bulk, pg-writes, workers, retry, dashboard, extract
  *   --runs N          repetitions per measurement (default 3; medians are reported)
  *   --out FILE        where to write the results (default bench/RESULTS.md)
  *

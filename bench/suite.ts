@@ -26,6 +26,7 @@ import { salesforceBulk } from './salesforce-bulk.js';
 import { dashboardPaging } from './dashboard.js';
 import { extract } from './extract.js';
 import { pgPlan } from './pg-plan.js';
+import { pgWrites } from './pg-writes.js';
 
 const planSizes = (ctx: BenchContext) => (ctx.full ? [100_000, 1_000_000, 10_000_000] : [100_000, 1_000_000]);
 
@@ -419,6 +420,7 @@ export const benchmarks: Benchmark[] = [
   httpWrites,
   salesforceWrites,
   salesforceBulk,
+  pgWrites,
   workerScaling,
   retryCost,
   dashboardPaging,
