@@ -16,8 +16,10 @@ const [warehousePath, shape, instanceUrl, rowsText] = process.argv.slice(2);
 const instance = await DuckDBInstance.create(warehousePath, { access_mode: 'READ_ONLY' });
 const connection = await instance.connect();
 const mapping = Object.entries(mappingOf(shape as Shape, 'salesforce'));
+// Salesforce takes a datetime only in ISO 8601 (the engine coerces it so): the loop a user would write does too.
+const sfValue = (column: string) => (column === 'created_at' ? `strftime("created_at", '%Y-%m-%dT%H:%M:%SZ')` : `"${column}"`);
 const reader = await connection.runAndReadAll(
-  `select ${mapping.map(([field, column]) => `"${column}" as "${field}"`).join(', ')} from model where id <= ${Number(rowsText)} order by cast(id as text)`,
+  `select ${mapping.map(([field, column]) => `${sfValue(column)} as "${field}"`).join(', ')} from model where id <= ${Number(rowsText)} order by cast(id as text)`,
 );
 const records = reader.getRowObjectsJson() as Array<Record<string, unknown>>;
 connection.closeSync();

@@ -29,12 +29,14 @@ const reader = await connection.runAndReadAll(
 );
 const all = reader.getRows();
 const bodies: string[] = [];
+// Salesforce takes a datetime only in ISO 8601, as the engine's coercion sends it.
+const sfDateTimes = (payload: string) => payload.replace(/"(\d{4}-\d\d-\d\d) (\d\d:\d\d:\d\d(?:\.\d+)?)"/g, '"$1T$2Z"');
 const attributes = `"attributes":${JSON.stringify({ type: SF_OBJECT })},`;
 for (let i = 0; i < all.length; i += batch) {
   const part = all.slice(i, i + batch);
   bodies.push(
     target === 'salesforce'
-      ? `{"allOrNone":false,"records":[${part.map(([, p]) => `{${attributes}${(p as string).slice(1)}`).join(',')}]}`
+      ? `{"allOrNone":false,"records":[${part.map(([, p]) => `{${attributes}${sfDateTimes(p as string).slice(1)}`).join(',')}]}`
       : `{"sync":"bench","operation":"upsert","rows":[${part.map(([k, p]) => `{"key":${JSON.stringify(k)},"fields":${p as string}}`).join(',')}]}`,
   );
 }
