@@ -109,11 +109,11 @@ export async function commitBatches(
         succeeded++;
         // Only a row the plan found in the failed-row index can be there: a row is sent once per run.
         if (planned.retrying !== false) recovered.push(row.key);
-        // A delete is logged with no hash: folding the log removes the key from the snapshot.
         // The Appender would store a lone surrogate as U+FFFD: an id changed so would address another record.
         if (row.destinationId !== null && !isWellFormedText(row.destinationId)) {
           throw new Error(`the destination gave row ${row.key} an id that is not valid text, which cannot be stored as given`);
         }
+        // A delete is logged with no hash: folding the log removes the key from the snapshot.
         acknowledged.push(
           outcome.op === 'delete'
             ? [syncName, row.key, null, null, now, runId]

@@ -20,7 +20,10 @@ export function storableText(text: string, max = MAX_STORED_TEXT): string {
   return out.replace(LONE_SURROGATE, '\ufffd');
 }
 
+/** LONE_SURROGATE without the global flag, whose `test` keeps no position between calls. */
+const HAS_LONE_SURROGATE = new RegExp(LONE_SURROGATE.source);
+
 /** Whether `text` is well-formed UTF-16: text kept as given (a destination's record id) must be. */
 export function isWellFormedText(text: string): boolean {
-  return !new RegExp(LONE_SURROGATE.source).test(text);
+  return !HAS_LONE_SURROGATE.test(text);
 }
