@@ -52,6 +52,7 @@ export const TEXT_TYPES = new Set([
 export const DECIMAL_TYPES = new Set(['double', 'currency', 'percent']);
 /** Salesforce `int` fields hold 32-bit signed values. */
 const INT_MAX = 2_147_483_647n;
+const INT_MAX_NUMBER = 2_147_483_647;
 /** Values quoted in messages are cut, so a hostile 1 MB value does not make a 1 MB message. */
 const QUOTE_CHARS = 40;
 
@@ -60,24 +61,39 @@ const quote = (value: unknown) => {
   return JSON.stringify(text.length > QUOTE_CHARS ? `${text.slice(0, QUOTE_CHARS)}…` : text);
 };
 
-const fail = (code: CoercionCode, message: string): Coerced => ({ ok: false, code, message });
+/**
+ * A value refused. Coercers return the coerced value itself or one of these, so the common case
+ * allocates no `{ ok, value }` wrapper per value (a 100k-row write coerces a million values).
+ */
+class Refusal {
+  constructor(
+    readonly code: CoercionCode,
+    readonly message: string,
+  ) {}
+}
+
+const fail = (code: CoercionCode, message: string) => new Refusal(code, message);
 const notOfType = (field: string, shape: FieldShape, value: unknown, expected: string) =>
   fail('SF_VALUE_NOT_OF_TYPE', `${field} is a ${shape.type} field; ${quote(value)} is not ${expected}`);
 
-export function coerceValue(field: string, shape: FieldShape, value: unknown): Coerced {
-  if (value === null || value === undefined) return { ok: true, value: null };
-  const { type } = shape;
-  if (TEXT_TYPES.has(type)) return bounded(field, shape, asText(value), value);
-  if (value === '') return { ok: true, value: null };
-  if (type === 'multipicklist') return multiPicklist(field, shape, value);
-  if (type === 'boolean') return booleanOf(field, shape, value);
-  if (type === 'int') return integerOf(field, shape, value);
-  if (DECIMAL_TYPES.has(type)) return decimalOf(field, shape, value);
-  if (type === 'date') return dateOf(field, shape, value);
-  if (type === 'datetime') return dateTimeOf(field, shape, value);
-  if (type === 'time') return timeOf(field, shape, value);
+/** Coerces one non-null value of a field: the value to send, or a Refusal. */
+type Coercer = (field: string, shape: FieldShape, value: unknown) => unknown;
+
+const asIs: Coercer = (_field, _shape, value) => value;
+const textOf: Coercer = (field, shape, value) => bounded(field, shape, asText(value), value);
+
+/** The coercer of a type, chosen once per field rather than by a chain of tests per value. */
+function coercerOf(type: string): Coercer {
+  if (TEXT_TYPES.has(type)) return textOf;
   // address, location, base64, anyType …: sent as the model gives them.
-  return { ok: true, value };
+  const typed = TYPED_COERCERS.get(type) ?? asIs;
+  // The empty text is null for every type but text (Salesforce stores it as null).
+  return (field, shape, value) => (value === '' ? null : typed(field, shape, value));
+}
+
+export function coerceValue(field: string, shape: FieldShape, value: unknown): Coerced {
+  const out = value === null || value === undefined ? null : coercerOf(shape.type)(field, shape, value);
+  return out instanceof Refusal ? { ok: false, code: out.code, message: out.message } : { ok: true, value: out };
 }
 
 function asText(value: unknown): string | null {
@@ -87,25 +103,25 @@ function asText(value: unknown): string | null {
   return null;
 }
 
-function bounded(field: string, shape: FieldShape, text: string | null, value: unknown): Coerced {
+function bounded(field: string, shape: FieldShape, text: string | null, value: unknown): string | Refusal {
   if (text === null) return notOfType(field, shape, value, 'text');
   if (shape.length > 0 && text.length > shape.length) {
     return fail('SF_STRING_TOO_LONG', `${field}: ${text.length} characters, the field holds ${shape.length}: ${quote(text)}`);
   }
-  return { ok: true, value: text };
+  return text;
 }
 
-function multiPicklist(field: string, shape: FieldShape, value: unknown): Coerced {
+function multiPicklist(field: string, shape: FieldShape, value: unknown): unknown {
   if (!Array.isArray(value)) return bounded(field, shape, asText(value), value);
   const items = value.filter((item) => item !== null && item !== '').map(asText);
   if (items.some((item) => item === null || item.includes(';'))) return notOfType(field, shape, value, 'a list of values without ";"');
   return bounded(field, shape, items.join(';'), value);
 }
 
-function booleanOf(field: string, shape: FieldShape, value: unknown): Coerced {
-  if (typeof value === 'boolean') return { ok: true, value };
-  if (typeof value === 'string' && /^(true|false)$/i.test(value)) return { ok: true, value: value.toLowerCase() === 'true' };
-  if (value === 0 || value === 1) return { ok: true, value: value === 1 };
+function booleanOf(field: string, shape: FieldShape, value: unknown): unknown {
+  if (typeof value === 'boolean') return value;
+  if (typeof value === 'string' && /^(true|false)$/i.test(value)) return value.toLowerCase() === 'true';
+  if (value === 0 || value === 1) return value === 1;
   return notOfType(field, shape, value, 'true, false, 0 or 1');
 }
 
@@ -143,9 +159,16 @@ function plain(d: Decimal): string {
   return point > 0 ? `${sign}${d.digits.slice(0, point)}.${d.digits.slice(point)}` : `${sign}0.${'0'.repeat(-point)}${d.digits}`;
 }
 
-/** A JS number when it prints back as the same digits, else the digits kept as an ExactNumber. */
-function exact(text: string): number | ExactNumber {
+/**
+ * A JS number when it prints back as the same digits, else the digits kept as an ExactNumber. At most
+ * 15 significant digits between 1e-300 and 1e300 always print back (doubles hold 15 decimal digits),
+ * which spares the two re-parses below for nearly every value.
+ */
+function exact(d: Decimal): number | ExactNumber {
+  const text = plain(d);
   const n = Number(text);
+  const lead = d.digits.length + d.exponent;
+  if (d.digits.length <= 15 && lead > -300 && lead < 300) return n;
   const back = decimalOf_(n);
   const want = decimalOf_(text);
   return back && want && back.digits === want.digits && back.exponent === want.exponent && back.negative === want.negative
@@ -153,7 +176,9 @@ function exact(text: string): number | ExactNumber {
     : new ExactNumber(text);
 }
 
-function integerOf(field: string, shape: FieldShape, value: unknown): Coerced {
+function integerOf(field: string, shape: FieldShape, value: unknown): unknown {
+  // A whole JS number within 32 bits is already what the decimal path below would give (-0 as 0).
+  if (typeof value === 'number' && Number.isInteger(value) && value <= INT_MAX_NUMBER && value >= -INT_MAX_NUMBER - 1) return value + 0;
   const d = decimalOf_(value);
   if (!d) return notOfType(field, shape, value, 'a number');
   if (fractionDigits(d) > 0) return fail('SF_NUMBER_LOSES_DIGITS', `${field} holds whole numbers; ${quote(value)} would lose its fraction`);
@@ -161,10 +186,10 @@ function integerOf(field: string, shape: FieldShape, value: unknown): Coerced {
   if (whole > INT_MAX || whole < -INT_MAX - 1n) {
     return fail('SF_NUMBER_OUTSIDE_VALID_RANGE', `${field} holds 32-bit whole numbers; ${quote(value)} is outside ±2147483647`);
   }
-  return { ok: true, value: Number(whole) };
+  return Number(whole);
 }
 
-function decimalOf(field: string, shape: FieldShape, value: unknown): Coerced {
+function decimalOf(field: string, shape: FieldShape, value: unknown): unknown {
   const d = decimalOf_(value);
   if (!d) return notOfType(field, shape, value, 'a number');
   if (shape.precision > 0) {
@@ -176,7 +201,7 @@ function decimalOf(field: string, shape: FieldShape, value: unknown): Coerced {
       return fail('SF_NUMBER_OUTSIDE_VALID_RANGE', `${field} holds at most ${most} digits before the point; ${quote(value)} has more`);
     }
   }
-  return { ok: true, value: exact(plain(d)) };
+  return exact(d);
 }
 
 const DATE_TIME = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d+))?)?)?\s*(Z|z|[+-]\d{2}(?::?\d{2})?)?$/;
@@ -186,21 +211,26 @@ function validDay(year: number, month: number, day: number): boolean {
   return day <= new Date(Date.UTC(year, month, 0)).getUTCDate();
 }
 
-function dateOf(field: string, shape: FieldShape, value: unknown): Coerced {
+function dateOf(field: string, shape: FieldShape, value: unknown): unknown {
   const text = typeof value === 'string' ? value : '';
   const m = DATE_TIME.exec(text);
   if (!m || !validDay(Number(m[1]), Number(m[2]), Number(m[3]))) return notOfType(field, shape, value, 'a date (YYYY-MM-DD)');
   const midnight = !m[4] || (Number(m[4]) === 0 && Number(m[5]) === 0 && Number(m[6] ?? 0) === 0 && !/[1-9]/.test(m[7] ?? ''));
   const utc = !m[8] || /^(Z|z|[+-]00(:?00)?)$/.test(m[8]);
   if (!midnight || !utc) return notOfType(field, shape, value, 'a date: its time of day or zone would be lost');
-  return { ok: true, value: `${m[1]}-${m[2]}-${m[3]}` };
+  return `${m[1]}-${m[2]}-${m[3]}`;
 }
 
-function dateTimeOf(field: string, shape: FieldShape, value: unknown): Coerced {
+function dateTimeOf(field: string, shape: FieldShape, value: unknown): unknown {
   const m = typeof value === 'string' ? DATE_TIME.exec(value) : null;
   const expected = 'an ISO 8601 date and time';
   if (!m) return notOfType(field, shape, value, expected);
-  const [year, month, day, hour, minute, second] = [1, 2, 3, 4, 5, 6].map((i) => Number(m[i] ?? 0));
+  const year = Number(m[1]);
+  const month = Number(m[2]);
+  const day = Number(m[3]);
+  const hour = Number(m[4] ?? 0);
+  const minute = Number(m[5] ?? 0);
+  const second = Number(m[6] ?? 0);
   if (!validDay(year, month, day) || hour > 23 || minute > 59 || second > 59) return notOfType(field, shape, value, expected);
   let offsetMinutes = 0;
   const zone = m[8];
@@ -215,14 +245,24 @@ function dateTimeOf(field: string, shape: FieldShape, value: unknown): Coerced {
   const iso = at.toISOString();
   if (!/^\d{4}-/.test(iso)) return notOfType(field, shape, value, `${expected} between years 0000 and 9999 in UTC`);
   const millis = (m[7] ?? '').slice(0, 3).replace(/0+$/, '');
-  return { ok: true, value: `${iso.slice(0, 19)}${millis ? `.${millis}` : ''}Z` };
+  return `${iso.slice(0, 19)}${millis ? `.${millis}` : ''}Z`;
 }
 
-function timeOf(field: string, shape: FieldShape, value: unknown): Coerced {
+function timeOf(field: string, shape: FieldShape, value: unknown): unknown {
   const m = typeof value === 'string' ? /^(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d+))?)?Z?$/.exec(value) : null;
   if (!m || Number(m[1]) > 23 || Number(m[2]) > 59 || Number(m[3] ?? 0) > 59) return notOfType(field, shape, value, 'a time (HH:MM:SS)');
-  return { ok: true, value: `${m[1]}:${m[2]}:${m[3] ?? '00'}.${(m[4] ?? '').slice(0, 3).padEnd(3, '0')}Z` };
+  return `${m[1]}:${m[2]}:${m[3] ?? '00'}.${(m[4] ?? '').slice(0, 3).padEnd(3, '0')}Z`;
 }
+
+const TYPED_COERCERS = new Map<string, Coercer>([
+  ['multipicklist', multiPicklist],
+  ['boolean', booleanOf],
+  ['int', integerOf],
+  ...[...DECIMAL_TYPES].map((type): [string, Coercer] => [type, decimalOf]),
+  ['date', dateOf],
+  ['datetime', dateTimeOf],
+  ['time', timeOf],
+]);
 
 /** The shapes of the `mapped` fields a describe lists (`fields` of `GET /sobjects/{T}/describe`). */
 export function shapeOf(
@@ -238,25 +278,41 @@ export function shapeOf(
   return shape;
 }
 
+/** Per mapped field: its shape and coercer, built once per describe (the shape object), not per value. */
+const plans = new WeakMap<ObjectShape, Map<string, { shape: FieldShape; coerce: Coercer }>>();
+
+function planOf(shape: ObjectShape): Map<string, { shape: FieldShape; coerce: Coercer }> {
+  let plan = plans.get(shape);
+  if (!plan) {
+    plan = new Map(Object.entries(shape).map(([name, field]) => [name, { shape: field, coerce: coercerOf(field.type) }]));
+    plans.set(shape, plan);
+  }
+  return plan;
+}
+
 /** Each row's fields coerced to `shape`; a row with a value that does not fit fails alone, with its first such field. */
 export function coerceRows(shape: ObjectShape, rows: OutboundRow[], results: RowResult[], secrets: string[]): OutboundRow[] {
+  const plan = planOf(shape);
   const sent: OutboundRow[] = [];
   for (const row of rows) {
+    const given = row.fields;
     const fields: Record<string, unknown> = {};
     let failure: Failure | null = null;
-    for (const [name, value] of Object.entries(row.fields)) {
-      const fieldShape = shape[name];
-      if (!fieldShape) {
-        fields[name] = value;
+    for (const name in given) {
+      if (!Object.hasOwn(given, name)) continue;
+      const value = given[name];
+      const field = plan.get(name);
+      if (!field || value === null || value === undefined) {
+        fields[name] = field ? null : value;
         continue;
       }
-      const coerced = coerceValue(name, fieldShape, value);
-      if (!coerced.ok) {
+      const coerced = field.coerce(name, field.shape, value);
+      if (coerced instanceof Refusal) {
         failure = sfCatalogue.failure(coerced.code, clip(`row ${row.key}: ${coerced.message} (checked before sending)`, 400, secrets));
         failure.fields = [name];
         break;
       }
-      fields[name] = coerced.value;
+      fields[name] = coerced;
     }
     if (failure) results.push({ key: row.key, ok: false, failure });
     else sent.push({ ...row, fields });
