@@ -58,6 +58,46 @@ function recordFields(row: OutboundRow): SfRecord {
   return record;
 }
 
+/** Keys jsforce's `upsert` takes out of a record (the record's own sObject type): such a mapping goes through jsforce. */
+const JSFORCE_RECORD_KEYS = ['type', 'attributes'];
+
+/**
+ * `conn.sobject(object).upsert(records, field, { allOrNone: false })` for sObject Collections, sending
+ * byte for byte the PATCH jsforce would (same URL, headers, and body: the external id first, then
+ * `attributes`, then the other fields in row order), but building each record once: jsforce's
+ * `_upsertMany` copies every record again by rest-spread, which with our own copy cost about 10% of a
+ * write thread's CPU (profile of 100k rows).
+ */
+async function upsertCollection(
+  conn: Connection,
+  object: string,
+  field: string,
+  keyed: Array<{ row: OutboundRow; value: unknown }>,
+): Promise<unknown> {
+  const attributes = { type: object };
+  const records: SfRecord[] = [];
+  for (const { row, value } of keyed) {
+    const fields = row.fields;
+    if (JSFORCE_RECORD_KEYS.some((key) => Object.hasOwn(fields, key))) {
+      const all = keyed.map((k) => ({ ...recordFields(k.row), [field]: k.value instanceof ExactNumber ? k.value.text : k.value }));
+      return conn.sobject(object).upsert(all, field, { allOrNone: false });
+    }
+    const record: SfRecord = { [field]: value instanceof ExactNumber ? value.text : value, attributes };
+    for (const name in fields) {
+      if (name === field || !Object.hasOwn(fields, name)) continue;
+      const v = fields[name];
+      record[name] = v instanceof ExactNumber ? v.text : v;
+    }
+    records.push(record);
+  }
+  return conn.request({
+    method: 'PATCH',
+    url: [conn._baseUrl(), 'composite', 'sobjects', object, field].join('/'),
+    body: JSON.stringify({ allOrNone: false, records }),
+    headers: { 'content-type': 'application/json' },
+  });
+}
+
 /** The org's usage from the last answer's `Sforce-Limit-Info: api-usage=used/limit` (jsforce keeps it in `limitInfo`). */
 export function usageOf(conn: Connection): ApiUsage | undefined {
   const usage = conn.limitInfo?.apiUsage;
@@ -204,8 +244,7 @@ export class SalesforceClient implements DestinationClient {
     const field = this.target.externalId!;
     const keyed = this.keyed(rows, results);
     if (keyed.length === 0) return;
-    const records = keyed.map(({ row, value }) => ({ ...recordFields(row), [field]: value instanceof ExactNumber ? value.text : value }));
-    const answers = await this.conn.sobject(this.target.object).upsert(records, field, { allOrNone: false });
+    const answers = await upsertCollection(this.conn, this.target.object, field, keyed);
     this.collect(
       keyed.map((k) => k.row),
       answers as SaveResultLike[],
