@@ -239,13 +239,17 @@ function dateTimeOf(field: string, shape: FieldShape, value: unknown): unknown {
     offsetMinutes = (z[1] === '-' ? -1 : 1) * (Number(z[2]) * 60 + Number(z[3] ?? 0));
     if (Math.abs(offsetMinutes) > 18 * 60) return notOfType(field, shape, value, expected);
   }
+  const millis = (m[7] ?? '').slice(0, 3).replace(/0+$/, '');
+  const fraction = millis ? `.${millis}` : '';
+  // Already in UTC (no zone, Z, or +00:00): the Date round trip below would give back the same fields,
+  // and every 4-digit year is in range, so the text is put together as it is (most warehouse timestamps).
+  if (offsetMinutes === 0) return `${m[1]}-${m[2]}-${m[3]}T${m[4] ?? '00'}:${m[5] ?? '00'}:${m[6] ?? '00'}${fraction}Z`;
   const at = new Date(0);
   at.setUTCFullYear(year, month - 1, day);
   at.setUTCHours(hour, minute - offsetMinutes, second, 0);
   const iso = at.toISOString();
   if (!/^\d{4}-/.test(iso)) return notOfType(field, shape, value, `${expected} between years 0000 and 9999 in UTC`);
-  const millis = (m[7] ?? '').slice(0, 3).replace(/0+$/, '');
-  return `${iso.slice(0, 19)}${millis ? `.${millis}` : ''}Z`;
+  return `${iso.slice(0, 19)}${fraction}Z`;
 }
 
 function timeOf(field: string, shape: FieldShape, value: unknown): unknown {
