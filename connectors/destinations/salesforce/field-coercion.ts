@@ -189,7 +189,24 @@ function integerOf(field: string, shape: FieldShape, value: unknown): unknown {
   return Number(whole);
 }
 
+/**
+ * A finite JS number that fits the field is sent as it is (-0 as 0): that is what the path below gives
+ * for it, read from the digits `String` prints (no exponent: the fraction has no trailing zero, the
+ * integer part no leading one). A number that does not fit takes the path below for its message.
+ */
+function fitsAsNumber(shape: FieldShape, value: number): boolean {
+  if (!Number.isFinite(value)) return false;
+  if (shape.precision <= 0) return true;
+  const text = String(value);
+  if (text.includes('e')) return false;
+  const dot = text.indexOf('.');
+  const fraction = dot < 0 ? 0 : text.length - dot - 1;
+  const whole = text.slice(text.startsWith('-') ? 1 : 0, dot < 0 ? text.length : dot);
+  return fraction <= shape.scale && (whole === '0' ? 0 : whole.length) <= shape.precision - shape.scale;
+}
+
 function decimalOf(field: string, shape: FieldShape, value: unknown): unknown {
+  if (typeof value === 'number' && fitsAsNumber(shape, value)) return value + 0;
   const d = decimalOf_(value);
   if (!d) return notOfType(field, shape, value, 'a number');
   if (shape.precision > 0) {
