@@ -29,7 +29,9 @@ export const salesforceWrites: Benchmark = {
         const project = await seededProject(
           ctx,
           `salesforce-${c.rows}`,
-          { shape: 'narrow', rows: c.rows, target: 'salesforce' },
+          // sObject Collections, as the section says: by default a run of 10,000 rows or more goes by Bulk API 2.0
+          // jobs (section 3c), which until 2026-11-27 this section measured without saying so.
+          { shape: 'narrow', rows: c.rows, target: 'salesforce', api: 'rest' },
           { changedEvery: 1 },
           env,
         );
@@ -60,14 +62,15 @@ export const salesforceWrites: Benchmark = {
       title: '3b. Write throughput: Salesforce (sObject Collections)',
       lines: [
         'Every model row changed, upserted by External ID into the Salesforce emulator (a separate process) through ' +
-          'jsforce with default settings. **engine** rows/s is over the send phase of `hightouch-like run`; **raw** PATCHes ' +
+          'jsforce with default settings but `api: rest` (by default a run of 10,000 rows or more would use Bulk API 2.0 jobs, ' +
+          'section 3c; until 2026-11-27 this section measured those without saying so). **engine** rows/s is over the send phase of `hightouch-like run`; **raw** PATCHes ' +
           'the same collection bodies, built before its clock starts, with the same number of calls in flight; **naive** ' +
           'is `bench/naive-jsforce.ts`, the loop a user would write: `conn.sobject(T).upsert(200 records)` one call after ' +
           'the other.',
         '',
         ...table(throughputHeaders('naive'), body),
         '',
-        'Targets: engine ≥ 70% of raw at 0 ms; engine ≥ 5 × naive at 50 ms with default settings.',
+        'Targets (issue 14): engine ≥ 50% of raw at 0 ms; engine ≥ 5 × naive at 50 ms.',
       ],
     };
   },
