@@ -24,7 +24,6 @@ import { SendWindow } from './send-window.js';
 import type { JobOpened, WriteTask } from './write-worker.js';
 import { recordBulkJob } from '../state/bulk-jobs.js';
 import type { WorkerPools } from './worker-pool.js';
-import { capSendMemory } from './send-memory.js';
 
 export interface ExecuteSettings {
   runId: string;
@@ -101,7 +100,6 @@ export async function executePlan(store: StateStore, settings: ExecuteSettings):
   };
   if (settings.planned === 0) return totals;
 
-  await capSendMemory(store);
   const jobRows = settings.jobRows ?? null;
   const pool = settings.workerPools.poolFor({ workers: settings.workers, tasksPerWorker: tasksPerWorker(settings) });
   const committer = new GroupCommitter((outcomes) => commitOutcomes(store, settings, outcomes, totals));
