@@ -54,3 +54,23 @@ it('defaults to no more threads than calls in flight', async () => {
   expect(started).toMatchObject({ concurrency: 1, workers: 1 });
   expect(sink.maxInFlight).toBe(1);
 });
+
+it('fails the run loudly when a write thread exceeds its heap limit, and the next run sends every row', async () => {
+  sink = await startHttpSink();
+  project = await createProject({
+    'hightouch-like.config.yaml': `warehouse: { type: duckdb, path: warehouse.duckdb }\ndestinations:\n  api: { type: http, url: "\${SINK_URL}" }\n`,
+    'models/users.sql': 'select * from users',
+    'syncs/users.yaml': 'model: users\ndestination: api\nprimary_key: id\nmapping: { blob: blob }\nbatch_size: 20\n',
+  });
+  // 20 rows of 1 MB: one batch of 20 MB of payloads, and as much again as a request body.
+  await project.warehouse(`create table users as select range as id, repeat(chr(97 + range::int), 1000000) as blob from range(1, 21)`);
+  const starved = await project.cli(['run', 'users', '--json'], { SINK_URL: sink.url, HIGHTOUCH_LIKE_WRITE_THREAD_HEAP_MB: '24' });
+  expect(starved.code, starved.stderr).not.toBe(0);
+  const failed = logEvents(starved.stderr).find((e) => e.msg === 'run_failed');
+  expect(String(failed?.error)).toMatch(/Worker terminated due to reaching memory limit/);
+  expect(sink.rows.size).toBe(0);
+  const again = await project.cli(['run', 'users', '--json'], { SINK_URL: sink.url });
+  expect(again.code, again.stderr).toBe(0);
+  expect(sink.rows.size).toBe(20);
+  expect(JSON.parse(again.stdout)[0]).toMatchObject({ status: 'succeeded', succeeded: 20 });
+});

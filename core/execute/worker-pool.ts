@@ -24,6 +24,17 @@ export interface PoolStats extends PoolShape {
   completed: number;
 }
 
+/**
+ * The old-generation cap of each write thread. Past it the thread dies with ERR_WORKER_OUT_OF_MEMORY,
+ * piscina rejects its tasks with that error, and the run stops as failed with those rows unsettled (the
+ * next run sends them again); without a cap V8 sizes each thread's heap up to 4 GB. The largest task is
+ * a Bulk API job: 100,000 rows as text, parsed, as CSV cells and as the CSV upload. Measured with the
+ * bench's narrow rows (~250 B): a job fails at 128 MB and fits in 256 MB, so rows of ~1 kB need about
+ * 1 GB, and two jobs may share a thread: 2 GB. What keeps the heaps small is heap-growth.ts, not this.
+ * Override with HIGHTOUCH_LIKE_WRITE_THREAD_HEAP_MB.
+ */
+export const WRITE_THREAD_HEAP_MB = Number(process.env.HIGHTOUCH_LIKE_WRITE_THREAD_HEAP_MB) || 2048;
+
 /** Vitest runs the TypeScript sources; worker threads always load the compiled module. */
 function workerFilename(): string {
   const here = fileURLToPath(import.meta.url);
@@ -49,6 +60,7 @@ export class WorkerPools {
         maxThreads: shape.workers,
         concurrentTasksPerWorker: shape.tasksPerWorker,
         idleTimeout: 60_000,
+        resourceLimits: { maxOldGenerationSizeMb: WRITE_THREAD_HEAP_MB },
       });
       entry = { id, shape: { ...shape }, pool, busy: false };
       this.pools.push(entry);
