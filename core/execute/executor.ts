@@ -20,7 +20,7 @@ import type { DeliveryResult } from './deliver-batch.js';
 import { GroupCommitter } from './group-committer.js';
 import { OutcomeJudge } from './outcome-judge.js';
 import { SchemaHealer, type HealNotice } from './schema-healer.js';
-import { SendWindow } from './send-window.js';
+import { maxUnsettledBatches, SendWindow } from './send-window.js';
 import type { JobOpened, WriteTask } from './write-worker.js';
 import { recordBulkJob } from '../state/bulk-jobs.js';
 import type { WorkerPools } from './worker-pool.js';
@@ -103,7 +103,9 @@ export async function executePlan(store: StateStore, settings: ExecuteSettings):
   const jobRows = settings.jobRows ?? null;
   const pool = settings.workerPools.poolFor({ workers: settings.workers, tasksPerWorker: tasksPerWorker(settings) });
   const committer = new GroupCommitter((outcomes) => commitOutcomes(store, settings, outcomes, totals));
-  const sendWindow = new SendWindow(jobRows ? Math.min(settings.concurrency, MAX_JOBS_IN_FLIGHT) : settings.concurrency);
+  const sendWindow = jobRows
+    ? new SendWindow(Math.min(settings.concurrency, MAX_JOBS_IN_FLIGHT), 2 * Math.min(settings.concurrency, MAX_JOBS_IN_FLIGHT))
+    : new SendWindow(settings.concurrency, maxUnsettledBatches(settings.concurrency, settings.batchSize));
   const judge = new OutcomeJudge(settings.redact);
   let stopped = false;
   let crash: unknown = null;

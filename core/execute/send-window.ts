@@ -1,6 +1,6 @@
 /**
- * Backpressure: at most `concurrency` batches on the wire, and at most as many again acknowledged
- * but not yet committed. That bounds what a kill can force the next run to re-send.
+ * Backpressure: at most `concurrency` batches on the wire, and at most `maxUnsettled` batches sent but
+ * not yet committed (those on the wire included). That bounds what a kill can force the next run to re-send.
  */
 export class SendWindow {
   /** One entry per batch on the wire; it leaves once the batch's outcome is judged. */
@@ -8,11 +8,14 @@ export class SendWindow {
   /** One entry per batch not yet committed (or refused); it leaves once the commit settles. */
   private readonly unsettled = new Set<Promise<void>>();
 
-  constructor(private readonly concurrency: number) {}
+  constructor(
+    private readonly concurrency: number,
+    private readonly maxUnsettled: number,
+  ) {}
 
   /** No further batch may be sent until one leaves the window. */
   get full(): boolean {
-    return this.sending.size >= this.concurrency || this.unsettled.size >= 2 * this.concurrency;
+    return this.sending.size >= this.concurrency || this.unsettled.size >= this.maxUnsettled;
   }
 
   /** Batches sent whose outcome is not judged yet. */
@@ -45,4 +48,18 @@ export class SendWindow {
   allSettled(): Promise<unknown> {
     return Promise.all(this.unsettled);
   }
+}
+
+/**
+ * Rows a run may have sent without having committed them: what a kill can make the next run re-send.
+ * A commit's cost is mostly fixed: on this machine's disk a DuckDB commit of 100 rows took 13 ms, of
+ * which the WAL's fsync 10 ms (0.8 ms on tmpfs), and 2,000 rows cost 25 ms. A window of 2 × concurrency
+ * batches (800 rows by default) let commits of about 400 rows pace the whole run; 4,000 rows lets a
+ * commit take what arrived during the previous one's fsync.
+ */
+export const UNCOMMITTED_ROWS = 4_000;
+
+/** Batches sent but not committed at most: 2 × `concurrency`, or more while they hold under `UNCOMMITTED_ROWS`. */
+export function maxUnsettledBatches(concurrency: number, batchSize: number): number {
+  return Math.max(2 * concurrency, Math.floor(UNCOMMITTED_ROWS / batchSize));
 }
