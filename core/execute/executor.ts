@@ -103,9 +103,8 @@ export async function executePlan(store: StateStore, settings: ExecuteSettings):
   const jobRows = settings.jobRows ?? null;
   const pool = settings.workerPools.poolFor({ workers: settings.workers, tasksPerWorker: tasksPerWorker(settings) });
   const committer = new GroupCommitter((outcomes) => commitOutcomes(store, settings, outcomes, totals));
-  const sendWindow = jobRows
-    ? new SendWindow(Math.min(settings.concurrency, MAX_JOBS_IN_FLIGHT), 2 * Math.min(settings.concurrency, MAX_JOBS_IN_FLIGHT))
-    : new SendWindow(settings.concurrency, maxUnsettledBatches(settings.concurrency, settings.batchSize));
+  const onWire = jobRows ? Math.min(settings.concurrency, MAX_JOBS_IN_FLIGHT) : settings.concurrency;
+  const sendWindow = new SendWindow(onWire, jobRows ? 2 * onWire : maxUnsettledBatches(settings.concurrency, settings.batchSize));
   const judge = new OutcomeJudge(settings.redact);
   let stopped = false;
   let crash: unknown = null;

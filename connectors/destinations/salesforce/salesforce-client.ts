@@ -52,9 +52,12 @@ type SfRecord = Record<string, unknown>;
  * A number a JS number cannot hold (9007199254740993, 12345678901234567.89) goes as a string of its
  * digits, which Salesforce reads into the field's type exactly: jsforce's JSON.stringify would round it.
  */
-function recordFields(row: OutboundRow): SfRecord {
-  const record: SfRecord = {};
-  for (const [field, value] of Object.entries(row.fields)) record[field] = value instanceof ExactNumber ? value.text : value;
+const sendable = (value: unknown) => (value instanceof ExactNumber ? value.text : value);
+
+/** The row's fields added to `record` in row order, but `skip`. */
+function recordFields(row: OutboundRow, record: SfRecord = {}, skip?: string): SfRecord {
+  const fields = row.fields;
+  for (const name in fields) if (name !== skip && Object.hasOwn(fields, name)) record[name] = sendable(fields[name]);
   return record;
 }
 
@@ -79,16 +82,10 @@ async function upsertCollection(
   for (const { row, value } of keyed) {
     const fields = row.fields;
     if (JSFORCE_RECORD_KEYS.some((key) => Object.hasOwn(fields, key))) {
-      const all = keyed.map((k) => ({ ...recordFields(k.row), [field]: k.value instanceof ExactNumber ? k.value.text : k.value }));
+      const all = keyed.map((k) => ({ ...recordFields(k.row), [field]: sendable(k.value) }));
       return conn.sobject(object).upsert(all, field, { allOrNone: false });
     }
-    const record: SfRecord = { [field]: value instanceof ExactNumber ? value.text : value, attributes };
-    for (const name in fields) {
-      if (name === field || !Object.hasOwn(fields, name)) continue;
-      const v = fields[name];
-      record[name] = v instanceof ExactNumber ? v.text : v;
-    }
-    records.push(record);
+    records.push(recordFields(row, { [field]: sendable(value), attributes }, field));
   }
   return conn.request({
     method: 'PATCH',
@@ -254,7 +251,10 @@ export class SalesforceClient implements DestinationClient {
 
   private async create(rows: OutboundRow[], results: RowResult[]): Promise<void> {
     if (rows.length === 0) return;
-    const answers = await this.conn.sobject(this.target.object).create(rows.map(recordFields), { allOrNone: false });
+    const answers = await this.conn.sobject(this.target.object).create(
+      rows.map((row) => recordFields(row)),
+      { allOrNone: false },
+    );
     this.collect(rows, answers as SaveResultLike[], results);
   }
 
