@@ -5,6 +5,7 @@
  *   --full            the large sizes (10M-row plans, 1M-row writes)
  *   --only a,b        run only these benchmarks: plan, pg-plan, incremental, writes, salesforce, salesforce-bulk, pg-writes, workers, retry, dashboard, extract
  *   --runs N          repetitions per measurement (default 3; medians are reported)
+ *   --plan-rows a,b   the plan benchmark at these sizes only (e.g. 100000000 for the 100M-row point)
  *   --out FILE        where to write the results (default bench/RESULTS.md)
  *
  * Every measured program is a process of its own (the CLI, the raw baselines, the sink), timed and
@@ -25,6 +26,7 @@ const { values } = parseArgs({
     full: { type: 'boolean', default: false },
     only: { type: 'string' },
     runs: { type: 'string', default: '3' },
+    'plan-rows': { type: 'string' },
     out: { type: 'string' },
   },
 });
@@ -46,6 +48,7 @@ const sink = await startSink();
 const ctx: BenchContext = {
   full: values.full,
   runs,
+  planRows: values['plan-rows'] ? values['plan-rows'].split(',').map((n) => Number(n.trim())) : null,
   root,
   work,
   sink,

@@ -72,6 +72,12 @@ export function mappingOf(shape: Shape, target: Target = 'http'): Record<string,
 }
 
 /** What differs between the snapshot (the previous run) and the model, as predicates on the id `i`. */
+export interface SeedOptions {
+  legacy?: boolean;
+  /** Default true: `bench_prev` holds the md5 baseline's hashes too. */
+  md5?: boolean;
+}
+
 export interface Diff {
   /** Rows whose values changed since the last run: one in `changedEvery`. */
   changedEvery?: number;
@@ -183,9 +189,15 @@ export const rawValuesHashSql = (shape: Shape, alias: string) =>
  * engine's own hash expressions (imported from the planner), records the hash identity the engine
  * would, and the raw baselines' own hashes of the same rows in `bench_prev`; then keeps a copy of the
  * state file so every measured run starts from the same state. `legacy`: md5 hashes, as a state store
- * written before migration 14 holds (an upgrade's first plan).
+ * written before migration 14 holds (an upgrade's first plan). `md5: false` leaves `bench_prev.md5`
+ * null: md5 of 100M payloads costs minutes of seeding, for a baseline that size does not measure.
  */
-export async function seedSnapshot(project: BenchProject, diff: Diff, env: Record<string, string>, legacy = false): Promise<void> {
+export async function seedSnapshot(
+  project: BenchProject,
+  diff: Diff,
+  env: Record<string, string>,
+  { legacy = false, md5 = true }: SeedOptions = {},
+): Promise<void> {
   await rm(join(project.dir, '.hightouch-like'), { recursive: true, force: true });
   const config = await loadProject(project.dir, { ...process.env, ...env });
   // Opening the store for writing runs the engine's migrations, so the tables are exactly the engine's.
@@ -196,7 +208,8 @@ export async function seedSnapshot(project: BenchProject, diff: Diff, env: Recor
     const alter = diff.changedEvery ? changedWhere(diff.changedEvery) : null;
     const keep = diff.addedEvery ? `where id > ${rows} or id % ${diff.addedEvery} <> 1` : '';
     const range = `range(1, ${rows + (diff.removed ?? 0) + 1})`;
-    await run(`set memory_limit = '2GB'`);
+    // 100M keys into the snapshot's primary-key index need more than 2 GB; seeding is not measured.
+    await run(`set memory_limit = '${rows > 10_000_000 ? '12GB' : '2GB'}'`);
     await run(`create temp table prev as select * from (${generator(shape, range, alter)}) ${keep}`);
     const mapping = mappingOf(shape, project.options.target);
     const carried = Object.fromEntries(Object.keys(mapping).map((field, i) => [field, `c${i}`]));
@@ -218,7 +231,7 @@ export async function seedSnapshot(project: BenchProject, diff: Diff, env: Recor
         values ('bench', '${mappingHash(sync)}', '${identity}', now())`);
     }
     await run(`create table ${RAW_PREV_TABLE} as select cast(p.id as text) as pk, ${rawValuesHashSql(shape, 'p')} as h,
-        ${legacyHashSql(duckdbPayloadSql(mapping, 'p'))} as md5 from prev p`);
+        ${md5 ? legacyHashSql(duckdbPayloadSql(mapping, 'p')) : 'cast(null as varchar)'} as md5 from prev p`);
     await run('drop table prev');
     await run('checkpoint');
   } finally {

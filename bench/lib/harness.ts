@@ -10,6 +10,7 @@ import {
   seedSnapshot,
   type BenchProject,
   type Diff,
+  type SeedOptions,
   type ProjectOptions,
 } from './dataset.js';
 import type { MeasureOptions, Measured } from './proc.js';
@@ -19,6 +20,8 @@ import { median, mib, peakRss, perSecond, ratio, rowsLabel, thousands } from './
 export interface BenchContext {
   full: boolean;
   runs: number;
+  /** `--plan-rows`: the plan benchmark's sizes, instead of its default ones. */
+  planRows: number[] | null;
   root: string;
   work: string;
   sink: SinkProcess;
@@ -93,11 +96,12 @@ export async function seededProject(
   options: ProjectOptions,
   diff: Diff,
   env: Record<string, string> = {},
+  seed: SeedOptions = {},
 ): Promise<BenchProject> {
   const warehouse = await ensureWarehouse(join(ctx.work, 'data'), options.shape, options.rows);
   const project = await createProject(join(ctx.work, name), warehouse, options);
   ctx.log(`  seeding ${name}`);
-  await seedSnapshot(project, diff, { ...ctx.env, ...env });
+  await seedSnapshot(project, diff, { ...ctx.env, ...env }, seed);
   return project;
 }
 
