@@ -144,6 +144,19 @@ describe('modes', () => {
   it('mirror also deletes rows that left the model, and only rows it synced itself', async () => {
     project = await usersProject('mirror');
     expect(await changeEverything()).toEqual(['delete:2', 'upsert:1', 'upsert:5']);
+    // The commit records each acknowledged row with its own operation, in the changelog and the snapshot.
+    const logged = await project.cli([
+      'query',
+      `select c.primary_key, c.op, c.status, s.row_hash is not null as in_snapshot from sync_changelog c
+        left join sync_snapshots s using (sync_name, primary_key)
+        where c.run_id = (select run_id from sync_runs order by started_at desc limit 1) order by 1`,
+      '--json',
+    ]);
+    expect(JSON.parse(logged.stdout)).toEqual([
+      { primary_key: '1', op: 'update', status: 'succeeded', in_snapshot: true },
+      { primary_key: '2', op: 'delete', status: 'succeeded', in_snapshot: false },
+      { primary_key: '5', op: 'insert', status: 'succeeded', in_snapshot: true },
+    ]);
     // Key 2 is gone from the snapshot: deleting it again, or a key never synced, sends nothing.
     const again = await project.cli(['run', 'users', '--json']);
     expect(JSON.parse(again.stdout)[0]).toMatchObject({ sent: 0, plan: { removed: 0 } });

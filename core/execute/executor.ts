@@ -16,7 +16,7 @@ import { commitBatches, type BatchOutcome, type CommitPolicy } from '../state/co
 import { settleSnapshotLog } from '../state/snapshot-log.js';
 import { StateConnectionLost, type StateSession } from '../state/state-session.js';
 import { batchOp, cutBatches } from './cut-batches.js';
-import type { DeliveryResult } from './deliver-batch.js';
+import type { DeliveredRow, DeliveryResult } from './deliver-batch.js';
 import { GroupCommitter } from './group-committer.js';
 import { OutcomeJudge } from './outcome-judge.js';
 import { SchemaHealer, type HealNotice } from './schema-healer.js';
@@ -153,10 +153,20 @@ export async function executePlan(store: StateStore, settings: ExecuteSettings):
       // Rows acknowledged without a dropped field keep a hash of their own: once the field is back in
       // the destination, the next run sees them changed and sends them again whole.
       const omitted = task.target.sync.omitFields ?? [];
+      let plain = (result.plain ?? []).map((i) => batch[i]);
+      let rows = kept.delivered;
+      if (omitted.length && plain.length) {
+        // Their hash is not the plan's: each is committed on its own.
+        rows = [
+          ...rows,
+          ...plain.map((p): DeliveredRow => ({ key: p.pk, status: 'succeeded', destinationId: p.destination_id, sends: 1 })),
+        ];
+        plain = [];
+      }
       const planned = omitted.length
         ? kept.planned.map((p) => ({ ...p, row_hash: p.row_hash && `${p.row_hash}~without:${omitted.join(',')}` }))
         : kept.planned;
-      return { ...result, rows: kept.delivered, planned, jobId };
+      return { ...result, rows, plain, planned, jobId };
     });
     sendWindow.track(judged, (sent) =>
       sent
@@ -165,6 +175,7 @@ export async function executePlan(store: StateStore, settings: ExecuteSettings):
             op: task.op,
             planned: result.planned,
             delivered: result.rows,
+            plain: result.plain,
             apiCalls: result.apiCalls,
             bulkJobId: result.jobId,
           }),
@@ -276,6 +287,7 @@ async function commitOutcomes(store: StateStore, settings: ExecuteSettings, outc
     throw new Error(`the state store refused a commit: ${oneLine((error as Error)?.message ?? String(error))}`, { cause: error });
   }
   for (const outcome of outcomes) {
+    totals.succeeded += outcome.plain?.length ?? 0;
     for (const row of outcome.delivered) {
       if (row.status === 'succeeded') totals.succeeded++;
       else if (row.status === 'failed') totals.failed++;

@@ -13,6 +13,7 @@ const OUTAGE_BATCHES = 3;
 
 /** The transient failure shared by every row of a batch, if the whole batch failed that way. */
 function outageOf(result: DeliveryResult): Failure | null {
+  if (result.plain?.length) return null;
   const first = result.rows[0];
   if (first?.status !== 'failed') return null;
   const transient = (r: DeliveryResult['rows'][number]) =>

@@ -86,8 +86,26 @@ export default async function writeBatch(task: WriteTask): Promise<DeliveryResul
     }
   }
   if (rows.length === 0) return { rows: unsendable, apiCalls: 0, fatal: null, jobSettled: true };
-  const delivered = task.job ? await jobWrite(client, task, rows) : await deliverBatch(client, task.op, rows, task.retry);
-  return { ...delivered, rows: [...delivered.rows, ...unsendable] };
+  if (task.job) {
+    const delivered = await jobWrite(client, task, rows);
+    return { ...delivered, rows: [...delivered.rows, ...unsendable] };
+  }
+  return compact(task, await deliverBatch(client, task.op, rows, task.retry), unsendable);
+}
+
+/** Moves the rows acknowledged with their planned destination id out of `rows`, into `plain` (deliver-batch.ts). */
+function compact(task: WriteTask, delivered: DeliveryResult, unsendable: DeliveredRow[]): DeliveryResult {
+  const at = new Map<string, number>();
+  task.rows.forEach((r, i) => at.set(r.key, i));
+  const plain: number[] = [];
+  const rows: DeliveredRow[] = [];
+  for (const row of delivered.rows) {
+    const i = at.get(row.key);
+    if (row.status === 'succeeded' && i !== undefined && row.destinationId === task.rows[i].destinationId) plain.push(i);
+    else rows.push(row);
+  }
+  rows.push(...unsendable);
+  return { ...delivered, rows, plain };
 }
 
 /**

@@ -39,7 +39,10 @@ export interface BatchOutcome {
   /** The write operation of the batch; each planned row keeps its own op for the logs. */
   op: PlannedRow['op'];
   planned: PlannedRow[];
+  /** Outcomes of the rows not in `plain`. */
   delivered: DeliveredRow[];
+  /** Rows acknowledged with the destination id and hash the plan gave them (deliver-batch.ts `plain`). */
+  plain?: PlannedRow[];
   apiCalls: number;
   /** The Bulk API job whose results these are: forgotten in the same transaction (core/state/bulk-jobs.ts). */
   bulkJobId?: string;
@@ -98,8 +101,28 @@ export async function commitBatches(
     remediation: f.remediation === undefined ? undefined : storableText(redactText(f.remediation)),
   });
 
+  // Plain rows (the common case): on DuckDB copied from the plan table by their seq, inside the
+  // database, rather than appended value by value from the main thread (about 8 µs a row there).
+  const copied = dialect === 'duckdb';
+  const plainSeqs: number[] = [];
+  const plainDeleteSeqs: number[] = [];
   for (const outcome of outcomes) {
     apiCalls += outcome.apiCalls;
+    const plain = outcome.plain ?? [];
+    succeeded += plain.length;
+    for (const planned of plain) {
+      if (planned.retrying !== false) recovered.push(planned.pk);
+      if (copied) (outcome.op === 'delete' ? plainDeleteSeqs : plainSeqs).push(planned.seq);
+      else {
+        attempted.push([runId, syncName, planned.pk, planned.op, 'succeeded', null, null, now]);
+        acknowledged.push(
+          outcome.op === 'delete'
+            ? [syncName, planned.pk, null, null, now, runId]
+            : [syncName, planned.pk, planned.row_hash!, planned.destination_id, now, runId],
+        );
+      }
+    }
+    if (outcome.delivered.length === 0) continue;
     const plannedByKey = new Map(outcome.planned.map((p) => [p.pk, p]));
     for (const row of outcome.delivered) {
       const planned = plannedByKey.get(row.key)!;
@@ -133,7 +156,7 @@ export async function commitBatches(
     }
   }
 
-  const statements: string[] = [];
+  const statements: string[] = copyPlainSql(runId, syncName, now, plainSeqs, plainDeleteSeqs);
   // The acknowledged and attempted rows are appended (transact.ts): the bulk of a commit, a few µs a row.
   const appends: TableAppend[] = [
     { table: 'sync_snapshot_log', columns: SNAPSHOT_LOG_COLUMNS, rows: acknowledged },
@@ -151,4 +174,39 @@ export async function commitBatches(
   statements.push(`update sync_runs set rows_succeeded = rows_succeeded + ${succeeded}, rows_failed = rows_failed + ${failed},
       api_calls = api_calls + ${apiCalls} where run_id = ${literal(runId)}`);
   await transact(store, statements, appends);
+}
+
+/** `seq` is one of `seqs`, as the ranges they form: a group's batches are mostly consecutive. */
+function seqIn(seqs: number[]): string {
+  const sorted = [...seqs].sort((a, b) => a - b);
+  const ranges: string[] = [];
+  for (let i = 0; i < sorted.length; ) {
+    let j = i;
+    while (j + 1 < sorted.length && sorted[j + 1] === sorted[j] + 1) j++;
+    ranges.push(i === j ? `seq = ${sorted[i]}` : `seq between ${sorted[i]} and ${sorted[j]}`);
+    i = j + 1;
+  }
+  // The outer bounds let DuckDB skip the plan table's other row groups by their min/max.
+  return `seq >= ${sorted[0]} and seq <= ${sorted.at(-1)} and (${ranges.join(' or ')})`;
+}
+
+/**
+ * The snapshot-log and changelog rows of the plain rows, copied from `ht_plan` (the planner's temp
+ * table, on the connection the commit runs on): the same values the Appender would take from the
+ * planned rows, which were read from that table.
+ */
+function copyPlainSql(runId: string, syncName: string, now: string, seqs: number[], deleteSeqs: number[]): string[] {
+  const [run, sync, at] = [literal(runId), literal(syncName), `cast(${literal(now)} as timestamptz)`];
+  const statements: string[] = [];
+  const log = (where: string, deleted: boolean) =>
+    `insert into sync_snapshot_log (sync_name, primary_key, row_hash, destination_id, synced_at, run_id)
+      select ${sync}, pk, ${deleted ? 'null, null' : 'row_hash, destination_id'}, ${at}, ${run} from ht_plan where ${where}`;
+  if (seqs.length) statements.push(log(seqIn(seqs), false));
+  if (deleteSeqs.length) statements.push(log(seqIn(deleteSeqs), true));
+  const all = [...seqs, ...deleteSeqs];
+  if (all.length) {
+    statements.push(`insert into sync_changelog (run_id, sync_name, primary_key, op, status, error_code, error_message, "at")
+      select ${run}, ${sync}, pk, op, 'succeeded', null, null, ${at} from ht_plan where ${seqIn(all)}`);
+  }
+  return statements;
 }
