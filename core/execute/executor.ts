@@ -13,6 +13,7 @@ import type { StateStore } from '../state/state-store.js';
 import { oneLine } from '../../shared/errors.js';
 import { markPending, readPlanPage, type PlannedRow } from '../state/plan-table.js';
 import { commitBatches, type BatchOutcome, type CommitPolicy } from '../state/commit-batch.js';
+import { capDuckDBMemory } from '../db/duckdb-memory.js';
 import { settleSnapshotLog } from '../state/snapshot-log.js';
 import { StateConnectionLost, type StateSession } from '../state/state-session.js';
 import { batchOp, cutBatches } from './cut-batches.js';
@@ -100,6 +101,8 @@ export async function executePlan(store: StateStore, settings: ExecuteSettings):
   };
   if (settings.planned === 0) return totals;
 
+  // The plan table's pages go to disk rather than stay in memory while sending (core/db/duckdb-memory.ts).
+  await capDuckDBMemory(store, 'send');
   const jobRows = settings.jobRows ?? null;
   const pool = settings.workerPools.poolFor({ workers: settings.workers, tasksPerWorker: tasksPerWorker(settings) });
   const committer = new GroupCommitter((outcomes) => commitOutcomes(store, settings, outcomes, totals));
@@ -260,7 +263,10 @@ export async function executePlan(store: StateStore, settings: ExecuteSettings):
     // A failed commit does not wait for the sends still on the wire: their rows could not be committed.
     const settled = drained().then(() => committer.flush());
     await Promise.race([settled, committer.failed]);
-    if (!committer.error) await settleSnapshotLog(store, settings.target.sync.name);
+    if (!committer.error) {
+      await capDuckDBMemory(store, 'plan');
+      await settleSnapshotLog(store, settings.target.sync.name);
+    }
   } finally {
     settings.signal.removeEventListener('abort', stop);
     // Sends still on the wire (a failed commit, a state error) could never be committed: they end

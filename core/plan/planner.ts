@@ -4,6 +4,7 @@
  * order, so the executor can page through it without holding it in memory.
  */
 import { createHash } from 'node:crypto';
+import { capDuckDBMemory } from '../db/duckdb-memory.js';
 import { sql, type Kysely } from 'kysely';
 import { syncKey } from '../../connectors/destinations/sync-key.js';
 import type { ProjectConfig, SyncConfig, SyncMode } from '../config/types.js';
@@ -94,12 +95,6 @@ export function mappingHash(sync: SyncConfig): string {
     .digest('hex');
 }
 
-/**
- * DuckDB's memory cap for the state store while planning and running: the diff spills to disk past it
- * (DuckDB's default is 80% of the machine's memory). Override with HIGHTOUCH_LIKE_DUCKDB_MEMORY_LIMIT.
- */
-const DUCKDB_MEMORY_LIMIT = '640MB';
-
 export interface PlanOptions {
   fullResync: boolean;
   /** The run's instant: failed rows due after it wait. Default: the system clock. */
@@ -121,10 +116,7 @@ export async function buildPlan(store: StateStore, project: ProjectConfig, sync:
   const quiet: Quiet = { log: await none('sync_snapshot_log'), pending: await none('sync_pending') };
   await sql`drop table if exists ht_plan`.execute(db);
   let modelRows: number | null = null;
-  if (store.dialect === 'duckdb') {
-    const limit = process.env.HIGHTOUCH_LIKE_DUCKDB_MEMORY_LIMIT || DUCKDB_MEMORY_LIMIT;
-    await sql.raw(`set memory_limit = ${quoteLiteral(limit)}`).execute(db);
-  }
+  await capDuckDBMemory(store, 'plan');
   const side = (
     await sql
       .raw<{ n: number; ids: number }>(`select count(*) as n, count(destination_id) as ids from (${snapshotSide(sync, 'ids', quiet)}) x`)

@@ -11,6 +11,7 @@
  *   would modify or lock rows. A session that may act as `pg_read_all_data` (a superuser can) runs as
  *   that role, so superuser-only functions (pg_read_file, lo_import, lo_export, …) are refused.
  */
+import { duckdbMemoryLimit } from '../db/duckdb-memory.js';
 import { DuckDBInstance, StatementType } from '@duckdb/node-api';
 import pg from 'pg';
 import { firstTokenOffset, isBlankSql, leadingKeyword } from '../config/sql-statement.js';
@@ -32,8 +33,6 @@ export interface QueryResult {
 /** A query's time bound on either engine (PostgreSQL: statement_timeout; DuckDB: an interrupt). */
 const QUERY_TIMEOUT_MS = Number(process.env.HIGHTOUCH_LIKE_QUERY_TIMEOUT_MS) || 60_000;
 const POSTGRES_STATEMENT_TIMEOUT_MS = QUERY_TIMEOUT_MS;
-/** The DuckDB state store's cap while planning is 640MB too (core/plan/planner.ts). */
-const QUERY_DUCKDB_MEMORY_LIMIT = '640MB';
 
 /**
  * Functions that reach outside a read-only transaction even for `pg_read_all_data`: set_config can
@@ -71,7 +70,8 @@ async function queryDuckDB(project: ProjectConfig, path: string, text: string): 
       autoinstall_known_extensions: 'false',
       autoload_known_extensions: 'false',
       // DuckDB's default is 80% of the machine: one careless cross join would starve every sync.
-      memory_limit: process.env.HIGHTOUCH_LIKE_DUCKDB_MEMORY_LIMIT || QUERY_DUCKDB_MEMORY_LIMIT,
+      // The planner's cap (core/db/duckdb-memory.ts): a report is a query as large as a diff.
+      memory_limit: duckdbMemoryLimit('plan'),
     });
   } catch (error) {
     throw describeDuckDBOpenError(error, path, { file: project.file, line: lineOf(project, 'state.path'), field: 'state.path' }, true);

@@ -1,0 +1,26 @@
+/**
+ * DuckDB's memory cap for the state store, by phase. Past the cap DuckDB spills to its temp files
+ * (its default cap is 80% of the machine's memory).
+ * - `plan`: the diff (hash joins over model and snapshot) and the snapshot fold after a run: 640MB kept
+ *   a 10M-row plan under 1 GiB of peak RSS; a 1M-row fold failed ("Out of Memory") at 256MB.
+ * - `send`: while batches go out, DuckDB holds only the plan table's pages and each commit's rows. A
+ *   cap of 256MB keeps the plan table (200k wide rows: 500 MB of payload JSON) on disk rather than in
+ *   memory: the 200k wide-row write peaked at 898 MiB against 1.1–1.3 GiB with 640MB.
+ * Override with HIGHTOUCH_LIKE_DUCKDB_MEMORY_LIMIT and HIGHTOUCH_LIKE_DUCKDB_SEND_MEMORY_LIMIT.
+ */
+import { sql } from 'kysely';
+import type { StateStore } from '../state/state-store.js';
+import { quoteLiteral } from './sql-text.js';
+
+const LIMITS = { plan: '640MB', send: '256MB' } as const;
+
+export function duckdbMemoryLimit(phase: keyof typeof LIMITS): string {
+  const override = phase === 'plan' ? process.env.HIGHTOUCH_LIKE_DUCKDB_MEMORY_LIMIT : process.env.HIGHTOUCH_LIKE_DUCKDB_SEND_MEMORY_LIMIT;
+  return override || LIMITS[phase];
+}
+
+/** Sets the cap of `phase` on a DuckDB state store; PostgreSQL manages its own memory. */
+export async function capDuckDBMemory(store: StateStore, phase: keyof typeof LIMITS): Promise<void> {
+  if (store.dialect !== 'duckdb') return;
+  await sql.raw(`set memory_limit = ${quoteLiteral(duckdbMemoryLimit(phase))}`).execute(store.db);
+}
