@@ -49,12 +49,14 @@ export interface DeliveryResult {
   /** Set when an auth, fatal or quota failure stopped the batch: the run must stop. */
   fatal: Failure | null;
   /**
-   * Rows acknowledged with the destination id they were sent with, the common case, as their indexes in
+   * Rows acknowledged (the common case), as their indexes in
    * the task's rows (write-worker.ts); `rows` then holds only the others. A batch of 100 rows crosses
    * back to the main thread as 100 numbers instead of 100 objects, and its commit copies those rows
    * from the plan table inside the database (commit-batch.ts) instead of appending each from JavaScript.
    */
   plain?: number[];
+  /** The plain rows acknowledged under a new destination id (a record the write created): [index, id]. */
+  newIds?: Array<[number, string]>;
   /** For a job's rows: whether the job's results were read (false: it stays recorded for the next run). */
   jobSettled?: boolean;
   /** The destination's API usage as its last answer reported it. */

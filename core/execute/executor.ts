@@ -157,19 +157,24 @@ export async function executePlan(store: StateStore, settings: ExecuteSettings):
       // the destination, the next run sees them changed and sends them again whole.
       const omitted = task.target.sync.omitFields ?? [];
       let plain = (result.plain ?? []).map((i) => batch[i]);
+      let newIds = result.newIds?.map(([i, id]): [number, string] => [batch[i].seq, id]);
       let rows = kept.delivered;
       if (omitted.length && plain.length) {
         // Their hash is not the plan's: each is committed on its own.
+        const ids = new Map(newIds);
         rows = [
           ...rows,
-          ...plain.map((p): DeliveredRow => ({ key: p.pk, status: 'succeeded', destinationId: p.destination_id, sends: 1 })),
+          ...plain.map(
+            (p): DeliveredRow => ({ key: p.pk, status: 'succeeded', destinationId: ids.get(p.seq) ?? p.destination_id, sends: 1 }),
+          ),
         ];
         plain = [];
+        newIds = undefined;
       }
       const planned = omitted.length
         ? kept.planned.map((p) => ({ ...p, row_hash: p.row_hash && `${p.row_hash}~without:${omitted.join(',')}` }))
         : kept.planned;
-      return { ...result, rows, plain, planned, jobId };
+      return { ...result, rows, plain, newIds, planned, jobId };
     });
     sendWindow.track(judged, (sent) =>
       sent
@@ -179,6 +184,7 @@ export async function executePlan(store: StateStore, settings: ExecuteSettings):
             planned: result.planned,
             delivered: result.rows,
             plain: result.plain,
+            newIds: result.newIds,
             apiCalls: result.apiCalls,
             bulkJobId: result.jobId,
           }),

@@ -93,19 +93,24 @@ export default async function writeBatch(task: WriteTask): Promise<DeliveryResul
   return compact(task, await deliverBatch(client, task.op, rows, task.retry), unsendable);
 }
 
-/** Moves the rows acknowledged with their planned destination id out of `rows`, into `plain` (deliver-batch.ts). */
+/** Moves the acknowledged rows out of `rows`, into `plain` and `newIds` (deliver-batch.ts). */
 function compact(task: WriteTask, delivered: DeliveryResult, unsendable: DeliveredRow[]): DeliveryResult {
   const at = new Map<string, number>();
   task.rows.forEach((r, i) => at.set(r.key, i));
   const plain: number[] = [];
+  const newIds: Array<[number, string]> = [];
   const rows: DeliveredRow[] = [];
   for (const row of delivered.rows) {
     const i = at.get(row.key);
-    if (row.status === 'succeeded' && i !== undefined && row.destinationId === task.rows[i].destinationId) plain.push(i);
-    else rows.push(row);
+    if (row.status !== 'succeeded' || i === undefined) rows.push(row);
+    else if (row.destinationId === task.rows[i].destinationId) plain.push(i);
+    else if (row.destinationId !== null) {
+      plain.push(i);
+      newIds.push([i, row.destinationId]);
+    } else rows.push(row);
   }
   rows.push(...unsendable);
-  return { ...delivered, rows, plain };
+  return { ...delivered, rows, plain, ...(newIds.length > 0 && { newIds }) };
 }
 
 /**

@@ -41,8 +41,10 @@ export interface BatchOutcome {
   planned: PlannedRow[];
   /** Outcomes of the rows not in `plain`. */
   delivered: DeliveredRow[];
-  /** Rows acknowledged with the destination id and hash the plan gave them (deliver-batch.ts `plain`). */
+  /** Rows acknowledged with the hash the plan gave them (deliver-batch.ts `plain`). */
   plain?: PlannedRow[];
+  /** Plain rows acknowledged under a new destination id, by seq; the others keep the plan's. */
+  newIds?: Array<[seq: number, id: string]>;
   apiCalls: number;
   /** The Bulk API job whose results these are: forgotten in the same transaction (core/state/bulk-jobs.ts). */
   bulkJobId?: string;
@@ -106,19 +108,32 @@ export async function commitBatches(
   const copied = dialect === 'duckdb';
   const plainSeqs: number[] = [];
   const plainDeleteSeqs: number[] = [];
+  const newIds: Array<[number, string]> = [];
   for (const outcome of outcomes) {
     apiCalls += outcome.apiCalls;
     const plain = outcome.plain ?? [];
     succeeded += plain.length;
+    const ids = new Map(outcome.newIds);
     for (const planned of plain) {
       if (planned.retrying !== false) recovered.push(planned.pk);
-      if (copied) (outcome.op === 'delete' ? plainDeleteSeqs : plainSeqs).push(planned.seq);
-      else {
+      const id = ids.get(planned.seq) ?? planned.destination_id;
+      // The Appender would store a lone surrogate as U+FFFD, and DuckDB's JSON reader would refuse it: an
+      // id changed so would address another record.
+      if (id !== planned.destination_id && !isWellFormedText(id!)) {
+        throw new Error(`the destination gave row ${planned.pk} an id that is not valid text, which cannot be stored as given`);
+      }
+      if (copied) {
+        if (outcome.op === 'delete') plainDeleteSeqs.push(planned.seq);
+        else {
+          plainSeqs.push(planned.seq);
+          if (id !== planned.destination_id) newIds.push([planned.seq, id!]);
+        }
+      } else {
         attempted.push([runId, syncName, planned.pk, planned.op, 'succeeded', null, null, now]);
         acknowledged.push(
           outcome.op === 'delete'
             ? [syncName, planned.pk, null, null, now, runId]
-            : [syncName, planned.pk, planned.row_hash!, planned.destination_id, now, runId],
+            : [syncName, planned.pk, planned.row_hash!, id, now, runId],
         );
       }
     }
@@ -156,7 +171,7 @@ export async function commitBatches(
     }
   }
 
-  const statements: string[] = copyPlainSql(runId, syncName, now, plainSeqs, plainDeleteSeqs);
+  const statements: string[] = copyPlainSql(runId, syncName, now, { seqs: plainSeqs, deleteSeqs: plainDeleteSeqs, newIds });
   // The acknowledged and attempted rows are appended (transact.ts): the bulk of a commit, a few µs a row.
   const appends: TableAppend[] = [
     { table: 'sync_snapshot_log', columns: SNAPSHOT_LOG_COLUMNS, rows: acknowledged },
@@ -193,14 +208,28 @@ function seqIn(seqs: number[]): string {
 /**
  * The snapshot-log and changelog rows of the plain rows, copied from `ht_plan` (the planner's temp
  * table, on the connection the commit runs on): the same values the Appender would take from the
- * planned rows, which were read from that table.
+ * planned rows, which were read from that table. New destination ids travel as one JSON text.
  */
-function copyPlainSql(runId: string, syncName: string, now: string, seqs: number[], deleteSeqs: number[]): string[] {
+function copyPlainSql(
+  runId: string,
+  syncName: string,
+  now: string,
+  { seqs, deleteSeqs, newIds }: { seqs: number[]; deleteSeqs: number[]; newIds: Array<[number, string]> },
+): string[] {
   const [run, sync, at] = [literal(runId), literal(syncName), `cast(${literal(now)} as timestamptz)`];
   const statements: string[] = [];
-  const log = (where: string, deleted: boolean) =>
-    `insert into sync_snapshot_log (sync_name, primary_key, row_hash, destination_id, synced_at, run_id)
-      select ${sync}, pk, ${deleted ? 'null, null' : 'row_hash, destination_id'}, ${at}, ${run} from ht_plan where ${where}`;
+  const log = (where: string, deleted: boolean) => {
+    const ids = newIds.length ? literal(JSON.stringify(newIds.map(([s, d]) => ({ s, d })))) : null;
+    const [id, joined] = ids
+      ? [
+          'coalesce(n.d, cast(p.destination_id as varchar))',
+          `left join (select unnest(from_json(${ids}, '[{"s":"BIGINT","d":"VARCHAR"}]'), recursive := true)) n on n.s = p.seq`,
+        ]
+      : ['p.destination_id', ''];
+    return `insert into sync_snapshot_log (sync_name, primary_key, row_hash, destination_id, synced_at, run_id)
+      select ${sync}, p.pk, ${deleted ? 'null, null' : `p.row_hash, ${id}`}, ${at}, ${run} from ht_plan p ${deleted ? '' : joined}
+      where ${where}`;
+  };
   if (seqs.length) statements.push(log(seqIn(seqs), false));
   if (deleteSeqs.length) statements.push(log(seqIn(deleteSeqs), true));
   const all = [...seqs, ...deleteSeqs];
