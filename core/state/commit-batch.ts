@@ -4,11 +4,13 @@
  * drops the rows that succeeded and records those that failed, and the run's counters move.
  * A row's snapshot entry changes only through here, only after the destination said yes.
  *
- * The executor hands over every batch that finished during the previous commit (group commit). The
- * snapshot-log and changelog rows are appended (transact.ts: DuckDB's Appender, 11 ms of CPU for a
- * 1,000-row commit against 17 ms as INSERTs from a JSON literal); the failed-row index statements take
- * their rows as one JSON text the database unpacks. A commit costs the size of the group, not of the
- * snapshot (see snapshot-log.ts).
+ * The executor hands over every batch that finished during the previous commit (group commit). On
+ * DuckDB the acknowledged rows' snapshot-log and changelog rows are copied from the plan table by seq
+ * inside the database (copyPlainSql: 100 commits of 1,000 rows cost 0.27 s there, off the main thread);
+ * the other rows (failed, aborted, a dropped field's hash) are appended (transact.ts: DuckDB's Appender,
+ * 11 ms of main-thread CPU for 1,000 rows against 17 ms as INSERTs from a JSON literal). The failed-row
+ * index statements take their rows as one JSON text the database unpacks. A commit costs the size of
+ * the group, not of the snapshot (see snapshot-log.ts).
  */
 import type { Failure } from '../../connectors/destination.js';
 import type { PlannedRow } from './plan-table.js';
