@@ -1,0 +1,70 @@
+/**
+ * The DuckDB state store's memory cap by phase (core/db/duckdb-memory.ts), read from the run's own
+ * DuckDB instance (one per file per process, duckdb-instances.ts): the send cap while the receiver
+ * holds a batch, the plan cap again once the run has folded its snapshot. Real DuckDB files, a real
+ * HTTP receiver on loopback, the run in this process through the API.
+ */
+import { mkdir } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { RunController, loadProject } from '../core/api.js';
+import { leaseDuckDBInstance, type InstanceLease } from '../core/db/duckdb-instances.js';
+import { startHttpSink, type HttpSink } from './support/http-sink.js';
+import { createProject, type TestProject } from './support/project.js';
+
+let project: TestProject | undefined;
+let sink: HttpSink | undefined;
+let controller: RunController | undefined;
+let lease: InstanceLease | undefined;
+afterEach(async () => {
+  await controller?.close();
+  controller = undefined;
+  lease?.release();
+  lease = undefined;
+  await sink?.close();
+  sink = undefined;
+  await project?.remove();
+  project = undefined;
+});
+
+async function memoryLimit(held: InstanceLease): Promise<string> {
+  const connection = await held.instance.connect();
+  try {
+    return String((await connection.runAndReadAll(`select current_setting('memory_limit')`)).getRows()[0][0]);
+  } finally {
+    connection.closeSync();
+  }
+}
+
+describe('the DuckDB state store memory cap', { timeout: 60_000 }, () => {
+  it('is the send cap while batches go out and the plan cap again after the fold', async () => {
+    const during: string[] = [];
+    sink = await startHttpSink({
+      beforeAnswer: async () => {
+        if (lease && during.length === 0) during.push(await memoryLimit(lease));
+      },
+    });
+    project = await createProject({
+      'hightouch-like.config.yaml': `
+warehouse: { type: duckdb, path: warehouse.duckdb }
+destinations:
+  api: { type: http, url: "\${SINK_URL}" }
+`,
+      'models/users.sql': 'select * from users',
+      'syncs/to_api.yaml': 'model: users\ndestination: api\nprimary_key: id\nmapping: { email: email }\nbatch_size: 10\n',
+    });
+    await project.warehouse(`create table users as select range as id, 'u' || range || '@x.io' as email from range(50)`);
+    const config = await loadProject(project.dir, { SINK_URL: sink.url });
+    if (config.state.type !== 'duckdb') throw new Error('expected DuckDB state');
+    await mkdir(dirname(config.state.path), { recursive: true });
+    // Held across the run, so the instance (and its settings) outlives the run's own lease.
+    lease = await leaseDuckDBInstance(config.state.path, false);
+
+    controller = new RunController();
+    const result = await controller.run(config, { syncs: ['to_api'] });
+    expect(result.status).toBe('succeeded');
+    // DuckDB shows 256MB and 640MB in MiB.
+    expect(during).toEqual(['244.1 MiB']);
+    expect(await memoryLimit(lease)).toBe('610.3 MiB');
+  });
+});
