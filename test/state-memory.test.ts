@@ -1,5 +1,5 @@
 /**
- * The DuckDB state store's memory cap by phase (core/db/duckdb-memory.ts), read from the run's own
+ * The DuckDB state store's memory cap by phase (core/state/memory-cap.ts), read from the run's own
  * DuckDB instance (one per file per process, duckdb-instances.ts): the send cap while the receiver
  * holds a batch, the plan cap again once the run has folded its snapshot. Real DuckDB files, a real
  * HTTP receiver on loopback, the run in this process through the API.

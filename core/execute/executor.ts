@@ -13,7 +13,7 @@ import type { StateStore } from '../state/state-store.js';
 import { oneLine } from '../../shared/errors.js';
 import { markPending, readPlanPage, type PlannedRow } from '../state/plan-table.js';
 import { commitBatches, type BatchOutcome, type CommitPolicy } from '../state/commit-batch.js';
-import { capDuckDBMemory } from '../db/duckdb-memory.js';
+import { capDuckDBMemory } from '../state/memory-cap.js';
 import { settleSnapshotLog } from '../state/snapshot-log.js';
 import { StateConnectionLost, type StateSession } from '../state/state-session.js';
 import { batchOp, cutBatches } from './cut-batches.js';
@@ -101,7 +101,7 @@ export async function executePlan(store: StateStore, settings: ExecuteSettings):
   };
   if (settings.planned === 0) return totals;
 
-  // The plan table's pages go to disk rather than stay in memory while sending (core/db/duckdb-memory.ts).
+  // The plan table's pages go to disk rather than stay in memory while sending (core/state/memory-cap.ts).
   await capDuckDBMemory(store, 'send');
   const jobRows = settings.jobRows ?? null;
   const pool = settings.workerPools.poolFor({ workers: settings.workers, tasksPerWorker: tasksPerWorker(settings) });

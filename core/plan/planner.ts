@@ -4,7 +4,7 @@
  * order, so the executor can page through it without holding it in memory.
  */
 import { createHash } from 'node:crypto';
-import { capDuckDBMemory } from '../db/duckdb-memory.js';
+import { capDuckDBMemory } from '../state/memory-cap.js';
 import { sql, type Kysely } from 'kysely';
 import { syncKey } from '../../connectors/destinations/sync-key.js';
 import type { ProjectConfig, SyncConfig, SyncMode } from '../config/types.js';

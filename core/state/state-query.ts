@@ -11,7 +11,7 @@
  *   would modify or lock rows. A session that may act as `pg_read_all_data` (a superuser can) runs as
  *   that role, so superuser-only functions (pg_read_file, lo_import, lo_export, …) are refused.
  */
-import { duckdbMemoryLimit } from '../db/duckdb-memory.js';
+import { duckdbMemoryLimit } from './memory-cap.js';
 import { DuckDBInstance, StatementType } from '@duckdb/node-api';
 import pg from 'pg';
 import { firstTokenOffset, isBlankSql, leadingKeyword } from '../config/sql-statement.js';
@@ -70,7 +70,7 @@ async function queryDuckDB(project: ProjectConfig, path: string, text: string): 
       autoinstall_known_extensions: 'false',
       autoload_known_extensions: 'false',
       // DuckDB's default is 80% of the machine: one careless cross join would starve every sync.
-      // The planner's cap (core/db/duckdb-memory.ts): a report is a query as large as a diff.
+      // The planner's cap (core/state/memory-cap.ts): a report is a query as large as a diff.
       memory_limit: duckdbMemoryLimit('plan'),
     });
   } catch (error) {

@@ -9,8 +9,8 @@
  * Override with HIGHTOUCH_LIKE_DUCKDB_MEMORY_LIMIT and HIGHTOUCH_LIKE_DUCKDB_SEND_MEMORY_LIMIT.
  */
 import { sql } from 'kysely';
-import type { StateStore } from '../state/state-store.js';
-import { quoteLiteral } from './sql-text.js';
+import type { StateStore } from './state-store.js';
+import { quoteLiteral } from '../db/sql-text.js';
 
 const LIMITS = { plan: '640MB', send: '256MB' } as const;
 
