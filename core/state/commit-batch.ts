@@ -119,11 +119,8 @@ export async function commitBatches(
     for (const planned of plain) {
       if (planned.retrying !== false) recovered.push(planned.pk);
       const id = ids.get(planned.seq) ?? planned.destination_id;
-      // The Appender would store a lone surrogate as U+FFFD, and DuckDB's JSON reader would refuse it: an
-      // id changed so would address another record.
-      if (id !== planned.destination_id && !isWellFormedText(id!)) {
-        throw new Error(`the destination gave row ${planned.pk} an id that is not valid text, which cannot be stored as given`);
-      }
+      // The plan's own ids came from the state store; only a new one needs the check.
+      if (id !== planned.destination_id) assertStorableId(planned.pk, id);
       if (copied) {
         if (outcome.op === 'delete') plainDeleteSeqs.push(planned.seq);
         else {
@@ -149,10 +146,7 @@ export async function commitBatches(
         succeeded++;
         // Only a row the plan found in the failed-row index can be there: a row is sent once per run.
         if (planned.retrying !== false) recovered.push(row.key);
-        // The Appender would store a lone surrogate as U+FFFD: an id changed so would address another record.
-        if (row.destinationId !== null && !isWellFormedText(row.destinationId)) {
-          throw new Error(`the destination gave row ${row.key} an id that is not valid text, which cannot be stored as given`);
-        }
+        assertStorableId(row.key, row.destinationId);
         // A delete is logged with no hash: folding the log removes the key from the snapshot.
         acknowledged.push(
           outcome.op === 'delete'
@@ -193,6 +187,16 @@ export async function commitBatches(
   await transact(store, statements, appends);
 }
 
+/**
+ * A destination's id is stored as given or not at all: the Appender would store a lone surrogate as
+ * U+FFFD and DuckDB's JSON reader would refuse it, and an id changed so would address another record.
+ */
+function assertStorableId(key: string, id: string | null): void {
+  if (id !== null && !isWellFormedText(id)) {
+    throw new Error(`the destination gave row ${key} an id that is not valid text, which cannot be stored as given`);
+  }
+}
+
 /** `seq` is one of `seqs`, as the ranges they form: a group's batches are mostly consecutive. */
 function seqIn(seqs: number[]): string {
   const sorted = [...seqs].sort((a, b) => a - b);
@@ -220,8 +224,9 @@ function copyPlainSql(
 ): string[] {
   const [run, sync, at] = [literal(runId), literal(syncName), `cast(${literal(now)} as timestamptz)`];
   const statements: string[] = [];
+  // Deletes log no id: only the other rows' statement reads the new ones.
+  const ids = newIds.length ? literal(JSON.stringify(newIds.map(([s, d]) => ({ s, d })))) : null;
   const log = (where: string, deleted: boolean) => {
-    const ids = newIds.length ? literal(JSON.stringify(newIds.map(([s, d]) => ({ s, d })))) : null;
     const [id, joined] = ids
       ? [
           'coalesce(n.d, cast(p.destination_id as varchar))',
