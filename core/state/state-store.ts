@@ -37,8 +37,11 @@ export interface StateStore {
   defineModelView(model: ModelConfig, view: string): Promise<void>;
   /** DuckDB state: the process's shared instance of the state file, which also holds the landed tables' attach. */
   duckdb?: DuckDBInstance;
-  /** Runs a statement that reads a model view and writes only temp tables, in a read-only transaction. */
-  runReadOnly(statement: string): Promise<void>;
+  /**
+   * Runs statements that read a model view and write only temp tables, in one read-only transaction
+   * (so statements that read the model twice see the same warehouse data).
+   */
+  runReadOnly(statements: string | string[]): Promise<void>;
   /**
    * Appends text rows to temp table `table`, values in its column order. DuckDB: its Appender (a
    * 2,000-row multi-row INSERT took 30× the CPU); PostgreSQL: one multi-row INSERT.
@@ -136,11 +139,11 @@ async function openDuckDBState(project: ProjectConfig, path: string, options: Op
     async defineModelView(model, view) {
       await defineDuckDBModelView(connection, model, view);
     },
-    async runReadOnly(statement) {
+    async runReadOnly(statements) {
       // DuckDB admits temp tables in a read-only transaction: only they can be written.
       await sql.raw('begin transaction read only').execute(db);
       try {
-        await sql.raw(statement).execute(db);
+        for (const statement of [statements].flat()) await sql.raw(statement).execute(db);
       } catch (error) {
         await sql.raw('rollback').execute(db);
         throw error;
@@ -295,13 +298,13 @@ async function openPostgresState(project: ProjectConfig, url: string, options: O
     async defineModelView(model, view) {
       await definePostgresModelView(pool, model, view);
     },
-    async runReadOnly(statement) {
+    async runReadOnly(statements) {
       // PostgreSQL refuses CREATE TEMP TABLE in a read-only transaction, not INSERT into one: the
-      // statement fills a temp table made beforehand.
+      // statements fill temp tables made beforehand.
       await db.connection().execute(async (conn) => {
         await sql`begin transaction read only`.execute(conn);
         try {
-          await sql.raw(statement).execute(conn);
+          for (const statement of [statements].flat()) await sql.raw(statement).execute(conn);
         } catch (error) {
           await sql`rollback`.execute(conn);
           throw error;
