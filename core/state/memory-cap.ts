@@ -3,9 +3,10 @@
  * (its default cap is 80% of the machine's memory).
  * - `plan`: the diff (hash joins over model and snapshot) and the snapshot fold after a run: 640MB kept
  *   a 10M-row plan under 1 GiB of peak RSS; a 1M-row fold failed ("Out of Memory") at 256MB.
- * - `diff`: the plan's diff of a plain-read model (planner.ts), whose join carries key and hash only:
- *   10M rows took 3.0 s at 320MB, 400MB and 512MB alike, peaking at 0.79–0.85 GiB at 400MB against
- *   1.06–1.13 GiB at 640MB (DuckDB holds more than its cap counts: Node and DuckDB's own structures).
+ * - `diff`: the plan's diff of a plain-read model (planner.ts), whose join carries key and hash only,
+ *   against a snapshot of at most 20M rows (`diffPhase`): 10M rows took 3.0 s at 320MB, 400MB and
+ *   512MB alike, peaking at 0.79–0.85 GiB at 400MB against 1.06–1.13 GiB at 640MB (the process holds
+ *   more than DuckDB's cap counts). At 100M rows the join ran out of memory at 400MB; it takes `plan`.
  * - `send`: while batches go out, DuckDB holds only the plan table's pages and each commit's rows. A
  *   cap of 256MB keeps the plan table (200k wide rows: 500 MB of payload JSON) on disk rather than in
  *   memory: the 200k wide-row write peaked at 898 MiB against 1.1–1.3 GiB with 640MB.
@@ -20,6 +21,11 @@ const LIMITS = { plan: '640MB', diff: '400MB', send: '256MB' } as const;
 export function duckdbMemoryLimit(phase: keyof typeof LIMITS): string {
   const override = phase === 'send' ? process.env.HIGHTOUCH_LIKE_DUCKDB_SEND_MEMORY_LIMIT : process.env.HIGHTOUCH_LIKE_DUCKDB_MEMORY_LIMIT;
   return override || LIMITS[phase];
+}
+
+/** The cap of a plain-read diff against a snapshot of `snapshotRows` rows (see `diff` above). */
+export function diffPhase(snapshotRows: number): 'diff' | 'plan' {
+  return snapshotRows <= 20_000_000 ? 'diff' : 'plan';
 }
 
 /** Sets the cap of `phase` on a DuckDB state store; PostgreSQL manages its own memory. */
