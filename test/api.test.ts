@@ -102,6 +102,21 @@ describe('the programmatic API', { timeout: 180_000 }, () => {
     expect(sink!.rows.size).toBe(399);
   });
 
+  it('starts the write threads while a sync plans, and keeps them for the next run', async () => {
+    const config = await make();
+    await project!.warehouse('delete from users');
+    controller = new RunController();
+    // Nothing to send: the threads started while the sync planned stay idle.
+    const empty = await controller.run(config, { syncs: ['to_api'] });
+    expect(empty.reports[0]).toMatchObject({ status: 'succeeded', sent: 0, plan: { planned: 0 } });
+    expect(controller.poolStats()).toMatchObject({ created: 1, pools: [{ completed: 0 }] });
+    // The next run sends on them.
+    await project!.warehouse(`insert into users select range as id, 'u' || range || '@x.io' as email from range(20)`);
+    const next = await controller.run(config, { syncs: ['to_api'] });
+    expect(next.reports[0]).toMatchObject({ status: 'succeeded', sent: 20 });
+    expect(controller.poolStats()).toMatchObject({ created: 1, pools: [{ completed: 2 }] });
+  });
+
   it('runs syncs one after another on the same write threads', async () => {
     const config = await make();
     controller = new RunController();

@@ -24,7 +24,7 @@ import { SchemaHealer, type HealNotice } from './schema-healer.js';
 import { maxUnsettledBatches, SendWindow } from './send-window.js';
 import type { JobOpened, WriteTask } from './write-worker.js';
 import { recordBulkJob } from '../state/bulk-jobs.js';
-import type { WorkerPools } from './worker-pool.js';
+import { poolShape, type WorkerPools } from './worker-pool.js';
 
 export interface ExecuteSettings {
   runId: string;
@@ -76,7 +76,7 @@ export interface RunTotals {
 }
 
 /** Write calls each worker thread runs at once: the concurrency spread over the threads. */
-const tasksPerWorker = (settings: { concurrency: number; workers: number }) => Math.ceil(settings.concurrency / settings.workers);
+const tasksPerWorker = (settings: { concurrency: number; workers: number }) => poolShape(settings).tasksPerWorker;
 
 /**
  * Jobs in flight at once. Each holds its rows in memory (100,000 rows of 1 kB: 100 MB) while the
@@ -104,7 +104,7 @@ export async function executePlan(store: StateStore, settings: ExecuteSettings):
   // The plan table's pages go to disk rather than stay in memory while sending (core/state/memory-cap.ts).
   await capDuckDBMemory(store, 'send');
   const jobRows = settings.jobRows ?? null;
-  const pool = settings.workerPools.poolFor({ workers: settings.workers, tasksPerWorker: tasksPerWorker(settings) });
+  const pool = settings.workerPools.poolFor(poolShape(settings));
   const committer = new GroupCommitter((outcomes) => commitOutcomes(store, settings, outcomes, totals));
   const onWire = jobRows ? Math.min(settings.concurrency, MAX_JOBS_IN_FLIGHT) : settings.concurrency;
   const sendWindow = new SendWindow(onWire, jobRows ? 2 * onWire : maxUnsettledBatches(settings.concurrency, settings.batchSize));

@@ -18,7 +18,7 @@ import { openStateStore, type StateStore } from '../state/state-store.js';
 import { executePlan, type RunTotals } from '../execute/executor.js';
 import { recoverBulkJobs } from '../execute/bulk-recovery.js';
 import { mappingHash } from '../plan/planner.js';
-import type { WorkerPools } from '../execute/worker-pool.js';
+import { poolShape, type WorkerPools } from '../execute/worker-pool.js';
 import { effectiveSettings, writeTarget } from '../config/write-target.js';
 import { buildPlan, emptyPlanCounts, forgetSuperseded, type Plan } from '../plan/planner.js';
 import { dropSettledFailures } from '../state/plan-table.js';
@@ -297,6 +297,11 @@ async function runOne(context: RunContext, store: StateStore, sync: SyncConfig, 
       }
     }
     const budget = await budgetOf(context, store, sync);
+    if (!context.options.dryRun) {
+      // The write threads start while the sync plans, not after (worker-pool.ts).
+      const connector = getConnector(context.project.destinations[sync.destination].type) as DestinationConnector;
+      context.workerPools.warm(poolShape(effectiveSettings(context.project, sync, connector)));
+    }
     const planned = await planOrFail(context, store, sync, stateSession, budget.holdReason !== null);
     if ('failure' in planned) {
       const base: ReportBase = { sync: sync.name, plan: NOTHING_PLANNED, invalid: 0, delete_guard: null };
