@@ -254,13 +254,16 @@ function planTail(sync: SyncConfig, ctes: string, match: Match, options: PlanOpt
     ops.removed === null
       ? 'resolved as (select * from classified)'
       : `written as (select distinct a from (${writtenAddressesSql(match, 'classified')}) x where a is not null),
+    deleting as (select c.*, case when c.op = 'delete' then ${deletedAddressSql(match, 'c')} end as deleted_a from classified c),
     resolved as (
       select c.pk,
         case when w.a is null then c.change else 'superseded' end as change,
         case when w.a is null then c.op end as op,
         c.payload, c.row_hash, c.destination_id, c.retrying, c.retry, c.held
-      from classified c
-      left join written w on c.op = 'delete' and w.a = ${deletedAddressSql(match, 'c')}
+      from deleting c
+      -- On a computed column, not on the expression in the join condition: joined on the expression,
+      -- DuckDB took 4.9 s for 8,000 rows and 30 s for 20,000 (quadratic); on the column, a hash join.
+      left join written w on w.a = c.deleted_a
     )`;
   return `
     create temp table ht_plan as
