@@ -24,6 +24,8 @@ export function poolShape(settings: { concurrency: number; workers: number }): P
   return { workers: settings.workers, tasksPerWorker: Math.ceil(settings.concurrency / settings.workers) };
 }
 
+const shapeId = (shape: PoolShape) => `${shape.workers}x${shape.tasksPerWorker}`;
+
 export interface PoolStats extends PoolShape {
   /** Write tasks the pool has finished, across every run that used it. */
   completed: number;
@@ -71,7 +73,7 @@ export class WorkerPools {
   }
 
   private idle(shape: PoolShape) {
-    return this.pools.find((e) => e.id === `${shape.workers}x${shape.tasksPerWorker}` && !e.busy);
+    return this.pools.find((e) => e.id === shapeId(shape) && !e.busy);
   }
 
   private create(shape: PoolShape) {
@@ -83,7 +85,7 @@ export class WorkerPools {
       idleTimeout: 60_000,
       resourceLimits: { maxOldGenerationSizeMb: WRITE_THREAD_HEAP_MB },
     });
-    const entry = { id: `${shape.workers}x${shape.tasksPerWorker}`, shape: { ...shape }, pool, busy: false };
+    const entry = { id: shapeId(shape), shape: { ...shape }, pool, busy: false };
     this.pools.push(entry);
     this.created++;
     return entry;

@@ -483,8 +483,7 @@ async function planDirect(
     union all
     select pk, change, null, null, null from ht_diff where change = ${DiffCode.removed}`;
   let reread = false;
-  await sql`drop table if exists ht_diff`.execute(db);
-  await sql`drop table if exists ht_back`.execute(db);
+  await dropDiffTables(db);
   // The model runs as a view checked by DuckDB's parser, in a read-only transaction (temp tables only).
   await sql.raw('use warehouse').execute(db);
   try {
@@ -497,10 +496,9 @@ async function planDirect(
       // A model that answers otherwise when read again (random(), uuid() in it) is read once instead.
       if (!(await sameRowsReadBack(db))) {
         reread = false;
-        await sql`drop table if exists ht_diff`.execute(db);
-        await sql`drop table if exists ht_back`.execute(db);
+        await dropDiffTables(db);
+        await capDuckDBMemory(store, 'plan');
       }
-      await capDuckDBMemory(store, 'plan');
     }
     if (!reread) await store.runReadOnly(carried1(types));
   } catch (error) {
@@ -518,8 +516,7 @@ async function planDirect(
   const removed = sum([DiffCode.removed]);
   const onSnapshotSide = sum([DiffCode.changed, DiffCode.unchanged, DiffCode.addedPending, DiffCode.sharedMatchKnownKey, DiffCode.legacy]);
   if (onSnapshotSide !== side.rows - removed) {
-    await sql`drop table if exists ht_diff`.execute(db);
-    await sql`drop table if exists ht_back`.execute(db);
+    await dropDiffTables(db);
     return null;
   }
   // Destination ids are read back only for the rows that need them, and only if the sync has any.
@@ -549,10 +546,15 @@ async function planDirect(
       left join dup on dup.pk = d.pk
     )`;
   await sql.raw(planTail(sync, ctes, match, options)).execute(db);
-  await sql`drop table if exists ht_diff`.execute(db);
-  await sql`drop table if exists ht_back`.execute(db);
+  await dropDiffTables(db);
   // Every row but a removed one is a model row.
   return sum(Object.values(DiffCode).filter((code) => code !== DiffCode.removed));
+}
+
+/** Drops the diff's temp tables (both strategies'). */
+async function dropDiffTables(db: Kysely<any>): Promise<void> {
+  await sql`drop table if exists ht_diff`.execute(db);
+  await sql`drop table if exists ht_back`.execute(db);
 }
 
 /**
@@ -562,12 +564,14 @@ async function planDirect(
  */
 async function sameRowsReadBack(db: Kysely<any>): Promise<boolean> {
   const differing = (
-    await sql<{ n: number }>`
+    await sql
+      .raw<{ n: number }>(`
       select count(*) as n from
-        (select pk, count(*) as n from ht_diff where change not in (${sql.lit(DiffCode.removed)}, ${sql.lit(DiffCode.unchanged)}) group by pk) d
-        full outer join (select pk, count(*) as n from ht_back where change is distinct from ${sql.lit(DiffCode.removed)} group by pk) b
+        (select pk, count(*) as n from ht_diff where change not in ${codes(DiffCode.removed, DiffCode.unchanged)} group by pk) d
+        full outer join (select pk, count(*) as n from ht_back where change is distinct from ${DiffCode.removed} group by pk) b
         on d.pk is not distinct from b.pk
-      where d.n is distinct from b.n`.execute(db)
+      where d.n is distinct from b.n`)
+      .execute(db)
   ).rows[0].n;
   return Number(differing) === 0;
 }
