@@ -6,7 +6,9 @@
  */
 import { DuckDBInstance, StatementType, type DuckDBConnection } from '@duckdb/node-api';
 import pg from 'pg';
-import { existsSync } from 'node:fs';
+import { createWriteStream, existsSync } from 'node:fs';
+import { pipeline } from 'node:stream/promises';
+import { to as copyTo } from 'pg-copy-streams';
 import { attachLandingSql, waitForLock } from './landing-attach.js';
 import type { ModelConfig, ProjectConfig } from '../config/types.js';
 import { UserError, oneLine } from '../../shared/errors.js';
@@ -277,6 +279,29 @@ export class PostgresWarehouse implements Warehouse {
         const page = await this.client.query(`fetch ${chunkSize} from hightouch_like_rows`);
         if (page.rows.length === 0) break;
         yield page.rows as Record<string, unknown>[];
+      }
+    } finally {
+      await this.client.query('rollback').catch(() => {});
+    }
+  }
+
+  /**
+   * Writes the rows of `select … from (model)` to `path` as CSV (PostgreSQL's COPY format: NULL is an
+   * empty field, an empty text a quoted one), readable by the owner only. The model runs read-only.
+   */
+  async copyCsv(model: ModelConfig, selectList: string, path: string): Promise<void> {
+    try {
+      await this.beginWithModel(model);
+      const rows = this.client.query(copyTo(`copy (select ${selectList} from ${MODEL_VIEW} as m) to stdout (format csv)`));
+      try {
+        await pipeline(rows, createWriteStream(path, { mode: 0o600 }));
+      } catch (error) {
+        // The server's errors carry a SQLSTATE; the others are the file's (a full disk).
+        if ((error as { severity?: string }).severity !== undefined) throw modelSqlError(model, error, null);
+        throw new UserError(`cannot write the model's rows to ${path}: ${oneLine((error as Error).message)}`, {
+          file: model.file,
+          hint: 'free space in the temp directory, or point TMPDIR at a larger one.',
+        });
       }
     } finally {
       await this.client.query('rollback').catch(() => {});

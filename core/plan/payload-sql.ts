@@ -89,3 +89,10 @@ export function duckdbPayloadSql(mapping: Record<string, string>, alias = 'm'): 
 export function postgresPayloadSql(mapping: Record<string, string>, alias = 'm'): string {
   return objectSql(mapping, alias, 'postgres');
 }
+
+/** The text of `field` in a JSON payload (null when absent or JSON null), in the state database. */
+export function payloadFieldSql(dialect: 'duckdb' | 'postgres', payload: string, field: string): string {
+  if (dialect === 'postgres') return `(cast(${payload} as json) ->> ${quoteLiteral(field)})`;
+  // A JSON Pointer, so any field name is one key: '~' and '/' are escaped as ~0 and ~1.
+  return `json_extract_string(${payload}, ${quoteLiteral('/' + field.replace(/~/g, '~0').replace(/\//g, '~1'))})`;
+}

@@ -8,7 +8,7 @@ import { capDuckDBMemory, diffPhase } from '../state/memory-cap.js';
 import { sql, type Kysely } from 'kysely';
 import { syncKey } from '../../connectors/destinations/sync-key.js';
 import type { ProjectConfig, SyncConfig, SyncMode } from '../config/types.js';
-import type { StateStore } from '../state/state-store.js';
+import { sameDatabase, type StateStore } from '../state/state-store.js';
 import { quoteIdent, quoteLiteral } from '../db/sql-text.js';
 import { MODEL_VIEW, modelSqlError } from '../db/warehouse.js';
 import { UserError } from '../../shared/errors.js';
@@ -16,9 +16,9 @@ import { writeTarget } from '../config/write-target.js';
 import { currentSnapshotSql, settleSnapshotLog } from '../state/snapshot-log.js';
 import { transact } from '../state/transact.js';
 import { addressSql, canonicalKeySql, type SqlDialect } from './canonical-key.js';
-import { duckdbPayloadSql } from './payload-sql.js';
+import { duckdbPayloadSql, payloadFieldSql } from './payload-sql.js';
 import { isLegacyHashSql, legacyHashSql, payloadHashSql, rowHashIdentity, storedRowHashIdentity, valuesHashSql } from './row-hash.js';
-import { describeMapped, mappedColumnsSql, stageModel } from './stage-model.js';
+import { describeMapped, mappedColumnsSql, stageModel, type UnchangedRows } from './stage-model.js';
 import { modelIsPlainRead } from './model-shape.js';
 
 /**
@@ -132,7 +132,17 @@ export async function buildPlan(store: StateStore, project: ProjectConfig, sync:
     modelRows = await planDirect(store, project, sync, options, match, hashes, quiet, { rows: snapshotRows, ids: Number(side.ids) });
   }
   if (modelRows === null) {
-    await stageModel(store, project, sync, project.models[sync.model]);
+    // PostgreSQL state in the warehouse's database: unchanged rows are staged without their payload.
+    const unchanged: UnchangedRows | undefined =
+      store.dialect === 'postgres' && sameDatabase(project.warehouse, project.state)
+        ? {
+            snapshot: currentSnapshotSql(sync.name, '', quiet.log),
+            sameFunction: hashes.sameFunction,
+            fullResync: options.fullResync,
+            matchField: checksMatchDuplicates(match) ? match.key.field : null,
+          }
+        : undefined;
+    await stageModel(store, project, sync, project.models[sync.model], unchanged);
     await planStaged(db, sync, options, match, hashes, quiet);
     modelRows = Number((await sql<{ n: number }>`select count(*) as n from ht_model`.execute(db)).rows[0].n);
     await sql`drop table if exists ht_model`.execute(db);
@@ -216,13 +226,6 @@ function failedRowsSide(sync: SyncConfig, options: PlanOptions): { join: string;
           ${options.holdRetries ? "else 'budget'" : ''}
         end`;
   return { join, retry, held };
-}
-
-/** The text of `field` in a JSON payload (null when absent or JSON null), in the state database. */
-function payloadFieldSql(dialect: SqlDialect, payload: string, field: string): string {
-  if (dialect === 'postgres') return `(cast(${payload} as json) ->> ${quoteLiteral(field)})`;
-  // A JSON Pointer, so any field name is one key: '~' and '/' are escaped as ~0 and ~1.
-  return `json_extract_string(${payload}, ${quoteLiteral('/' + field.replace(/~/g, '~0').replace(/\//g, '~1'))})`;
 }
 
 /** `(pk, a)`: every address each planned insert or update of `from` writes. */
@@ -335,7 +338,8 @@ function snapshotSide(sync: SyncConfig, columns: 'full' | 'diff' | 'ids', quiet:
 async function planStaged(db: Kysely<any>, sync: SyncConfig, options: PlanOptions, match: Match, hashes: Hashes, quiet: Quiet) {
   // Rows with a null key are invalid already and address nothing: they are not counted as copies.
   const matchCopies = checksMatchDuplicates(match) ? `case when mv is null then 1 else count(pk) over (partition by mv) end` : '1';
-  const matchValue = checksMatchDuplicates(match) ? payloadFieldSql(match.dialect, 'payload', match.key.field) : 'null';
+  // Staged apart (`mv`) where the payload of an unchanged row was not kept.
+  const matchValue = checksMatchDuplicates(match) ? `coalesce(mv, ${payloadFieldSql(match.dialect, 'payload', match.key.field)})` : 'null';
   const ctes = `
     m as (
       select pk, payload, coalesce(row_hash, ${payloadHashSql(match.dialect, 'payload')}) as row_hash, 1 as present,

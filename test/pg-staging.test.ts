@@ -1,0 +1,133 @@
+/**
+ * How a PostgreSQL warehouse's rows reach the plan. With DuckDB state they leave PostgreSQL by COPY as
+ * CSV (core/plan/stage-model.ts): keys and values with commas, quotes, line breaks, an empty text beside
+ * a NULL, must arrive as they left, and a row too long for DuckDB's CSV reader is staged through Node.
+ * With PostgreSQL state in the same database, unchanged rows are staged without their payload: what
+ * the plan still needs of them (the value records are matched on) must be staged apart.
+ */
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createProject, logEvents, type TestProject } from './support/project.js';
+import { PG_BASE, usePgAdmin } from './support/postgres-admin.js';
+
+const admin = usePgAdmin();
+let counter = 0;
+let project: TestProject | undefined;
+let schema = '';
+afterEach(async () => {
+  await project?.remove();
+  if (schema) await admin.query(`drop schema if exists ${schema} cascade`);
+  project = undefined;
+  schema = '';
+});
+
+const urlFor = (s: string) => `${PG_BASE}?options=${encodeURIComponent(`-c search_path=${s}`)}`;
+
+/** Keys a CSV round trip could get wrong, each with a note that carries the same text. */
+const HOSTILE = ['a,b', 'q"u""o', 'two\nlines', 'cr\r\nlf', '', ' lead', 'trail ', '"', '\\', 'NULL', '\\N', 'ünï ✓ 𝄞', '\t'];
+
+async function setup(state: 'duckdb' | 'postgres', model: string, sync: string) {
+  schema = `htl_staging_${process.pid}_${++counter}`;
+  await admin.query(`create schema ${schema}`);
+  project = await createProject({
+    'hightouch-like.config.yaml': `
+warehouse: { type: postgres, url: "\${PG_URL}" }
+state: ${state === 'postgres' ? '{ type: postgres, url: "${PG_URL}" }' : '{ type: duckdb, path: state.duckdb }'}
+destinations:
+  files: { type: file, path: out }
+  db: { type: postgres, url: "\${PG_URL}", schema: ${schema} }
+`,
+    'models/m.sql': model,
+    'syncs/s.yaml': sync,
+  });
+  return { PG_URL: urlFor(schema) };
+}
+
+const sql = (text: string) => `'${text.replace(/'/g, "''")}'`;
+
+describe.each(['duckdb', 'postgres'] as const)('postgres warehouse, %s state', (state) => {
+  it('stages keys and values with commas, quotes, line breaks and empty text exactly, and a NULL key as invalid', async () => {
+    const env = await setup(
+      state,
+      'select k, note from src',
+      'model: m\ndestination: files\nprimary_key: k\nformat: jsonl\nmapping: { k: k, note: note }\n',
+    );
+    await admin.query(`create table ${schema}.src (k text, note text)`);
+    const values = HOSTILE.map((k) => `(${sql(k)}, ${sql(`note ${k}`)})`).join(', ');
+    await admin.query(`insert into ${schema}.src values ${values}, (null, 'no key'), ('empty note', ''), ('null note', null)`);
+
+    const first = await project!.cli(['run', 's', '--json'], env);
+    expect(first.code, first.stderr).toBe(2);
+    expect(
+      logEvents(first.stderr)
+        .filter((e) => e.msg === 'invalid_row')
+        .map((e) => [e.primary_key, e.reason]),
+    ).toEqual([[null, 'null primary key']]);
+    const lines = (await readFile(join(project!.dir, 'out/s.jsonl'), 'utf8')).trim().split('\n');
+    const got = lines.map((l) => JSON.parse(l)).map((r) => ({ key: r.key, ...r.fields }));
+    const expected = [
+      ...HOSTILE.map((k) => ({ key: k, k, note: `note ${k}` })),
+      { key: 'empty note', k: 'empty note', note: '' },
+      { key: 'null note', k: 'null note', note: null },
+    ];
+    expect(got.sort((a, b) => (a.k < b.k ? -1 : 1))).toEqual(expected.sort((a, b) => (a.k < b.k ? -1 : 1)));
+
+    // The same rows read again hash alike: nothing is sent, nothing looks removed.
+    const plan = JSON.parse((await project!.cli(['plan', 's', '--json'], env)).stdout)[0];
+    expect(plan).toMatchObject({ model_rows: HOSTILE.length + 3, added: 0, changed: 0, removed: 0, invalid: 1, planned: 0 });
+  });
+
+  it('stages a row longer than the CSV reader takes (17 MiB) and sends it whole', async () => {
+    const env = await setup(
+      state,
+      'select k, body from src',
+      'model: m\ndestination: files\nprimary_key: k\nformat: jsonl\nmapping: { k: k, body: body }\n',
+    );
+    await admin.query(`create table ${schema}.src (k integer, body text)`);
+    await admin.query(`insert into ${schema}.src values (1, repeat('z', 17 * 1024 * 1024)), (2, 'short')`);
+    const first = await project!.cli(['run', 's', '--json'], env);
+    expect(first.code, first.stderr).toBe(0);
+    const got = (await readFile(join(project!.dir, 'out/s.jsonl'), 'utf8'))
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l).fields);
+    expect(got.map((r) => [r.k, r.body.length])).toEqual([
+      [1, 17 * 1024 * 1024],
+      [2, 5],
+    ]);
+    const plan = JSON.parse((await project!.cli(['plan', 's', '--json'], env)).stdout)[0];
+    expect(plan).toMatchObject({ model_rows: 2, planned: 0 });
+  });
+
+  it('finds a new row sharing the external_id of an unchanged one, and sends neither', async () => {
+    const env = await setup(
+      state,
+      'select id, ext, email from people',
+      'model: m\ndestination: db\nprimary_key: id\ntable: contacts\nexternal_id: ext\nmapping: { ext: ext, email: email }\n',
+    );
+    await admin.query(`create table ${schema}.contacts (ext text primary key, email text)`);
+    await admin.query(`create table ${schema}.people (id integer, ext text, email text)`);
+    await admin.query(`insert into ${schema}.people values (1, 'x', 'one@x.io'), (2, 'y', 'two@x.io')`);
+    const first = await project!.cli(['run', 's', '--json'], env);
+    expect(first.code, first.stderr).toBe(0);
+
+    // Row 2 is unchanged; row 3 is new and claims its record.
+    await admin.query(`insert into ${schema}.people values (3, 'y', 'three@x.io')`);
+    const second = await project!.cli(['run', 's', '--json'], env);
+    expect(second.code, second.stderr).toBe(2);
+    expect(
+      logEvents(second.stderr)
+        .filter((e) => e.msg === 'invalid_row')
+        .map((e) => [e.primary_key, e.reason])
+        .sort(),
+    ).toEqual([
+      ['2', 'duplicate ext'],
+      ['3', 'duplicate ext'],
+    ]);
+    expect((await admin.query(`select ext, email from ${schema}.contacts order by ext`)).rows).toEqual([
+      { ext: 'x', email: 'one@x.io' },
+      { ext: 'y', email: 'two@x.io' },
+    ]);
+  });
+});
