@@ -66,7 +66,8 @@ export const pgPlan: Benchmark = {
         'PostgreSQL state, one PostgreSQL statement, the full outer join on `hash_record_extended` of the mapped columns; ' +
         'with DuckDB state, `COPY (select * from model) TO STDOUT (format csv)` by psql into a file, read by DuckDB ' +
         "`read_csv` and joined on DuckDB's `hash(c1, …, c10)`. Its work after connecting is shown apart. The engine " +
-        'hashes the payload text there (README, "Row hashes"). All answered the expected counts in every run: ' +
+        'hashes the row text of the mapped values in PostgreSQL with PostgreSQL state, and, with DuckDB state, the ' +
+        'payload text, which leaves PostgreSQL by COPY (README, "Row hashes"). All answered the expected counts in every run: ' +
         (countsOk ? '**yes**.' : '**NO** (see the log).'),
       '',
       ...table(['pairing', 'rows', 'raw work', 'raw process', 'plan process', 'plan / raw', 'raw peak RSS', 'plan peak RSS'], body),

@@ -1,7 +1,9 @@
 /**
  * How a PostgreSQL warehouse's rows reach the plan. With DuckDB state they leave PostgreSQL by COPY as
- * CSV (core/plan/stage-model.ts): keys and values with commas, quotes, line breaks, an empty text beside
- * a NULL, must arrive as they left, and a row too long for DuckDB's CSV reader is staged through Node.
+ * CSV (core/plan/stage-postgres.ts), a plain read as key and hash with the payloads read back by key:
+ * keys and values with commas, quotes, line breaks, an empty text beside a NULL, must arrive as they
+ * left, a row too long for DuckDB's CSV reader is staged through Node, and a model that answers
+ * otherwise when read again is read once.
  * With PostgreSQL state in the same database, unchanged rows are staged without their payload: what
  * the plan still needs of them (the value records are matched on) must be staged apart.
  */
@@ -46,42 +48,51 @@ destinations:
 
 const sql = (text: string) => `'${text.replace(/'/g, "''")}'`;
 
+/** A plain read (DuckDB state: key and hash, then the payloads read back by key) and a sorted one (read once). */
+const SHAPES = [
+  { shape: 'plain', order: '' },
+  { shape: 'sorted', order: ' order by k' },
+];
+
 describe.each(['duckdb', 'postgres'] as const)('postgres warehouse, %s state', (state) => {
-  it('stages keys and values with commas, quotes, line breaks and empty text exactly, and a NULL key as invalid', async () => {
+  it.each(SHAPES)(
+    'stages keys and values with commas, quotes, line breaks and empty text exactly, a NULL key as invalid ($shape)',
+    async ({ order }) => {
+      const env = await setup(
+        state,
+        `select k, note from src${order}`,
+        'model: m\ndestination: files\nprimary_key: k\nformat: jsonl\nmapping: { k: k, note: note }\n',
+      );
+      await admin.query(`create table ${schema}.src (k text, note text)`);
+      const values = HOSTILE.map((k) => `(${sql(k)}, ${sql(`note ${k}`)})`).join(', ');
+      await admin.query(`insert into ${schema}.src values ${values}, (null, 'no key'), ('empty note', ''), ('null note', null)`);
+
+      const first = await project!.cli(['run', 's', '--json'], env);
+      expect(first.code, first.stderr).toBe(2);
+      expect(
+        logEvents(first.stderr)
+          .filter((e) => e.msg === 'invalid_row')
+          .map((e) => [e.primary_key, e.reason]),
+      ).toEqual([[null, 'null primary key']]);
+      const lines = (await readFile(join(project!.dir, 'out/s.jsonl'), 'utf8')).trim().split('\n');
+      const got = lines.map((l) => JSON.parse(l)).map((r) => ({ key: r.key, ...r.fields }));
+      const expected = [
+        ...HOSTILE.map((k) => ({ key: k, k, note: `note ${k}` })),
+        { key: 'empty note', k: 'empty note', note: '' },
+        { key: 'null note', k: 'null note', note: null },
+      ];
+      expect(got.sort((a, b) => (a.k < b.k ? -1 : 1))).toEqual(expected.sort((a, b) => (a.k < b.k ? -1 : 1)));
+
+      // The same rows read again hash alike: nothing is sent, nothing looks removed.
+      const plan = JSON.parse((await project!.cli(['plan', 's', '--json'], env)).stdout)[0];
+      expect(plan).toMatchObject({ model_rows: HOSTILE.length + 3, added: 0, changed: 0, removed: 0, invalid: 1, planned: 0 });
+    },
+  );
+
+  it.each(SHAPES)('stages a row longer than the CSV reader takes (17 MiB) and sends it whole ($shape)', async ({ order }) => {
     const env = await setup(
       state,
-      'select k, note from src',
-      'model: m\ndestination: files\nprimary_key: k\nformat: jsonl\nmapping: { k: k, note: note }\n',
-    );
-    await admin.query(`create table ${schema}.src (k text, note text)`);
-    const values = HOSTILE.map((k) => `(${sql(k)}, ${sql(`note ${k}`)})`).join(', ');
-    await admin.query(`insert into ${schema}.src values ${values}, (null, 'no key'), ('empty note', ''), ('null note', null)`);
-
-    const first = await project!.cli(['run', 's', '--json'], env);
-    expect(first.code, first.stderr).toBe(2);
-    expect(
-      logEvents(first.stderr)
-        .filter((e) => e.msg === 'invalid_row')
-        .map((e) => [e.primary_key, e.reason]),
-    ).toEqual([[null, 'null primary key']]);
-    const lines = (await readFile(join(project!.dir, 'out/s.jsonl'), 'utf8')).trim().split('\n');
-    const got = lines.map((l) => JSON.parse(l)).map((r) => ({ key: r.key, ...r.fields }));
-    const expected = [
-      ...HOSTILE.map((k) => ({ key: k, k, note: `note ${k}` })),
-      { key: 'empty note', k: 'empty note', note: '' },
-      { key: 'null note', k: 'null note', note: null },
-    ];
-    expect(got.sort((a, b) => (a.k < b.k ? -1 : 1))).toEqual(expected.sort((a, b) => (a.k < b.k ? -1 : 1)));
-
-    // The same rows read again hash alike: nothing is sent, nothing looks removed.
-    const plan = JSON.parse((await project!.cli(['plan', 's', '--json'], env)).stdout)[0];
-    expect(plan).toMatchObject({ model_rows: HOSTILE.length + 3, added: 0, changed: 0, removed: 0, invalid: 1, planned: 0 });
-  });
-
-  it('stages a row longer than the CSV reader takes (17 MiB) and sends it whole', async () => {
-    const env = await setup(
-      state,
-      'select k, body from src',
+      `select k, body from src${order}`,
       'model: m\ndestination: files\nprimary_key: k\nformat: jsonl\nmapping: { k: k, body: body }\n',
     );
     await admin.query(`create table ${schema}.src (k integer, body text)`);
@@ -98,6 +109,25 @@ describe.each(['duckdb', 'postgres'] as const)('postgres warehouse, %s state', (
     ]);
     const plan = JSON.parse((await project!.cli(['plan', 's', '--json'], env)).stdout)[0];
     expect(plan).toMatchObject({ model_rows: 2, planned: 0 });
+  });
+
+  it('sends every row of a model that answers otherwise when read again (random keys), with its values', async () => {
+    const env = await setup(
+      state,
+      'select (random() * 1e12)::bigint as id, email from users',
+      'model: m\ndestination: files\nprimary_key: id\nformat: jsonl\nmapping: { email: email }\n',
+    );
+    await admin.query(`create table ${schema}.users (email text)`);
+    await admin.query(`insert into ${schema}.users select 'u' || g || '@x.io' from generate_series(1, 500) g`);
+    const first = await project!.cli(['run', 's', '--json'], env);
+    expect(first.code, first.stderr).toBe(0);
+    expect(JSON.parse(first.stdout)[0]).toMatchObject({ sent: 500, succeeded: 500 });
+    const emails = (await readFile(join(project!.dir, 'out/s.jsonl'), 'utf8'))
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l).fields.email);
+    expect(new Set(emails).size).toBe(500);
+    expect(emails.every((e) => /^u\d+@x\.io$/.test(e))).toBe(true);
   });
 
   it('finds a new row sharing the external_id of an unchanged one, and sends neither', async () => {

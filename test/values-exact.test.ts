@@ -3,7 +3,8 @@
  * CSV, a postgres numeric column and an HTTP body; a NaN fails its own row only; a TIMESTAMPTZ renders
  * in UTC whatever the process's or the session's zone, so rerunning elsewhere sends nothing; and every
  * planning path that hashes payload text stores the state database's hash of one expected text (an
- * attached DuckDB warehouse hashes the values themselves: core/plan/row-hash.ts).
+ * attached DuckDB warehouse, and PostgreSQL for its own warehouse, hash the values themselves:
+ * core/plan/row-hash.ts).
  */
 import { readFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
@@ -11,7 +12,10 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createProject, type TestProject } from './support/project.js';
+import pg from 'pg';
 import { PG_BASE, usePgAdmin } from './support/postgres-admin.js';
+import { postgresValuesHashSql } from '../core/plan/row-hash.js';
+import { POSTGRES_SESSION_SQL } from '../core/db/session-settings.js';
 
 const BASE = PG_BASE;
 const admin = usePgAdmin();
@@ -155,6 +159,23 @@ destinations:
     if (warehouse === 'duckdb' && state === 'duckdb') {
       expect(stored.map((r) => r.primary_key)).toEqual(['1', '3']);
       for (const r of stored) expect(r.row_hash).toMatch(/^\d{1,20}$/);
+    } else if (warehouse === 'postgres') {
+      // PostgreSQL hashes the values themselves, in the engine's session settings, whichever the state.
+      const types = ['bigint', 'bigint', 'numeric', 'numeric', 'double precision', 'timestamp with time zone'];
+      const mapping = Object.fromEntries(FIELDS.map((f) => [f, f]));
+      const client = new pg.Client(urlFor(schema, 'Asia/Kolkata'));
+      await client.connect();
+      try {
+        await client.query(POSTGRES_SESSION_SQL);
+        const columns = FIELDS.map((f, i) => `${f} as c${i}`).join(', ');
+        const expected = (
+          await client.query(`select id::text as primary_key, ${postgresValuesHashSql(mapping, types, 'v')} as row_hash
+            from (select id, ${columns} from vals where id <> 2) v order by id`)
+        ).rows;
+        expect(stored).toEqual(expected);
+      } finally {
+        await client.end();
+      }
     } else {
       const textHash = (text: string) =>
         state === 'postgres' ? `hashtextextended(${sqlText(text)}, 0)::text` : `cast(hash(${sqlText(text)}) as varchar)`;

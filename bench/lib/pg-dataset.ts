@@ -3,7 +3,7 @@
  * the PostgreSQL at $BENCH_PG_URL (default: the test database), and "the previous run" as table `prev`
  * beside it, altered as `Diff` says. Two pairings read it: a DuckDB state file (rows stream through
  * Node) and PostgreSQL state in the same schema (one database). Each state is seeded with the engine's
- * own payload and row hash definitions, and with `bench_prev`, the raw baselines' hashes of `prev`.
+ * own row hash definition (PostgreSQL's hash of the mapped values, `prev_hash`), and with `bench_prev`, the raw baselines' hashes of `prev`.
  */
 import { spawn } from 'node:child_process';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
@@ -12,8 +12,11 @@ import pg from 'pg';
 import { sql } from 'kysely';
 import { loadProject } from '../../core/config/load-project.js';
 import { openStateStore } from '../../core/state/state-store.js';
-import { postgresPayloadSql } from '../../core/plan/payload-sql.js';
-import { rowHashIdentity } from '../../core/plan/row-hash.js';
+import { postgresValuesHashSql, rowHashIdentity } from '../../core/plan/row-hash.js';
+import { mappedTypes } from '../../core/plan/stage-postgres.js';
+import { MODEL_VIEW, POSTGRES_VIEW_TYPES_SQL } from '../../core/db/warehouse.js';
+import { POSTGRES_SESSION_SQL } from '../../core/db/session-settings.js';
+import { quoteIdent } from '../../core/db/sql-text.js';
 import { mappingHash } from '../../core/plan/planner.js';
 import type { SyncConfig } from '../../core/config/types.js';
 import { columnsOf, mappingOf, writeSyncFile, type Diff } from './dataset.js';
@@ -116,43 +119,40 @@ export async function seededPgProject(work: string, pairing: PgPairing, rows: nu
   const schema = pgSchema(rows);
   const mapping = mappingOf('narrow');
   const run = (text: string) => sql.raw(text).execute(store.db);
+  // The hashes are PostgreSQL's, in the engine's session settings, whichever database holds the state.
+  const client = new pg.Client(pgUrl(rows));
+  await client.connect();
+  await client.query(POSTGRES_SESSION_SQL);
+  const hasher = { probe: async (text: string) => (await client.query({ text, rowMode: 'array' })).rows[0][0] };
   try {
+    const declared = new Map(
+      (
+        await client.query<{ name: string; type: string }>(POSTGRES_VIEW_TYPES_SQL.replace(`'${MODEL_VIEW}'`, `'${schema}.model'`))
+      ).rows.map((r) => [r.name, r.type]),
+    );
+    const columns = Object.values(mapping);
+    await client.query(`drop table if exists prev_hash`);
+    await client.query(`create table prev_hash as select p.pk, ${postgresValuesHashSql(mapping, mappedTypes(mapping, declared), 'p')} as h
+      from (select x.id::text as pk, ${columns.map((c, i) => `x.${quoteIdent(c)} as c${i}`).join(', ')} from prev x) p`);
     if (pairing === 'pg-pg') {
       await run(`delete from sync_snapshots where sync_name = 'bench'`);
       await run(`delete from sync_state where sync_name = 'bench'`);
       await run(`insert into sync_snapshots (sync_name, primary_key, row_hash, destination_id, synced_at, run_id)
-        select 'bench', p.id::text, hashtextextended(${postgresPayloadSql(mapping, 'p')}, 0)::text, null, timestamptz '2024-01-01 00:00:00+00', 'seed'
-        from ${schema}.prev p`);
+        select 'bench', pk, h, null, timestamptz '2024-01-01 00:00:00+00', 'seed' from ${schema}.prev_hash`);
       await run(`drop table if exists bench_prev`);
       await run(`create table bench_prev as select p.id::text as pk,
         hash_record_extended(row(${columnsOf('narrow')
           .map(([c]) => `p.${c}`)
           .join(', ')}), 0) as h from ${schema}.prev p`);
     } else {
-      // The payload text as PostgreSQL renders it (what the engine streams), hashed by DuckDB.
       await run(`set memory_limit = '2GB'`);
-      await run('create temp table seed (pk text, payload text, row_hash text)');
-      const client = new pg.Client(pgUrl(rows));
-      await client.connect();
-      try {
-        await client.query('begin');
-        await client.query(`declare seed no scroll cursor for select p.id::text, ${postgresPayloadSql(mapping, 'p')} from prev p`);
-        for (;;) {
-          const page = await client.query({ text: 'fetch 50000 from seed', rowMode: 'array' });
-          if (page.rows.length === 0) break;
-          await store.appendTemp(
-            'seed',
-            ['pk', 'payload', 'row_hash'],
-            page.rows.map((r: string[]) => [r[0], r[1], null]),
-          );
-        }
-        await client.query('rollback');
-      } finally {
-        await client.end();
-      }
+      // The engine's hashes of `prev`, computed by PostgreSQL, copied out.
+      const hashes = join(dir, 'prev-hash.csv');
+      await psql(pgUrl(rows), `\\copy (select pk, h from prev_hash) to '${hashes}' (format csv)`);
       await run(`insert into sync_snapshots (sync_name, primary_key, row_hash, destination_id, synced_at, run_id)
-        select 'bench', pk, cast(hash(payload) as varchar), null, timestamptz '2024-01-01 00:00:00+00', 'seed' from seed`);
-      await run('drop table seed');
+        select 'bench', pk, h, null, timestamptz '2024-01-01 00:00:00+00', 'seed'
+        from read_csv('${hashes}', columns = {'pk': 'VARCHAR', 'h': 'VARCHAR'}, header = false, auto_detect = false)`);
+      await rm(hashes, { force: true });
       // The raw baseline's hashes, from `prev` copied out as CSV and read with the types it reads the model with.
       const csv = join(dir, 'prev.csv');
       await psql(pgUrl(rows), `\\copy (select * from prev) to '${csv}' (format csv)`);
@@ -166,8 +166,9 @@ export async function seededPgProject(work: string, pairing: PgPairing, rows: nu
     }
     const sync = { primary_key: 'id', mapping } as unknown as SyncConfig;
     await run(`insert into sync_state (sync_name, mapping_hash, row_hash_identity, updated_at)
-      values ('bench', '${mappingHash(sync)}', '${await rowHashIdentity(store, 'payload')}', now())`);
+      values ('bench', '${mappingHash(sync)}', '${await rowHashIdentity(store, 'values', hasher)}', now())`);
   } finally {
+    await client.end();
     await store.close();
   }
   return { dir, pairing, rows, statePath: join(dir, '.hightouch-like/state.duckdb') };

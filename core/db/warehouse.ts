@@ -136,6 +136,10 @@ export async function definePostgresModelView(client: pg.ClientBase | pg.Pool, m
 /** The temp view a model is defined as while it is read. */
 export const MODEL_VIEW = 'hightouch_like_model';
 
+/** PostgreSQL, the model view defined: its columns' types without modifiers (`numeric`, not `numeric(10,2)`). */
+export const POSTGRES_VIEW_TYPES_SQL = `select attname as name, format_type(atttypid, null) as type from pg_attribute
+  where attrelid = '${MODEL_VIEW}'::regclass and attnum > 0 and not attisdropped`;
+
 export async function openWarehouse(project: ProjectConfig): Promise<Warehouse> {
   const wh = project.warehouse;
   if (wh.type === 'duckdb') {
@@ -267,11 +271,19 @@ export class PostgresWarehouse implements Warehouse {
     }
   }
 
-  async *stream(model: ModelConfig, selectList: string, chunkSize: number) {
+  stream(model: ModelConfig, selectList: string, chunkSize: number) {
+    return this.streamQuery(model, `select ${selectList} from ${MODEL_VIEW} as m`, chunkSize);
+  }
+
+  /**
+   * The rows of `query`, a query over the model's view taking `params`, in chunks through a cursor (the
+   * plan's second read passes the keys it needs payloads of as one text array).
+   */
+  async *streamQuery(model: ModelConfig, query: string, chunkSize: number, params: unknown[] = []) {
     try {
       await this.beginWithModel(model);
       try {
-        await this.client.query(`declare hightouch_like_rows no scroll cursor for select ${selectList} from ${MODEL_VIEW} as m`);
+        await this.client.query(`declare hightouch_like_rows no scroll cursor for ${query}`, params);
       } catch (error) {
         throw modelSqlError(model, error, null);
       }
@@ -286,13 +298,39 @@ export class PostgresWarehouse implements Warehouse {
   }
 
   /**
-   * Writes the rows of `select … from (model)` to `path` as CSV (PostgreSQL's COPY format: NULL is an
-   * empty field, an empty text a quoted one), readable by the owner only. The model runs read-only.
+   * What the planner asks of a model before reading its rows: the types of its columns, without
+   * modifiers, and PostgreSQL's plan of it (`EXPLAIN (FORMAT JSON)`, parsed), in one read-only transaction.
    */
-  async copyCsv(model: ModelConfig, selectList: string, path: string): Promise<void> {
+  async describe(model: ModelConfig): Promise<{ types: Map<string, string>; plan: unknown }> {
     try {
       await this.beginWithModel(model);
-      const rows = this.client.query(copyTo(`copy (select ${selectList} from ${MODEL_VIEW} as m) to stdout (format csv)`));
+      try {
+        const types = await this.client.query<{ name: string; type: string }>(POSTGRES_VIEW_TYPES_SQL);
+        const explained = await this.client.query(`explain (format json) select * from ${MODEL_VIEW}`);
+        const plan = explained.rows[0]?.['QUERY PLAN'];
+        return { types: new Map(types.rows.map((r) => [r.name, r.type])), plan: typeof plan === 'string' ? JSON.parse(plan) : plan };
+      } catch (error) {
+        throw modelSqlError(model, error, null);
+      }
+    } finally {
+      await this.client.query('rollback').catch(() => {});
+    }
+  }
+
+  /** The first column of the first row of `text`, a query of constants (a hash probe). */
+  async probe(text: string): Promise<unknown> {
+    const { rows } = await this.client.query({ text, rowMode: 'array' });
+    return rows[0]?.[0];
+  }
+
+  /**
+   * Writes the rows of `query` (over the model's view) to `path` as CSV (PostgreSQL's COPY format: NULL
+   * is an empty field, an empty text a quoted one), readable by the owner only. The model runs read-only.
+   */
+  async copyCsv(model: ModelConfig, query: string, path: string): Promise<void> {
+    try {
+      await this.beginWithModel(model);
+      const rows = this.client.query(copyTo(`copy (${query}) to stdout (format csv)`));
       try {
         await pipeline(rows, createWriteStream(path, { mode: 0o600 }));
       } catch (error) {

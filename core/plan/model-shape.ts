@@ -46,3 +46,36 @@ export async function modelIsPlainRead(db: Kysely<any>): Promise<boolean> {
     return false;
   }
 }
+
+/**
+ * PostgreSQL's node types of a plain read: table and index scans (a parallel one under `Gather`),
+ * `Append` (UNION ALL), `Result` and `Subquery Scan` (projections). A `Sample Scan` gives other rows
+ * each read; joins, aggregates, sorts, limits, functions and foreign tables may cost more than the diff.
+ */
+const POSTGRES_PLAIN = new Set([
+  'Seq Scan',
+  'Index Scan',
+  'Index Only Scan',
+  'Bitmap Heap Scan',
+  'Bitmap Index Scan',
+  'BitmapAnd',
+  'BitmapOr',
+  'Append',
+  'Result',
+  'Subquery Scan',
+  'Gather',
+]);
+
+interface PostgresPlanNode {
+  'Node Type'?: unknown;
+  Plans?: unknown;
+}
+
+/** `plan`: the parsed output of PostgreSQL's `EXPLAIN (FORMAT JSON)`, `[{ Plan: … }]`. */
+export function isPlainPostgresRead(plan: unknown): boolean {
+  const plain = (node: PostgresPlanNode): boolean =>
+    typeof node?.['Node Type'] === 'string' &&
+    POSTGRES_PLAIN.has(node['Node Type']) &&
+    (node.Plans === undefined || (Array.isArray(node.Plans) && node.Plans.every(plain)));
+  return Array.isArray(plan) && plan.length === 1 && plain((plan[0] as { Plan?: PostgresPlanNode })?.Plan as PostgresPlanNode);
+}

@@ -96,3 +96,10 @@ export function payloadFieldSql(dialect: 'duckdb' | 'postgres', payload: string,
   // A JSON Pointer, so any field name is one key: '~' and '/' are escaped as ~0 and ~1.
   return `json_extract_string(${payload}, ${quoteLiteral('/' + field.replace(/~/g, '~0').replace(/\//g, '~1'))})`;
 }
+
+/** The model columns of `mapping` as `c0…cN`, in mapping order, from the model view aliased `m`. */
+export function mappedColumnsSql(mapping: Record<string, string>): string {
+  return Object.values(mapping)
+    .map((column, i) => `m.${quoteIdent(column)} as c${i}`)
+    .join(', ');
+}

@@ -1,0 +1,114 @@
+/**
+ * The row hash of a PostgreSQL warehouse in the state's database (core/plan/row-hash.ts): the row text of
+ * the mapped values, with field names and types folded in. It must tell apart what the payload tells
+ * apart, and a sync whose snapshot holds payload hashes (an earlier version's) keeps them, sending
+ * nothing again, until a full resync moves it to the values hash.
+ */
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterEach, expect, it } from 'vitest';
+import { createProject, type TestProject } from './support/project.js';
+import { PG_BASE, usePgAdmin } from './support/postgres-admin.js';
+
+const admin = usePgAdmin();
+let counter = 0;
+let project: TestProject | undefined;
+let schema = '';
+afterEach(async () => {
+  await project?.remove();
+  if (schema) await admin.query(`drop schema if exists ${schema} cascade`);
+  project = undefined;
+  schema = '';
+});
+
+/** A PostgreSQL warehouse and state in one schema, sync `s` of model `m` to a JSON-lines file. */
+async function setup(model: string, mapping: string) {
+  schema = `htl_pghash_${process.pid}_${++counter}`;
+  await admin.query(`create schema ${schema}`);
+  project = await createProject({
+    'hightouch-like.config.yaml': `
+warehouse: { type: postgres, url: "\${PG_URL}" }
+state: { type: postgres, url: "\${PG_URL}" }
+destinations:
+  files: { type: file, path: out }
+`,
+    'models/m.sql': model,
+    // Named apart: PostgreSQL state locks a sync by name, database-wide.
+    [`syncs/${schema}.yaml`]: `model: m\ndestination: files\nprimary_key: id\nformat: jsonl\nmapping: ${mapping}\n`,
+  });
+  return { PG_URL: `${PG_BASE}?options=${encodeURIComponent(`-c search_path=${schema}`)}` };
+}
+
+const plan = async (env: Record<string, string>, ...flags: string[]) => {
+  const result = await project!.cli(['plan', schema, '--json', ...flags], env);
+  expect(result.code, result.stderr).toBe(0);
+  return JSON.parse(result.stdout)[0] as Record<string, number>;
+};
+
+const run = async (env: Record<string, string>, ...flags: string[]) => {
+  const result = await project!.cli(['run', schema, '--json', ...flags], env);
+  expect(result.code, result.stderr).toBe(0);
+  return JSON.parse(result.stdout)[0] as Record<string, any>;
+};
+
+const sent = async () =>
+  (await readFile(join(project!.dir, `out/${schema}.jsonl`), 'utf8'))
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => JSON.parse(line).fields);
+
+const identity = async () =>
+  (await admin.query(`select row_hash_identity as id from ${schema}.sync_state where sync_name = $1`, [schema])).rows[0].id as string;
+
+it('tells apart values whose row text is the same: an integer turned text, -0 and 0', async () => {
+  const env = await setup('select id, v, f from t', '{ v: v, f: f }');
+  await admin.query(`create table ${schema}.t (id integer, v integer, f float8)`);
+  await admin.query(`insert into ${schema}.t values (1, 1, 0), (2, 2, 1.5)`);
+  expect((await run(env)).sent).toBe(2);
+  expect(await identity()).toMatch(/^postgres:hashtextextended\(values\):/);
+  expect(await plan(env)).toMatchObject({ unchanged: 2, planned: 0 });
+
+  // The payload of v becomes "1" (a JSON string) though the row text stays (1,1,0): sent again.
+  await project!.write('models/m.sql', 'select id, v::text as v, f from t');
+  expect(await plan(env)).toMatchObject({ changed: 2, planned: 2 });
+  await run(env);
+  expect((await sent()).slice(-2)).toEqual([
+    { v: '1', f: 0 },
+    { v: '2', f: 1.5 },
+  ]);
+  await admin.query(`update ${schema}.t set f = '-0' where id = 1`);
+  expect(await plan(env)).toMatchObject({ changed: 1, planned: 1 });
+});
+
+it('keeps a snapshot of payload hashes, sending nothing, until a full resync moves it to the values hash', async () => {
+  const env = await setup('select id, email, name from users', '{ email: email, name: name }');
+  await admin.query(`create table ${schema}.users (id integer, email text, name text)`);
+  await admin.query(`insert into ${schema}.users values (1, 'a@x.io', 'Ann'), (2, 'b@x.io', 'Bob'), (3, 'c@x.io', 'Cy')`);
+  await run(env);
+  // What an earlier version wrote: hashtextextended of each payload text, under the payload identity.
+  await admin.query(
+    `update ${schema}.sync_snapshots s
+       set row_hash = hashtextextended('{"email":' || to_json(u.email)::text || ',"name":' || to_json(u.name)::text || '}', 0)::text
+       from ${schema}.users u where s.sync_name = $1 and s.primary_key = u.id::text`,
+    [schema],
+  );
+  const payloadHashes = (await admin.query(`select row_hash from ${schema}.sync_snapshots order by primary_key`)).rows;
+  const fingerprint = (await admin.query(`select hashtextextended('{"probe":42,"t":"text é"}', 0)::text as h`)).rows[0].h;
+  await admin.query(`update ${schema}.sync_state set row_hash_identity = $2 where sync_name = $1`, [
+    schema,
+    `postgres:hashtextextended(payload):${fingerprint}`,
+  ]);
+  expect(await plan(env)).toMatchObject({ unchanged: 3, planned: 0 });
+  await admin.query(`update ${schema}.users set name = 'Bo' where id = 2`);
+  const second = await run(env);
+  expect(second.plan).toMatchObject({ changed: 1, planned: 1 });
+  expect(await identity()).toMatch(/^postgres:hashtextextended\(payload\):/);
+  // Rows 1 and 3 still hold their payload hashes.
+  const after = (await admin.query(`select row_hash from ${schema}.sync_snapshots order by primary_key`)).rows;
+  expect([after[0], after[2]]).toEqual([payloadHashes[0], payloadHashes[2]]);
+
+  const full = await run(env, '--full-resync');
+  expect(full.plan).toMatchObject({ planned: 3 });
+  expect(await identity()).toMatch(/^postgres:hashtextextended\(values\):/);
+  expect(await plan(env)).toMatchObject({ unchanged: 3, planned: 0 });
+});
