@@ -1,13 +1,18 @@
 /**
  * The row hash of a PostgreSQL warehouse in the state's database (core/plan/row-hash.ts): the row text of
  * the mapped values, with field names and types folded in. It must tell apart what the payload tells
- * apart, and a sync whose snapshot holds payload hashes (an earlier version's) keeps them, sending
- * nothing again, until a full resync moves it to the values hash.
+ * apart, and a sync whose snapshot holds payload hashes (an earlier version's, in PostgreSQL or DuckDB
+ * state) keeps them, sending nothing again, until a full resync moves it to the values hash.
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, expect, it } from 'vitest';
-import { createProject, type TestProject } from './support/project.js';
+import { DuckDBInstance } from '@duckdb/node-api';
+import { Kysely } from 'kysely';
+import { DuckDBDialect } from '../core/db/duckdb-dialect.js';
+import { rowHashIdentity } from '../core/plan/row-hash.js';
+import type { StateStore } from '../core/state/state-store.js';
+import { createProject, readStateStore, type TestProject } from './support/project.js';
 import { PG_BASE, usePgAdmin } from './support/postgres-admin.js';
 
 const admin = usePgAdmin();
@@ -21,14 +26,14 @@ afterEach(async () => {
   schema = '';
 });
 
-/** A PostgreSQL warehouse and state in one schema, sync `s` of model `m` to a JSON-lines file. */
-async function setup(model: string, mapping: string) {
+/** A PostgreSQL warehouse (and state, unless `duckdbState`) in one schema, sync `<schema>` of model `m` to a JSON-lines file. */
+async function setup(model: string, mapping: string, duckdbState = false) {
   schema = `htl_pghash_${process.pid}_${++counter}`;
   await admin.query(`create schema ${schema}`);
   project = await createProject({
     'hightouch-like.config.yaml': `
 warehouse: { type: postgres, url: "\${PG_URL}" }
-state: { type: postgres, url: "\${PG_URL}" }
+${duckdbState ? '' : 'state: { type: postgres, url: "${PG_URL}" }'}
 destinations:
   files: { type: file, path: out }
 `,
@@ -110,5 +115,34 @@ it('keeps a snapshot of payload hashes, sending nothing, until a full resync mov
   const full = await run(env, '--full-resync');
   expect(full.plan).toMatchObject({ planned: 3 });
   expect(await identity()).toMatch(/^postgres:hashtextextended\(values\):/);
+  expect(await plan(env)).toMatchObject({ unchanged: 3, planned: 0 });
+});
+
+it('keeps a DuckDB state snapshot of payload hashes, sending nothing, until a full resync moves it to the values hash', async () => {
+  const env = await setup('select id, email, name from users', '{ email: email, name: name }', true);
+  await admin.query(`create table ${schema}.users (id integer, email text, name text)`);
+  await admin.query(`insert into ${schema}.users values (1, 'a@x.io', 'Ann'), (2, 'b@x.io', 'Bob'), (3, 'c@x.io', 'Cy')`);
+  await run(env);
+  const state = (text: string) => readStateStore(project!.dir, text, true);
+  const stateIdentity = async () =>
+    String((await state(`select row_hash_identity as id from sync_state where sync_name = '${schema}'`))[0].id);
+  expect(await stateIdentity()).toMatch(/^postgres:hashtextextended\(values\):/);
+  // What an earlier version wrote: DuckDB's hash of each payload text, under DuckDB's payload identity.
+  const instance = await DuckDBInstance.create(':memory:');
+  const duck = new Kysely<any>({ dialect: new DuckDBDialect(await instance.connect()) });
+  const payloadIdentity = await rowHashIdentity({ dialect: 'duckdb', db: duck } as unknown as StateStore, 'payload');
+  await duck.destroy();
+  instance.closeSync();
+  const payload = (email: string, name: string) => `'${JSON.stringify({ email, name })}'`;
+  await state(`update sync_snapshots set row_hash = cast(hash(case primary_key when '1' then ${payload('a@x.io', 'Ann')}
+      when '2' then ${payload('b@x.io', 'Bob')} else ${payload('c@x.io', 'Cy')} end) as varchar);
+    update sync_state set row_hash_identity = '${payloadIdentity}'`);
+  expect(await plan(env)).toMatchObject({ unchanged: 3, planned: 0 });
+  await admin.query(`update ${schema}.users set name = 'Bo' where id = 2`);
+  expect((await run(env)).plan).toMatchObject({ changed: 1, planned: 1 });
+  expect(await stateIdentity()).toBe(payloadIdentity);
+
+  expect((await run(env, '--full-resync')).plan).toMatchObject({ planned: 3 });
+  expect(await stateIdentity()).toMatch(/^postgres:hashtextextended\(values\):/);
   expect(await plan(env)).toMatchObject({ unchanged: 3, planned: 0 });
 });

@@ -31,6 +31,9 @@ import type { UnchangedRows } from './stage-model.js';
  */
 const CSV_MAX_LINE = 16 * 1024 * 1024;
 
+/** Key, hash and match value: DuckDB's default (2 MB). Its read buffers grow with it (16 MiB: 1.0 GB RSS at 10M rows). */
+const NARROW_MAX_LINE = 2 * 1024 * 1024;
+
 /** Rows per fetch of the second read, as the streamed path. */
 const READ_BACK_CHUNK = 2000;
 
@@ -88,7 +91,7 @@ export async function copyPostgresIntoDuckDB(
     ]);
   if (!isPlainPostgresRead(plan)) return readOnce();
   const narrow = `select r.pk, ${row.hash('r')}, ${row.matchValue('r')} from (${row.rows}) r`;
-  if (!(await copyIn(db, warehouse, model, narrow, ['pk', 'row_hash', 'mv']))) return readOnce();
+  if (!(await copyIn(db, warehouse, model, narrow, ['pk', 'row_hash', 'mv'], NARROW_MAX_LINE))) return readOnce();
 
   // The keys that may be sent: not unchanged, and not duplicated (an invalid key needs no payload).
   const same = unchanged.sameFunction && !unchanged.fullResync ? 's.row_hash = m.row_hash' : 'false';
@@ -132,23 +135,28 @@ async function copyIn(
   model: ModelConfig,
   query: string,
   columns: string[],
+  maxLine = CSV_MAX_LINE,
 ): Promise<boolean> {
   const dir = await mkdtemp(join(tmpdir(), 'hightouch-like-'));
   try {
     const file = join(dir, 'model.csv');
     await warehouse.copyCsv(model, query, file);
     const types = columns.map((c) => `${quoteLiteral(c)}: 'VARCHAR'`).join(', ');
+    // The staged rows' order means nothing to the plan; keeping it made DuckDB buffer the file's rows.
+    await sql`set preserve_insertion_order = false`.execute(db);
     try {
       await sql
         .raw(
           `insert into ht_model (${columns.join(', ')}) select * from read_csv(${quoteLiteral(file)},
             columns = {${types}}, header = false, auto_detect = false,
-            delim = ',', quote = '"', escape = '"', allow_quoted_nulls = false, max_line_size = ${CSV_MAX_LINE})`,
+            delim = ',', quote = '"', escape = '"', allow_quoted_nulls = false, max_line_size = ${maxLine})`,
         )
         .execute(db);
     } catch {
       await sql`delete from ht_model`.execute(db);
       return false;
+    } finally {
+      await sql`reset preserve_insertion_order`.execute(db);
     }
     return true;
   } finally {

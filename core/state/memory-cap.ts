@@ -4,7 +4,8 @@
  * - `plan`: the diff (hash joins over model and snapshot) and the snapshot fold after a run: 640MB kept
  *   a 10M-row plan under 1 GiB of peak RSS; a 1M-row fold failed ("Out of Memory") at 256MB.
  * - `diff`: the plan's diff of a plain-read model (planner.ts), whose join carries key and hash only,
- *   against a snapshot of at most 20M rows (`diffPhase`): 10M rows took 3.0 s at 320MB, 400MB and
+ *   and the staging and diff of a PostgreSQL warehouse's rows hashed by values (a payload only for the
+ *   rows that may be sent), against a snapshot of at most 20M rows (`diffPhase`): 10M rows took 3.0 s at 320MB, 400MB and
  *   512MB alike, peaking at 0.79–0.85 GiB at 400MB against 1.06–1.13 GiB at 640MB (the process holds
  *   more than DuckDB's cap counts). At 100M rows the join ran out of memory at 400MB; it takes `plan`.
  * - `send`: while batches go out, DuckDB holds only the plan table's pages and each commit's rows. A
