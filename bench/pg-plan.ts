@@ -1,6 +1,7 @@
 /**
- * Benchmark 1b: plan over a PostgreSQL warehouse, in both pairings (DuckDB state: rows stream through
- * Node; PostgreSQL state in the same database: one statement), against the raw limit of each
+ * Benchmark 1b: plan over a PostgreSQL warehouse, in both pairings (DuckDB state: key and hash leave by
+ * COPY, payloads of changed rows read back; PostgreSQL state in the same database: one staging statement
+ * and the diff), against the raw limit of each
  * (`raw-pg-plan.ts`). Same model and diff as benchmark 1.
  */
 import { expectedCounts, type Diff } from './lib/dataset.js';
@@ -66,8 +67,9 @@ export const pgPlan: Benchmark = {
         'PostgreSQL state, one PostgreSQL statement, the full outer join on `hash_record_extended` of the mapped columns; ' +
         'with DuckDB state, `COPY (select * from model) TO STDOUT (format csv)` by psql into a file, read by DuckDB ' +
         "`read_csv` and joined on DuckDB's `hash(c1, …, c10)`. Its work after connecting is shown apart. The engine " +
-        'hashes the row text of the mapped values in PostgreSQL with PostgreSQL state, and, with DuckDB state, the ' +
-        'payload text, which leaves PostgreSQL by COPY (README, "Row hashes"). All answered the expected counts in every run: ' +
+        'hashes the row text of the mapped values in PostgreSQL in both pairings (README, "Row hashes"); with DuckDB ' +
+        "state, key and hash leave PostgreSQL by COPY and the changed rows' payloads are read back by key. All answered " +
+        'the expected counts in every run: ' +
         (countsOk ? '**yes**.' : '**NO** (see the log).'),
       '',
       ...table(['pairing', 'rows', 'raw work', 'raw process', 'plan process', 'plan / raw', 'raw peak RSS', 'plan peak RSS'], body),

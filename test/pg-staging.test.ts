@@ -130,6 +130,29 @@ describe.each(['duckdb', 'postgres'] as const)('postgres warehouse, %s state', (
     expect(emails.every((e) => /^u\d+@x\.io$/.test(e))).toBe(true);
   });
 
+  it('reports a key an unchanged row shares with a new row as duplicate, and sends neither', async () => {
+    const env = await setup(
+      state,
+      'select id, email from people',
+      'model: m\ndestination: files\nprimary_key: id\nformat: jsonl\nmapping: { email: email }\n',
+    );
+    await admin.query(`create table ${schema}.people (id integer, email text)`);
+    await admin.query(`insert into ${schema}.people values (1, 'one@x.io'), (2, 'two@x.io')`);
+    expect((await project!.cli(['run', 's', '--json'], env)).code).toBe(0);
+    await admin.query(`insert into ${schema}.people values (2, 'other@x.io')`);
+    const second = await project!.cli(['run', 's', '--json'], env);
+    expect(second.code, second.stderr).toBe(2);
+    expect(JSON.parse(second.stdout)[0]).toMatchObject({ invalid: 2, sent: 0 });
+    expect(
+      logEvents(second.stderr)
+        .filter((e) => e.msg === 'invalid_row')
+        .map((e) => [e.primary_key, e.reason]),
+    ).toEqual([
+      ['2', 'duplicate primary key'],
+      ['2', 'duplicate primary key'],
+    ]);
+  });
+
   it('finds a new row sharing the external_id of an unchanged one, and sends neither', async () => {
     const env = await setup(
       state,

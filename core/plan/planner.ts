@@ -172,7 +172,9 @@ async function planSync(store: StateStore, project: ProjectConfig, sync: SyncCon
       // diff's cap applies. 10M rows from PostgreSQL peaked at 1.12 GiB at 640MB, 0.82 GiB at 400MB, in as long.
       if (intoDuckDB && input === 'values') await capDuckDBMemory(store, diffPhase(snapshotRows));
       await stageModel(store, project, sync, project.models[sync.model], unchanged, warehouse);
-      await planStaged(db, sync, options, match, hashes, quiet);
+      // Without pending keys, the snapshot side counted above is the settled snapshot.
+      const settled = oneDatabase ? unchanged?.snapshot : undefined;
+      await planStaged(db, sync, options, match, hashes, quiet, settled, quiet.pending ? snapshotRows : undefined);
       await capDuckDBMemory(store, 'plan');
       modelRows = Number((await sql<{ n: number }>`select count(*) as n from ht_model`.execute(db)).rows[0].n);
       await sql`drop table if exists ht_model`.execute(db);
@@ -381,7 +383,50 @@ function snapshotSide(sync: SyncConfig, columns: 'full' | 'diff' | 'ids', quiet:
 }
 
 /** The general strategy: the model staged as `ht_model(pk, payload)`, then one statement. */
-async function planStaged(db: Kysely<any>, sync: SyncConfig, options: PlanOptions, match: Match, hashes: Hashes, quiet: Quiet) {
+async function planStaged(
+  db: Kysely<any>,
+  sync: SyncConfig,
+  options: PlanOptions,
+  match: Match,
+  hashes: Hashes,
+  quiet: Quiet,
+  settled?: string,
+  settledRows?: number,
+): Promise<void> {
+  // `known` staged (PostgreSQL, one database): group only the keys not in the snapshot `settled`, then
+  // check by counts that no two staged rows share a key of it (else group every key). At 10M rows the
+  // grouping of every key spilled to disk for 12 s of a 29 s diff.
+  if (settled) {
+    await planStagedStatement(db, sync, options, match, hashes, quiet, true);
+    if (await knownKeysUnique(db, settled, settledRows)) return;
+    await sql`drop table if exists ht_plan`.execute(db);
+  }
+  await planStagedStatement(db, sync, options, match, hashes, quiet, false);
+}
+
+/**
+ * Whether the staged rows whose key is in the snapshot `settled` (`known`) number the snapshot's keys
+ * that the plan did not find removed: each such key is then staged once. `rows`: the snapshot's rows
+ * when already counted.
+ */
+async function knownKeysUnique(db: Kysely<any>, settled: string, rows?: number): Promise<boolean> {
+  const count = async (text: string) => Number((await sql.raw<{ n: number }>(text).execute(db)).rows[0].n);
+  const known = await count('select count(*) as n from ht_model where known');
+  const settledRows = rows ?? (await count(`select count(*) as n from ${settled} x`));
+  const removed = await count(`select count(*) as n from ht_plan p where p.change in ('removed', 'superseded')
+      and exists (select 1 from ${settled} x where x.primary_key = p.pk)`);
+  return known === settledRows - removed;
+}
+
+async function planStagedStatement(
+  db: Kysely<any>,
+  sync: SyncConfig,
+  options: PlanOptions,
+  match: Match,
+  hashes: Hashes,
+  quiet: Quiet,
+  newKeysOnly: boolean,
+): Promise<void> {
   // Rows with a null key are invalid already and address nothing: they are not counted as copies.
   const matchCopies = checksMatchDuplicates(match) ? `case when x.mv is null then 1 else count(x.pk) over (partition by x.mv) end` : '1';
   // Staged apart (`mv`) where the payload of an unchanged row was not kept.
@@ -394,7 +439,8 @@ async function planStaged(db: Kysely<any>, sync: SyncConfig, options: PlanOption
              coalesce(d.copies, 1) as copies,
              ${matchCopies} as match_copies
       from (select pk, payload, row_hash, ${matchValue} as mv from ht_model) x
-      left join (select pk as dup_pk, count(*) as copies from ht_model where pk is not null group by pk having count(*) > 1) d
+      left join (select pk as dup_pk, count(*) as copies from ht_model where pk is not null ${newKeysOnly ? 'and known is not true' : ''}
+        group by pk having count(*) > 1) d
         on d.dup_pk = x.pk
     ),
     s as (${snapshotSide(sync, 'full', quiet)}),

@@ -19,6 +19,13 @@ import { payloadHashSql, valuesHashSql, type HashInput } from './row-hash.js';
 
 const STREAM_CHUNK = 2000;
 
+/**
+ * `ht_model`'s columns: the canonical key, the payload (null where the row's hash matched the snapshot's),
+ * the row hash (null: the planner hashes the payload), the match value staged apart, and whether the key
+ * is in the snapshot (`known`, set where the staging compared them).
+ */
+const STAGED_COLUMNS = ['pk', 'payload', 'row_hash', 'mv', 'known'];
+
 export { duckdbPayloadSql, mappedColumnsSql } from './payload-sql.js';
 
 /** DuckDB, the model view defined: the types of the mapped columns, in mapping order (for `valuesHashSql`). */
@@ -56,13 +63,13 @@ function narrowPostgresSql(sync: SyncConfig, pk: string, unchanged: UnchangedRow
   const same = unchanged.sameFunction && !unchanged.fullResync ? `s.row_hash = x.h` : 'false';
   const row = postgresRowSql(sync, pk, types, unchanged.matchField);
   if (unchanged.hash === 'values') {
-    return `insert into ht_model (pk, payload, row_hash, mv)
-    select x.pk, case when ${same} then null else ${row.payload('x')} end, x.h, ${row.matchValue('x')}
+    return `insert into ht_model (pk, payload, row_hash, mv, known)
+    select x.pk, case when ${same} then null else ${row.payload('x')} end, x.h, ${row.matchValue('x')}, s.primary_key is not null
     from (select r.*, ${row.hash('r')} as h from (${row.rows}) r offset 0) x
     left join ${unchanged.snapshot} s on s.primary_key = x.pk`;
   }
-  return `insert into ht_model (pk, payload, row_hash, mv)
-    select x.pk, case when ${same} then null else x.payload end, x.h, ${row.matchValue('x')}
+  return `insert into ht_model (pk, payload, row_hash, mv, known)
+    select x.pk, case when ${same} then null else x.payload end, x.h, ${row.matchValue('x')}, s.primary_key is not null
     from (select p.*, ${payloadHashSql('postgres', 'p.payload')} as h
       from (select r.*, ${row.payload('r')} as payload from (${row.rows}) r offset 0) p offset 0) x
     left join ${unchanged.snapshot} s on s.primary_key = x.pk`;
@@ -90,7 +97,8 @@ export async function stageModel(
       const columns = Object.keys(carried).length === 0 ? '' : `, ${mappedColumnsSql(sync.mapping)}`;
       await store.runReadOnly(
         `create temp table ht_model as select pk, ${duckdbPayloadSql(carried, 'x')} as payload,
-          cast(${valuesHashSql(sync.mapping, types, 'x')} as varchar) as row_hash, cast(null as varchar) as mv
+          cast(${valuesHashSql(sync.mapping, types, 'x')} as varchar) as row_hash, cast(null as varchar) as mv,
+          cast(null as boolean) as known
         from (select ${pk} as pk${columns} from ${MODEL_VIEW} as m) x`,
       );
     } catch (error) {
@@ -104,7 +112,7 @@ export async function stageModel(
 
   if (store.dialect === 'postgres' && sameDatabase(project.warehouse, project.state)) {
     // CREATE is refused in a read-only transaction, INSERT into a temp table is not: create, then fill.
-    await sql`create temp table ht_model (pk text, payload text, row_hash text, mv text)`.execute(db);
+    await sql`create temp table ht_model (pk text, payload text, row_hash text, mv text, known boolean)`.execute(db);
     try {
       await store.defineModelView(model, MODEL_VIEW);
       const declared = (await sql.raw<{ name: string; type: string }>(POSTGRES_VIEW_TYPES_SQL).execute(db)).rows;
@@ -122,7 +130,7 @@ export async function stageModel(
     return;
   }
 
-  await sql`create temp table ht_model (pk text, payload text, row_hash text, mv text)`.execute(db);
+  await sql`create temp table ht_model (pk text, payload text, row_hash text, mv text, known boolean)`.execute(db);
   const warehouse = opened ?? (await openWarehouse(project));
   try {
     if (warehouse instanceof PostgresWarehouse && store.dialect === 'duckdb') {
@@ -133,8 +141,8 @@ export async function stageModel(
         const row = postgresRowSql(sync, pk, mappedTypes(sync.mapping, types), unchanged.matchField);
         const query = `select r.pk, ${row.payload('r')} as payload, ${row.hash('r')} as h, ${row.matchValue('r')} as mv from (${row.rows}) r`;
         for await (const rows of warehouse.streamQuery(model, query, STREAM_CHUNK)) {
-          const values = rows.map((r) => [r.pk as string | null, r.payload as string, r.h as string, r.mv as string | null]);
-          await store.appendTemp('ht_model', ['pk', 'payload', 'row_hash', 'mv'], values);
+          const values = rows.map((r) => [r.pk as string | null, r.payload as string, r.h as string, r.mv as string | null, null]);
+          await store.appendTemp('ht_model', STAGED_COLUMNS, values);
         }
         return;
       }
@@ -142,8 +150,8 @@ export async function stageModel(
     const payload = warehouse.dialect === 'duckdb' ? duckdbPayloadSql(sync.mapping) : postgresPayloadSql(sync.mapping);
     const selectList = `${pk} as ${quoteIdent('__pk')}, ${payload} as ${quoteIdent('__payload')}`;
     for await (const rows of warehouse.stream(model, selectList, STREAM_CHUNK)) {
-      const values = rows.map((row) => [(row.__pk as string | null) ?? null, row.__payload as string, null, null]);
-      await store.appendTemp('ht_model', ['pk', 'payload', 'row_hash', 'mv'], values);
+      const values = rows.map((row) => [(row.__pk as string | null) ?? null, row.__payload as string, null, null, null]);
+      await store.appendTemp('ht_model', STAGED_COLUMNS, values);
     }
   } finally {
     if (!opened) await warehouse.close();
