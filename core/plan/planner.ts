@@ -397,11 +397,11 @@ async function planStaged(
   // check by counts that no two staged rows share a key of it (else group every key). At 10M rows the
   // grouping of every key spilled to disk for 12 s of a 29 s diff.
   if (settled) {
-    await planStagedStatement(db, sync, options, match, hashes, quiet, true);
+    await sql.raw(stagedPlanSql(sync, options, match, hashes, quiet, true)).execute(db);
     if (await knownKeysUnique(db, settled, settledRows)) return;
     await sql`drop table if exists ht_plan`.execute(db);
   }
-  await planStagedStatement(db, sync, options, match, hashes, quiet, false);
+  await sql.raw(stagedPlanSql(sync, options, match, hashes, quiet, false)).execute(db);
 }
 
 /**
@@ -418,15 +418,8 @@ async function knownKeysUnique(db: Kysely<any>, settled: string, rows?: number):
   return known === settledRows - removed;
 }
 
-async function planStagedStatement(
-  db: Kysely<any>,
-  sync: SyncConfig,
-  options: PlanOptions,
-  match: Match,
-  hashes: Hashes,
-  quiet: Quiet,
-  newKeysOnly: boolean,
-): Promise<void> {
+/** The staged plan's statement; `newKeysOnly`: group for duplicates only the keys not `known`. */
+function stagedPlanSql(sync: SyncConfig, options: PlanOptions, match: Match, hashes: Hashes, quiet: Quiet, newKeysOnly: boolean): string {
   // Rows with a null key are invalid already and address nothing: they are not counted as copies.
   const matchCopies = checksMatchDuplicates(match) ? `case when x.mv is null then 1 else count(x.pk) over (partition by x.mv) end` : '1';
   // Staged apart (`mv`) where the payload of an unchanged row was not kept.
@@ -459,7 +452,7 @@ async function planStagedStatement(
         m.payload, m.row_hash, s.destination_id
       from m full outer join s on m.pk = s.primary_key
     )`;
-  await sql.raw(planTail(sync, ctes, match, options)).execute(db);
+  return planTail(sync, ctes, match, options);
 }
 
 /**
