@@ -130,6 +130,24 @@ describe.each(['duckdb', 'postgres'] as const)('postgres warehouse, %s state', (
     expect(emails.every((e) => /^u\d+@x\.io$/.test(e))).toBe(true);
   });
 
+  it('keeps a byte-order mark that begins a key (DuckDB drops one at the start of an unquoted CSV value)', async () => {
+    const env = await setup(
+      state,
+      'select k, v from t',
+      'model: m\ndestination: files\nprimary_key: k\nformat: jsonl\nmapping: { v: v }\n',
+    );
+    await admin.query(`create table ${schema}.t (k text, v text)`);
+    await admin.query(`insert into ${schema}.t values (E'\\uFEFFabc', 'bom'), ('abc', 'plain')`);
+    const first = await project!.cli(['run', 's', '--json'], env);
+    expect(first.code, first.stderr).toBe(0);
+    const keys = (await readFile(join(project!.dir, 'out/s.jsonl'), 'utf8'))
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l).key);
+    expect(keys.sort()).toEqual(['abc', '\uFEFFabc']);
+    expect(JSON.parse((await project!.cli(['plan', 's', '--json'], env)).stdout)[0]).toMatchObject({ planned: 0, removed: 0 });
+  });
+
   it('reports a key an unchanged row shares with a new row as duplicate, and sends neither', async () => {
     const env = await setup(
       state,
@@ -183,4 +201,19 @@ describe.each(['duckdb', 'postgres'] as const)('postgres warehouse, %s state', (
       { ext: 'y', email: 'two@x.io' },
     ]);
   });
+});
+
+it('names the temp directory, not the model, when it cannot stage there', async () => {
+  const env = await setup(
+    'duckdb',
+    'select k from src',
+    'model: m\ndestination: files\nprimary_key: k\nformat: jsonl\nmapping: { k: k }\n',
+  );
+  await admin.query(`create table ${schema}.src (k integer)`);
+  await admin.query(`insert into ${schema}.src values (1)`);
+  const result = await project!.cli(['run', 's', '--json'], { ...env, TMPDIR: join(project!.dir, 'missing') });
+  expect(result.code).not.toBe(0);
+  const report = JSON.parse(result.stdout)[0];
+  expect(report.error).toMatch(/cannot make a temp directory for the model's rows: ENOENT.*point TMPDIR at a writable directory/);
+  expect(report.error).not.toMatch(/SQL error|models\/m\.sql/);
 });

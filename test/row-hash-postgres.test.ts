@@ -6,7 +6,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterEach, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { Kysely } from 'kysely';
 import { DuckDBDialect } from '../core/db/duckdb-dialect.js';
@@ -145,4 +145,34 @@ it('keeps a DuckDB state snapshot of payload hashes, sending nothing, until a fu
   expect((await run(env, '--full-resync')).plan).toMatchObject({ planned: 3 });
   expect(await stateIdentity()).toMatch(/^postgres:hashtextextended\(values\):/);
   expect(await plan(env)).toMatchObject({ unchanged: 3, planned: 0 });
+});
+
+describe.each([false, true])('duckdb state: %s', (duckdbState) => {
+  it('sends a composite value again when an attribute is renamed (its row text has no names, its JSON has)', async () => {
+    const env = await setup('select id, c, t as whole from t', '{ c: c, whole: whole }', duckdbState);
+    await admin.query(`create type ${schema}.pr as (a integer, b text)`);
+    await admin.query(`create table ${schema}.t (id integer, c ${schema}.pr, n integer)`);
+    await admin.query(`insert into ${schema}.t values (1, row(1, 'x'), 7)`);
+    await run(env);
+    expect(await plan(env)).toMatchObject({ planned: 0 });
+    await admin.query(`alter type ${schema}.pr rename attribute a to renamed`);
+    expect(await plan(env)).toMatchObject({ changed: 1, planned: 1 });
+    await run(env);
+    expect((await sent()).at(-1).c).toEqual({ renamed: 1, b: 'x' });
+    // The whole row's JSON changes with a column's type, its text does not.
+    await admin.query(`alter table ${schema}.t alter column n type text`);
+    expect(await plan(env)).toMatchObject({ changed: 1, planned: 1 });
+  });
+
+  it('sends nothing again when a numeric only changes scale, as its JSON stays', async () => {
+    const env = await setup('select id, d, u from t', '{ d: d, u: u }', duckdbState);
+    await admin.query(`create table ${schema}.t (id integer, d numeric(10, 2), u numeric)`);
+    await admin.query(`insert into ${schema}.t values (1, 1.5, 1.5), (2, 2, 2)`);
+    await run(env);
+    await admin.query(`alter table ${schema}.t alter column d type numeric(10, 3)`);
+    await admin.query(`update ${schema}.t set u = 1.50 where id = 1`);
+    expect(await plan(env)).toMatchObject({ changed: 0, planned: 0 });
+    await admin.query(`update ${schema}.t set u = 1.51 where id = 1`);
+    expect(await plan(env)).toMatchObject({ changed: 1, planned: 1 });
+  });
 });

@@ -11,6 +11,7 @@
  * around each open, as before.
  */
 import { DuckDBInstance } from '@duckdb/node-api';
+import './duckdb-text.js';
 
 interface SharedInstance {
   instance: DuckDBInstance;

@@ -5,6 +5,7 @@
  * one query; the model then runs read-only.
  */
 import { DuckDBInstance, StatementType, type DuckDBConnection } from '@duckdb/node-api';
+import './duckdb-text.js';
 import pg from 'pg';
 import { createWriteStream, existsSync } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
@@ -324,13 +325,13 @@ export class PostgresWarehouse implements Warehouse {
   }
 
   /**
-   * Writes the rows of `query` (over the model's view) to `path` as CSV (PostgreSQL's COPY format: NULL
-   * is an empty field, an empty text a quoted one), readable by the owner only. The model runs read-only.
+   * Writes the rows of `query` (over the model's view) to `path` as CSV, every value quoted and NULL an
+   * empty unquoted field, readable by the owner only. The model runs read-only.
    */
   async copyCsv(model: ModelConfig, query: string, path: string): Promise<void> {
     try {
       await this.beginWithModel(model);
-      const rows = this.client.query(copyTo(`copy (${query}) to stdout (format csv)`));
+      const rows = this.client.query(copyTo(`copy (${query}) to stdout (format csv, force_quote *)`));
       try {
         await pipeline(rows, createWriteStream(path, { mode: 0o600 }));
       } catch (error) {

@@ -8,6 +8,7 @@
 import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
+import '../db/duckdb-text.js';
 import type { ProjectConfig } from '../config/types.js';
 import { UserError, oneLine } from '../../shared/errors.js';
 import { attachLandingSql, LANDED_CATALOG, waitForLock } from '../db/landing-attach.js';

@@ -51,13 +51,18 @@ function duckdbValueJson(x: string): string {
     else cast(to_json(${x}) as varchar) end, 'null')`.replace(ONE_LINE, ' ');
 }
 
+/** PostgreSQL: a numeric value's JSON, without trailing fractional zeros (1.50 → 1.5). */
+export function postgresNumericJson(x: string): string {
+  return trimZeros(`${x}::text`, `strpos(${x}::text, '.') > 0`);
+}
+
 /** PostgreSQL. `to_json` writes a timestamp as `"2026-01-01T08:30:00.5"`, with `+00:00` in a UTC session. */
 function postgresValueJson(x: string): string {
   const is = (...types: string[]) => `pg_typeof(${x}) in (${types.map((t) => `${quoteLiteral(t)}::regtype`).join(', ')})`;
   const json = `to_json(${x})::text`;
   return `coalesce(case
     when ${is('smallint', 'integer', 'bigint', 'real', 'double precision')} then ${x}::text
-    when ${is('numeric')} then ${trimZeros(`${x}::text`, `strpos(${x}::text, '.') > 0`)}
+    when ${is('numeric')} then ${postgresNumericJson(x)}
     when ${is('timestamp with time zone')} then case when right(${json}, 7) = '+00:00"' then left(${json}, -7) || 'Z"' else ${json} end
     else ${json} end, 'null')`.replace(ONE_LINE, ' ');
 }

@@ -15,6 +15,7 @@
 import { sql, type Kysely } from 'kysely';
 import type { SqlDialect } from './canonical-key.js';
 import { quoteLiteral } from '../db/sql-text.js';
+import { postgresNumericJson } from './payload-sql.js';
 import type { StateStore } from '../state/state-store.js';
 
 /**
@@ -66,8 +67,43 @@ export function valuesHashSql(mapping: Record<string, string>, types: string[], 
  */
 export function postgresValuesHashSql(mapping: Record<string, string>, types: string[], alias: string): string {
   const signature = JSON.stringify(Object.keys(mapping).map((field, i) => [field, types[i]]));
-  const row = types.length === 0 ? `''` : `row(${types.map((_, i) => `${alias}.c${i}`).join(', ')})::text`;
+  const values = types.map((type, i) => postgresHashedValue(type, `${alias}.c${i}`));
+  const row = types.length === 0 ? `''` : `row(${values.join(', ')})::text`;
   return `hashtextextended(${quoteLiteral(signature)} || ${row}, 0)::text`;
+}
+
+/** Built-in scalar types (and arrays of them) whose text tells apart every value their JSON does. */
+const ROW_TEXT_TYPES = new Set([
+  'smallint',
+  'integer',
+  'bigint',
+  'real',
+  'double precision',
+  'text',
+  'character varying',
+  'character',
+  'boolean',
+  'date',
+  'time without time zone',
+  'time with time zone',
+  'timestamp without time zone',
+  'timestamp with time zone',
+  'interval',
+  'uuid',
+  'bytea',
+  'json',
+  'jsonb',
+]);
+
+/**
+ * What of a value of `type` goes into the hashed row. A numeric goes in as its payload text (a scale
+ * change, 1.50 to 1.500, changes the row text and not the JSON, and sent rows again); a composite,
+ * record, enum, domain or other type as its JSON (a composite's row text has no field names: renaming
+ * one changed the payload, not the row text, and the row went unsent); built-in scalars as themselves.
+ */
+function postgresHashedValue(type: string, value: string): string {
+  if (type === 'numeric') return postgresNumericJson(value);
+  return ROW_TEXT_TYPES.has(type.replace(/(\[\])+$/, '')) ? value : `to_json(${value})::text`;
 }
 
 /** The values probed for the fingerprint: one of each kind a model commonly maps. */

@@ -8,9 +8,9 @@
  *   key, in a second read (1M rows: key and hash 0.9 s, against 3.1 s with payloads). If that read does
  *   not give each of those keys exactly one row (the model answered otherwise: `random()`, rows deleted
  *   meanwhile), the model is read once more with every payload, as for any other model.
- * PostgreSQL's CSV quotes every text that needs it and writes NULL unquoted and empty, '' quoted;
- * DuckDB reads it back by the same rules, so a key or payload with commas, quotes or line breaks
- * arrives as it left.
+ * PostgreSQL's CSV quotes every value (`FORCE_QUOTE *`) and writes NULL unquoted and empty; DuckDB reads
+ * it back by the same rules, so a key or payload with commas, quotes or line breaks arrives as it left
+ * (unquoted, DuckDB drops a byte-order mark, U+FEFF, that begins a value).
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -20,6 +20,7 @@ import type { ModelConfig, SyncConfig } from '../config/types.js';
 import type { StateStore } from '../state/state-store.js';
 import { MODEL_VIEW, type PostgresWarehouse } from '../db/warehouse.js';
 import { quoteLiteral } from '../db/sql-text.js';
+import { UserError, oneLine } from '../../shared/errors.js';
 import { mappedColumnsSql, payloadFieldSql, postgresPayloadSql } from './payload-sql.js';
 import { postgresValuesHashSql } from './row-hash.js';
 import { isPlainPostgresRead } from './model-shape.js';
@@ -77,20 +78,21 @@ export async function copyPostgresIntoDuckDB(
 ): Promise<boolean> {
   const db = store.db as unknown as Kysely<any>;
   if (unchanged?.hash !== 'values') {
-    const query = `select ${pk}, ${postgresPayloadSql(sync.mapping)} from ${MODEL_VIEW} as m`;
+    const query = `select ${pk} as pk, ${postgresPayloadSql(sync.mapping)} as payload from ${MODEL_VIEW} as m`;
     return copyIn(db, warehouse, model, query, ['pk', 'payload']);
   }
   const { types, plan } = await warehouse.describe(model);
   const row = postgresRowSql(sync, pk, mappedTypes(sync.mapping, types), unchanged.matchField);
   const readOnce = () =>
-    copyIn(db, warehouse, model, `select r.pk, ${row.payload('r')}, ${row.hash('r')}, ${row.matchValue('r')} from (${row.rows}) r`, [
-      'pk',
-      'payload',
-      'row_hash',
-      'mv',
-    ]);
+    copyIn(
+      db,
+      warehouse,
+      model,
+      `select r.pk, ${row.payload('r')} as payload, ${row.hash('r')} as h, ${row.matchValue('r')} as mv from (${row.rows}) r`,
+      ['pk', 'payload', 'row_hash', 'mv'],
+    );
   if (!isPlainPostgresRead(plan)) return readOnce();
-  const narrow = `select r.pk, ${row.hash('r')}, ${row.matchValue('r')} from (${row.rows}) r`;
+  const narrow = `select r.pk, ${row.hash('r')} as h, ${row.matchValue('r')} as mv from (${row.rows}) r`;
   if (!(await copyIn(db, warehouse, model, narrow, ['pk', 'row_hash', 'mv'], NARROW_MAX_LINE))) return readOnce();
 
   // The keys that may be sent: not unchanged, and not duplicated (an invalid key needs no payload).
@@ -137,7 +139,14 @@ async function copyIn(
   columns: string[],
   maxLine = CSV_MAX_LINE,
 ): Promise<boolean> {
-  const dir = await mkdtemp(join(tmpdir(), 'hightouch-like-'));
+  let dir: string;
+  try {
+    dir = await mkdtemp(join(tmpdir(), 'hightouch-like-'));
+  } catch (error) {
+    throw new UserError(`cannot make a temp directory for the model's rows: ${oneLine((error as Error).message)}`, {
+      hint: 'point TMPDIR at a writable directory.',
+    });
+  }
   try {
     const file = join(dir, 'model.csv');
     await warehouse.copyCsv(model, query, file);
@@ -147,7 +156,7 @@ async function copyIn(
     try {
       await sql
         .raw(
-          `insert into ht_model (${columns.join(', ')}) select * from read_csv(${quoteLiteral(file)},
+          `insert into ht_model (${columns.join(', ')}) select ${columns.join(', ')} from read_csv(${quoteLiteral(file)},
             columns = {${types}}, header = false, auto_detect = false,
             delim = ',', quote = '"', escape = '"', allow_quoted_nulls = false, max_line_size = ${maxLine})`,
         )

@@ -13,6 +13,7 @@
  */
 import { duckdbMemoryLimit } from './memory-cap.js';
 import { DuckDBInstance, StatementType } from '@duckdb/node-api';
+import '../db/duckdb-text.js';
 import pg from 'pg';
 import { firstTokenOffset, isBlankSql, leadingKeyword } from '../config/sql-statement.js';
 import type { ProjectConfig } from '../config/types.js';
