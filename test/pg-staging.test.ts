@@ -1,11 +1,10 @@
 /**
- * How a PostgreSQL warehouse's rows reach the plan. With DuckDB state they leave PostgreSQL by COPY as
- * CSV (core/plan/stage-postgres.ts), a plain read as key and hash with the payloads read back by key:
- * keys and values with commas, quotes, line breaks, an empty text beside a NULL, must arrive as they
- * left, a row too long for DuckDB's CSV reader is staged through Node, and a model that answers
- * otherwise when read again is read once.
- * With PostgreSQL state in the same database, unchanged rows are staged without their payload: what
- * the plan still needs of them (the value records are matched on) must be staged apart.
+ * How a PostgreSQL warehouse's rows reach the plan. With DuckDB state a plain read leaves PostgreSQL by
+ * COPY as key and hash, and the payloads of the rows to send are read back by key (core/plan/stage-postgres.ts);
+ * any other model, or a second read that differs, streams every row through a cursor. Keys and values with
+ * commas, quotes, line breaks, a leading byte-order mark, an empty text beside a NULL, must arrive as they
+ * left, both ways. With PostgreSQL state in the same database, unchanged rows are staged without their
+ * payload: what the plan still needs of them (the value records are matched on) must be staged apart.
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -89,7 +88,7 @@ describe.each(['duckdb', 'postgres'] as const)('postgres warehouse, %s state', (
     },
   );
 
-  it.each(SHAPES)('stages a row longer than the CSV reader takes (17 MiB) and sends it whole ($shape)', async ({ order }) => {
+  it.each(SHAPES)('stages a 17 MiB row and sends it whole ($shape)', async ({ order }) => {
     const env = await setup(
       state,
       `select k, body from src${order}`,

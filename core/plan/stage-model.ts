@@ -136,7 +136,7 @@ export async function stageModel(
     if (warehouse instanceof PostgresWarehouse && store.dialect === 'duckdb') {
       if (await copyPostgresIntoDuckDB(store, warehouse, sync, model, pk, unchanged)) return;
       if (unchanged?.hash === 'values') {
-        // A row too long for DuckDB's CSV reader: every row through Node, with its values hash.
+        // Not a plain read (or its second read differed): every row through Node, with its values hash.
         const { types } = await warehouse.describe(model);
         const row = postgresRowSql(sync, pk, mappedTypes(sync.mapping, types), unchanged.matchField);
         const query = `select r.pk, ${row.payload('r')} as payload, ${row.hash('r')} as h, ${row.matchValue('r')} as mv from (${row.rows}) r`;

@@ -1,16 +1,14 @@
 /**
- * A PostgreSQL warehouse staged into DuckDB state as `ht_model(pk, payload, row_hash, mv)`, in bulk: the
- * rows leave PostgreSQL by COPY as CSV into a private temp file that DuckDB reads (1M rows: 3.1 s out
- * and 0.6 s in with payloads, against 2.8 s through a cursor and then Node's Appender).
- * - Rows hashed by their payload (syncs planned so before): every row's key and payload.
- * - Rows hashed by their values (row-hash.ts): every row's key and hash, and for a plain read of tables
- *   (model-shape.ts) no payload at all; the payloads of the rows that may be sent are then read back by
- *   key, in a second read (1M rows: key and hash 0.9 s, against 3.1 s with payloads). If that read does
- *   not give each of those keys exactly one row (the model answered otherwise: `random()`, rows deleted
- *   meanwhile), the model is read once more with every payload, as for any other model.
+ * A PostgreSQL warehouse staged into DuckDB state as `ht_model(pk, payload, row_hash, mv)`. A plain read of
+ * tables (model-shape.ts) hashed by its values (row-hash.ts) leaves PostgreSQL in bulk, as key and hash
+ * only: by COPY as CSV into a private temp file that DuckDB reads (1M rows: 0.9 s out, against 2.8 s for
+ * key and payload through a cursor and Node's Appender). The payloads of the rows that may be sent are
+ * then read back by key, in a second read; if it does not give each of those keys exactly one row (the
+ * model answered otherwise: `random()`, rows deleted meanwhile), the caller reads the model once, every
+ * row with its payload, as for any other model.
  * PostgreSQL's CSV quotes every value (`FORCE_QUOTE *`) and writes NULL unquoted and empty; DuckDB reads
- * it back by the same rules, so a key or payload with commas, quotes or line breaks arrives as it left
- * (unquoted, DuckDB drops a byte-order mark, U+FEFF, that begins a value).
+ * it back by the same rules, so a key with commas, quotes or line breaks arrives as it left (unquoted,
+ * DuckDB drops a byte-order mark, U+FEFF, that begins a value).
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -25,15 +23,6 @@ import { mappedColumnsSql, payloadFieldSql, postgresPayloadSql } from './payload
 import { postgresValuesHashSql } from './row-hash.js';
 import { isPlainPostgresRead } from './model-shape.js';
 import type { UnchangedRows } from './stage-model.js';
-
-/**
- * DuckDB reads a CSV line through a buffer of about 16 times this: 16 MiB fits the plan's 640MB cap
- * (100 MiB asked for 1.4 GiB and failed). A longer row makes the caller stage through Node instead.
- */
-const CSV_MAX_LINE = 16 * 1024 * 1024;
-
-/** Key, hash and match value: DuckDB's default (2 MB). Its read buffers grow with it (16 MiB: 1.0 GB RSS at 10M rows). */
-const NARROW_MAX_LINE = 2 * 1024 * 1024;
 
 /** Rows per fetch of the second read, as the streamed path. */
 const READ_BACK_CHUNK = 2000;
@@ -64,9 +53,13 @@ export function postgresRowSql(sync: SyncConfig, pk: string, types: string[], ma
 }
 
 /**
- * Stages the model into DuckDB state's `ht_model` (empty, made by the caller). `unchanged` says how rows
- * are hashed and what the snapshot holds; without it, or hashed by payload, every payload is staged.
- * Returns false when DuckDB could not read the file (a row over CSV_MAX_LINE): nothing is staged.
+ * Stages a plain read of the model, hashed by values, into DuckDB state's `ht_model` (empty, made by the
+ * caller): key and hash by COPY, then the payloads of the keys that may be sent, read back by key.
+ * Returns false, with nothing staged, for any other case: rows hashed by payload, a model that is not a
+ * plain read, a line DuckDB's CSV reader refuses, a second read that does not give each key one row.
+ * The caller then streams every row with its payload through a cursor, which at 10M rows took 57.8 s
+ * against 84.2 s by COPY (2.4 GB of CSV written, then read under the plan's cap; at 1M rows COPY was 1 s
+ * faster).
  */
 export async function copyPostgresIntoDuckDB(
   store: StateStore,
@@ -77,23 +70,12 @@ export async function copyPostgresIntoDuckDB(
   unchanged: UnchangedRows | undefined,
 ): Promise<boolean> {
   const db = store.db as unknown as Kysely<any>;
-  if (unchanged?.hash !== 'values') {
-    const query = `select ${pk} as pk, ${postgresPayloadSql(sync.mapping)} as payload from ${MODEL_VIEW} as m`;
-    return copyIn(db, warehouse, model, query, ['pk', 'payload']);
-  }
+  if (unchanged?.hash !== 'values') return false;
   const { types, plan } = await warehouse.describe(model);
+  if (!isPlainPostgresRead(plan)) return false;
   const row = postgresRowSql(sync, pk, mappedTypes(sync.mapping, types), unchanged.matchField);
-  const readOnce = () =>
-    copyIn(
-      db,
-      warehouse,
-      model,
-      `select r.pk, ${row.payload('r')} as payload, ${row.hash('r')} as h, ${row.matchValue('r')} as mv from (${row.rows}) r`,
-      ['pk', 'payload', 'row_hash', 'mv'],
-    );
-  if (!isPlainPostgresRead(plan)) return readOnce();
   const narrow = `select r.pk, ${row.hash('r')} as h, ${row.matchValue('r')} as mv from (${row.rows}) r`;
-  if (!(await copyIn(db, warehouse, model, narrow, ['pk', 'row_hash', 'mv'], NARROW_MAX_LINE))) return readOnce();
+  if (!(await copyIn(db, warehouse, model, narrow, ['pk', 'row_hash', 'mv']))) return false;
 
   // The keys that may be sent: not unchanged, and not duplicated (an invalid key needs no payload).
   const same = unchanged.sameFunction && !unchanged.fullResync ? 's.row_hash = m.row_hash' : 'false';
@@ -120,7 +102,7 @@ export async function copyPostgresIntoDuckDB(
     const back = (await sql<{ n: number; d: number }>`select count(*) as n, count(distinct pk) as d from ht_back`.execute(db)).rows[0];
     if (Number(back.n) !== keys.length || Number(back.d) !== keys.length) {
       await sql`delete from ht_model`.execute(db);
-      return readOnce();
+      return false;
     }
     // The payload and its hash both come from the second read, so a sent row's stored hash is its payload's.
     await sql`update ht_model set payload = b.payload, row_hash = b.row_hash from ht_back b where ht_model.pk = b.pk`.execute(db);
@@ -130,14 +112,16 @@ export async function copyPostgresIntoDuckDB(
   return true;
 }
 
-/** COPYs `query`'s rows out of PostgreSQL into `ht_model`'s `columns` through a private temp file. */
+/**
+ * COPYs `query`'s rows out of PostgreSQL into `ht_model`'s `columns` through a private temp file; false
+ * when DuckDB's CSV reader refuses it (a line over its default 2 MB: a key that long).
+ */
 async function copyIn(
   db: Kysely<any>,
   warehouse: PostgresWarehouse,
   model: ModelConfig,
   query: string,
   columns: string[],
-  maxLine = CSV_MAX_LINE,
 ): Promise<boolean> {
   let dir: string;
   try {
@@ -158,7 +142,7 @@ async function copyIn(
         .raw(
           `insert into ht_model (${columns.join(', ')}) select ${columns.join(', ')} from read_csv(${quoteLiteral(file)},
             columns = {${types}}, header = false, auto_detect = false,
-            delim = ',', quote = '"', escape = '"', allow_quoted_nulls = false, max_line_size = ${maxLine})`,
+            delim = ',', quote = '"', escape = '"', allow_quoted_nulls = false)`,
         )
         .execute(db);
     } catch {
