@@ -149,8 +149,9 @@ async function planSync(store: StateStore, project: ProjectConfig, sync: SyncCon
   let identity: string;
   try {
     const stored = await storedRowHashIdentity(store, sync.name);
-    const input = await hashInput(store, oneDatabase || intoDuckDB, stored, options);
-    identity = await rowHashIdentity(store, input, warehouse);
+    const hashed = await rowHashOf(store, oneDatabase || intoDuckDB, stored, options, warehouse);
+    const input = hashed.input;
+    identity = hashed.identity;
     // Hashes made by another function cannot be compared: those rows are sent again (legacy md5 ones can).
     const hashes: Hashes = { sameFunction: stored === identity };
     if (store.dialect === 'duckdb' && store.attachedWarehouse) {
@@ -205,16 +206,24 @@ async function planSync(store: StateStore, project: ProjectConfig, sync: SyncCon
 }
 
 /**
- * What this plan's row hashes are of (row-hash.ts): the values where the state database reads the
- * model's typed columns (an attached DuckDB warehouse; a PostgreSQL warehouse in the state's database),
- * else the payload text. A sync over a PostgreSQL warehouse whose stored hashes are of payloads (planned by a version
+ * What this plan's row hashes are of (row-hash.ts), and that function's identity: the values where the
+ * state database reads the model's typed columns (an attached DuckDB warehouse) or PostgreSQL hashes
+ * them (a PostgreSQL warehouse, in the state's database or staged into DuckDB state), else the payload
+ * text. A sync over a PostgreSQL warehouse whose stored hashes are of payloads (planned by a version
  * before the values hash) keeps them until a full resync, which sends every row anyway: switching
  * would count every row as changed and send it again.
  */
-async function hashInput(store: StateStore, postgresStaged: boolean, stored: string | null, options: PlanOptions): Promise<HashInput> {
-  if (store.dialect === 'duckdb' && store.attachedWarehouse) return 'values';
-  if (!postgresStaged) return 'payload';
-  return !options.fullResync && stored === (await rowHashIdentity(store, 'payload')) ? 'payload' : 'values';
+async function rowHashOf(
+  store: StateStore,
+  postgresStaged: boolean,
+  stored: string | null,
+  options: PlanOptions,
+  warehouse: PostgresWarehouse | undefined,
+): Promise<{ input: HashInput; identity: string }> {
+  if (store.dialect === 'duckdb' && store.attachedWarehouse) return { input: 'values', identity: await rowHashIdentity(store, 'values') };
+  const payload = await rowHashIdentity(store, 'payload');
+  if (!postgresStaged || (!options.fullResync && stored === payload)) return { input: 'payload', identity: payload };
+  return { input: 'values', identity: await rowHashIdentity(store, 'values', warehouse) };
 }
 
 /** What the sync's snapshot side lacks, counted after settling: log entries (`log`), pending keys (`pending`). */

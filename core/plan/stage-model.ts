@@ -11,7 +11,8 @@ import type { ModelConfig, ProjectConfig, SyncConfig } from '../config/types.js'
 import { sameDatabase, type StateStore } from '../state/state-store.js';
 import { quoteIdent } from '../db/sql-text.js';
 import { MODEL_VIEW, POSTGRES_VIEW_TYPES_SQL, PostgresWarehouse, modelSqlError, openWarehouse, type Warehouse } from '../db/warehouse.js';
-import { copyPostgresIntoDuckDB, mappedTypes, postgresRowSql } from './stage-postgres.js';
+import { copyPostgresIntoDuckDB, mappedTypes, postgresRowSql, sameHashSql } from './stage-postgres.js';
+import { isPlainPostgresRead } from './model-shape.js';
 import { UserError } from '../../shared/errors.js';
 import { canonicalKeySql } from './canonical-key.js';
 import { duckdbPayloadSql, mappedColumnsSql, postgresPayloadSql } from './payload-sql.js';
@@ -60,19 +61,19 @@ export interface UnchangedRows {
  * the key, the payload and the hash once per row, not once per reference.
  */
 function narrowPostgresSql(sync: SyncConfig, pk: string, unchanged: UnchangedRows, types: string[]): string {
-  const same = unchanged.sameFunction && !unchanged.fullResync ? `s.row_hash = x.h` : 'false';
   const row = postgresRowSql(sync, pk, types, unchanged.matchField);
-  if (unchanged.hash === 'values') {
-    return `insert into ht_model (pk, payload, row_hash, mv, known)
-    select x.pk, case when ${same} then null else ${row.payload('x')} end, x.h, ${row.matchValue('x')}, s.primary_key is not null
-    from (select r.*, ${row.hash('r')} as h from (${row.rows}) r offset 0) x
+  // `x`: the key, the mapped columns and the hash `h`; `payload` built from `x` where hashes differ.
+  const staged = (x: string, payload: string) => `insert into ht_model (pk, payload, row_hash, mv, known)
+    select x.pk, case when ${sameHashSql(unchanged, 's.row_hash', 'x.h')} then null else ${payload} end, x.h, ${row.matchValue('x')},
+      s.primary_key is not null
+    from ${x} x
     left join ${unchanged.snapshot} s on s.primary_key = x.pk`;
-  }
-  return `insert into ht_model (pk, payload, row_hash, mv, known)
-    select x.pk, case when ${same} then null else x.payload end, x.h, ${row.matchValue('x')}, s.primary_key is not null
-    from (select p.*, ${payloadHashSql('postgres', 'p.payload')} as h
-      from (select r.*, ${row.payload('r')} as payload from (${row.rows}) r offset 0) p offset 0) x
-    left join ${unchanged.snapshot} s on s.primary_key = x.pk`;
+  if (unchanged.hash === 'values') return staged(`(select r.*, ${row.hash('r')} as h from (${row.rows}) r offset 0)`, row.payload('x'));
+  return staged(
+    `(select p.*, ${payloadHashSql('postgres', 'p.payload')} as h
+      from (select r.*, ${row.payload('r')} as payload from (${row.rows}) r offset 0) p offset 0)`,
+    'x.payload',
+  );
 }
 
 export async function stageModel(
@@ -133,19 +134,17 @@ export async function stageModel(
   await sql`create temp table ht_model (pk text, payload text, row_hash text, mv text, known boolean)`.execute(db);
   const warehouse = opened ?? (await openWarehouse(project));
   try {
-    if (warehouse instanceof PostgresWarehouse && store.dialect === 'duckdb') {
-      if (await copyPostgresIntoDuckDB(store, warehouse, sync, model, pk, unchanged)) return;
-      if (unchanged?.hash === 'values') {
-        // Not a plain read (or its second read differed): every row through Node, with its values hash.
-        const { types } = await warehouse.describe(model);
-        const row = postgresRowSql(sync, pk, mappedTypes(sync.mapping, types), unchanged.matchField);
-        const query = `select r.pk, ${row.payload('r')} as payload, ${row.hash('r')} as h, ${row.matchValue('r')} as mv from (${row.rows}) r`;
-        for await (const rows of warehouse.streamQuery(model, query, STREAM_CHUNK)) {
-          const values = rows.map((r) => [r.pk as string | null, r.payload as string, r.h as string, r.mv as string | null, null]);
-          await store.appendTemp('ht_model', STAGED_COLUMNS, values);
-        }
-        return;
+    if (warehouse instanceof PostgresWarehouse && store.dialect === 'duckdb' && unchanged?.hash === 'values') {
+      const { types, plan } = await warehouse.describe(model);
+      const row = postgresRowSql(sync, pk, mappedTypes(sync.mapping, types), unchanged.matchField);
+      if (isPlainPostgresRead(plan) && (await copyPostgresIntoDuckDB(store, warehouse, model, row, unchanged))) return;
+      // Not a plain read, or its second read differed: every row through Node, with its values hash.
+      const query = `select r.pk, ${row.payload('r')} as payload, ${row.hash('r')} as h, ${row.matchValue('r')} as mv from (${row.rows}) r`;
+      for await (const rows of warehouse.streamQuery(model, query, STREAM_CHUNK)) {
+        const values = rows.map((r) => [r.pk as string | null, r.payload as string, r.h as string, r.mv as string | null, null]);
+        await store.appendTemp('ht_model', STAGED_COLUMNS, values);
       }
+      return;
     }
     const payload = warehouse.dialect === 'duckdb' ? duckdbPayloadSql(sync.mapping) : postgresPayloadSql(sync.mapping);
     const selectList = `${pk} as ${quoteIdent('__pk')}, ${payload} as ${quoteIdent('__payload')}`;

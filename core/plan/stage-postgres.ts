@@ -21,8 +21,12 @@ import { quoteLiteral } from '../db/sql-text.js';
 import { UserError, oneLine } from '../../shared/errors.js';
 import { mappedColumnsSql, payloadFieldSql, postgresPayloadSql } from './payload-sql.js';
 import { postgresValuesHashSql } from './row-hash.js';
-import { isPlainPostgresRead } from './model-shape.js';
 import type { UnchangedRows } from './stage-model.js';
+
+/** SQL: a staged row of hash `hash` is unchanged since the snapshot's `stored` (never on a full resync). */
+export function sameHashSql(unchanged: UnchangedRows, stored: string, hash: string): string {
+  return unchanged.sameFunction && !unchanged.fullResync ? `${stored} = ${hash}` : 'false';
+}
 
 /** Rows per fetch of the second read, as the streamed path. */
 const READ_BACK_CHUNK = 2000;
@@ -37,7 +41,14 @@ export function mappedTypes(mapping: Record<string, string>, types: Map<string, 
  * (fenced with `offset 0`, so PostgreSQL does not compute them again for each reference), the others
  * are expressions over its alias `r`.
  */
-export function postgresRowSql(sync: SyncConfig, pk: string, types: string[], matchField: string | null) {
+export interface PostgresRowSql {
+  rows: string;
+  payload(alias: string): string;
+  hash(alias: string): string;
+  matchValue(alias: string): string;
+}
+
+export function postgresRowSql(sync: SyncConfig, pk: string, types: string[], matchField: string | null): PostgresRowSql {
   const columns = Object.keys(sync.mapping).length === 0 ? '' : `, ${mappedColumnsSql(sync.mapping)}`;
   const carried = Object.fromEntries(Object.keys(sync.mapping).map((field, i) => [field, `c${i}`]));
   return {
@@ -53,37 +64,31 @@ export function postgresRowSql(sync: SyncConfig, pk: string, types: string[], ma
 }
 
 /**
- * Stages a plain read of the model, hashed by values, into DuckDB state's `ht_model` (empty, made by the
- * caller): key and hash by COPY, then the payloads of the keys that may be sent, read back by key.
- * Returns false, with nothing staged, for any other case: rows hashed by payload, a model that is not a
- * plain read, a line DuckDB's CSV reader refuses, a second read that does not give each key one row.
- * The caller then streams every row with its payload through a cursor, which at 10M rows took 57.8 s
- * against 84.2 s by COPY (2.4 GB of CSV written, then read under the plan's cap; at 1M rows COPY was 1 s
- * faster).
+ * Stages a plain read of the model, hashed by values (`row`: its SQL, from `postgresRowSql`), into DuckDB
+ * state's `ht_model` (empty, made by the caller): key and hash by COPY, then the payloads of the keys that
+ * may be sent, read back by key. Returns false, with nothing staged, when DuckDB's CSV reader refuses a
+ * line or the second read does not give each key one row. The caller then streams every row with its
+ * payload through a cursor, as for any other model: at 10M rows that took 57.8 s against 84.2 s by COPY
+ * (2.4 GB of CSV written, then read under the plan's cap; at 1M rows COPY was 1 s faster).
  */
 export async function copyPostgresIntoDuckDB(
   store: StateStore,
   warehouse: PostgresWarehouse,
-  sync: SyncConfig,
   model: ModelConfig,
-  pk: string,
-  unchanged: UnchangedRows | undefined,
+  row: PostgresRowSql,
+  unchanged: UnchangedRows,
 ): Promise<boolean> {
   const db = store.db as unknown as Kysely<any>;
-  if (unchanged?.hash !== 'values') return false;
-  const { types, plan } = await warehouse.describe(model);
-  if (!isPlainPostgresRead(plan)) return false;
-  const row = postgresRowSql(sync, pk, mappedTypes(sync.mapping, types), unchanged.matchField);
   const narrow = `select r.pk, ${row.hash('r')} as h, ${row.matchValue('r')} as mv from (${row.rows}) r`;
   if (!(await copyIn(db, warehouse, model, narrow, ['pk', 'row_hash', 'mv']))) return false;
 
   // The keys that may be sent: not unchanged, and not duplicated (an invalid key needs no payload).
-  const same = unchanged.sameFunction && !unchanged.fullResync ? 's.row_hash = m.row_hash' : 'false';
   const keys = (
     await sql
       .raw<{ pk: string }>(
         `select m.pk from ht_model m left join ${unchanged.snapshot} s on s.primary_key = m.pk
-        where m.pk is not null and not coalesce(${same}, false) group by m.pk having count(*) = 1`,
+        where m.pk is not null and not coalesce(${sameHashSql(unchanged, 's.row_hash', 'm.row_hash')}, false)
+        group by m.pk having count(*) = 1`,
       )
       .execute(db)
   ).rows.map((r) => r.pk);
