@@ -9,8 +9,13 @@ import { UserError } from '../../shared/errors.js';
 /** Advisory locks are per database: the state tables' schema is part of the id, so two projects whose
  * state lives in different schemas of one database never block each other's syncs of the same name. */
 function lockId(schema: string, syncName: string): bigint {
+  return advisoryLockId(`hightouch-like:${schema}:${syncName}`);
+}
+
+/** A 64-bit FNV-1a hash of the key, as PostgreSQL's signed bigint lock id. */
+export function advisoryLockId(key: string): bigint {
   let h = 1469598103934665603n;
-  for (const ch of Buffer.from(`hightouch-like:${schema}:${syncName}`)) h = ((h ^ BigInt(ch)) * 1099511628211n) & 0xffffffffffffffffn;
+  for (const ch of Buffer.from(key)) h = ((h ^ BigInt(ch)) * 1099511628211n) & 0xffffffffffffffffn;
   return BigInt.asIntN(64, h);
 }
 

@@ -19,6 +19,7 @@ import PgBoss from 'pg-boss';
 import { sql } from 'kysely';
 import type { ProjectConfig } from '../config/types.js';
 import type { StateStore } from '../state/state-store.js';
+import { advisoryLockId } from '../run/sync-lock.js';
 
 /** How long a dead process's sync can stay blocked, and the pg-boss settings that make it so. */
 export interface TakeoverTiming {
@@ -93,26 +94,49 @@ export class Fleet {
   /** Creates the schema and the queues if missing, then works every sync's queue, one job at a time. */
   async start(): Promise<void> {
     await this.boss.start();
+    await this.withQueueLock(async () => {
+      for (const sync of Object.keys(this.options.project.syncs)) {
+        const name = queueOf(sync);
+        const settings = {
+          name,
+          policy: 'stately' as const,
+          expireInSeconds: this.timing.expireInSeconds,
+          retryLimit: RETRY_LIMIT,
+          retryDelay: this.timing.retryDelaySeconds,
+          retryBackoff: false,
+        };
+        // create_queue inserts with on conflict do nothing, and a changed takeover_seconds reaches
+        // the existing queue through the update.
+        await this.boss.createQueue(name, settings);
+        await this.boss.updateQueue(name, settings);
+      }
+    });
     for (const sync of Object.keys(this.options.project.syncs)) {
-      const name = queueOf(sync);
-      const settings = {
-        name,
-        policy: 'stately' as const,
-        expireInSeconds: this.timing.expireInSeconds,
-        retryLimit: RETRY_LIMIT,
-        retryDelay: this.timing.retryDelaySeconds,
-        retryBackoff: false,
-      };
-      // create_queue inserts with on conflict do nothing: processes starting together all succeed,
-      // and a changed takeover_seconds reaches the existing queue through the update.
-      await this.boss.createQueue(name, settings);
-      await this.boss.updateQueue(name, settings);
       await this.boss.work<{ reason: string }>(
-        name,
+        queueOf(sync),
         { batchSize: 1, pollingIntervalSeconds: this.timing.pollingIntervalSeconds, includeMetadata: true },
         async ([job]) => this.options.runJob(sync, job.data.reason, { id: job.id, retryCount: job.retryCount }),
       );
     }
+  }
+
+  /**
+   * pg-boss's create_queue inserts the queue's row, then adds a foreign key to that table in the same
+   * transaction; two processes creating one new queue at once deadlock (40P01: the second's insert waits
+   * for the first's row, the first's foreign key for the second's insert). Processes starting together
+   * therefore create their queues one after the other, under a session lock on the state connection
+   * keyed by the queue schema; a process finding the queues made waits milliseconds.
+   */
+  private async withQueueLock(body: () => Promise<void>): Promise<void> {
+    const id = advisoryLockId(`hightouch-like-queues:${this.options.project.service.queueSchema}`).toString();
+    await this.options.store.db.connection().execute(async (conn) => {
+      await sql`select pg_advisory_lock(${id}::bigint)`.execute(conn);
+      try {
+        await body();
+      } finally {
+        await sql`select pg_advisory_unlock(${id}::bigint)`.execute(conn);
+      }
+    });
   }
 
   /**
