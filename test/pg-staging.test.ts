@@ -6,7 +6,8 @@
  * left, both ways. With PostgreSQL state in the same database, unchanged rows are staged without their
  * payload: what the plan still needs of them (the value records are matched on) must be staged apart.
  */
-import { readFile } from 'node:fs/promises';
+import { spawn } from 'node:child_process';
+import { mkdir, readdir, readFile, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createProject, logEvents, type TestProject } from './support/project.js';
@@ -215,4 +216,36 @@ it('names the temp directory, not the model, when it cannot stage there', async 
   const report = JSON.parse(result.stdout)[0];
   expect(report.error).toMatch(/cannot make a temp directory for the model's rows: ENOENT.*point TMPDIR at a writable directory/);
   expect(report.error).not.toMatch(/SQL error|models\/m\.sql/);
+});
+
+it("removes the temp directories of plans killed before they could (a dead process's pid), and nothing else", async () => {
+  const env = await setup(
+    'duckdb',
+    'select k from src',
+    'model: m\ndestination: files\nprimary_key: k\nformat: jsonl\nmapping: { k: k }\n',
+  );
+  await admin.query(`create table ${schema}.src (k integer)`);
+  await admin.query(`insert into ${schema}.src values (1)`);
+  const tmp = join(project!.dir, 'tmp');
+  const outside = join(project!.dir, 'outside');
+  await mkdir(outside, { recursive: true });
+  await writeFile(join(outside, 'keep.txt'), 'x');
+  // A pid no process has: a child that has exited.
+  const child = spawn(process.execPath, ['-e', '']);
+  await new Promise((resolve) => child.on('exit', resolve));
+  const dead = child.pid!;
+  const orphan = join(tmp, `hightouch-like-${dead}-AbC123`);
+  await mkdir(orphan, { recursive: true });
+  await writeFile(join(orphan, 'model.csv'), '"1","h"\n');
+  const live = join(tmp, `hightouch-like-${process.pid}-AbC123`);
+  await mkdir(live);
+  await symlink(outside, join(tmp, `hightouch-like-${dead}-link`));
+  await writeFile(join(tmp, `hightouch-like-${dead}-file`), 'x');
+  await mkdir(join(tmp, `other-${dead}-AbC123`));
+  const result = await project!.cli(['run', 's', '--json'], { ...env, TMPDIR: tmp });
+  expect(result.code, result.stderr).toBe(0);
+  expect((await readdir(tmp)).sort()).toEqual(
+    [`hightouch-like-${process.pid}-AbC123`, `hightouch-like-${dead}-file`, `hightouch-like-${dead}-link`, `other-${dead}-AbC123`].sort(),
+  );
+  expect(await readFile(join(outside, 'keep.txt'), 'utf8')).toBe('x');
 });

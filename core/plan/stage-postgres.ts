@@ -10,7 +10,7 @@
  * it back by the same rules, so a key with commas, quotes or line breaks arrives as it left (unquoted,
  * DuckDB drops a byte-order mark, U+FEFF, that begins a value).
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { lstat, mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sql, type Kysely } from 'kysely';
@@ -117,6 +117,47 @@ export async function copyPostgresIntoDuckDB(
   return true;
 }
 
+/** A plan's temp directory is `hightouch-like-<pid>-<random>`: the pid tells a live plan's from an orphan. */
+const TEMP_PREFIX = 'hightouch-like-';
+
+/**
+ * Removes the temp directories of plans whose process is gone: SIGINT and SIGTERM clean up, SIGKILL
+ * cannot, and each orphan holds a model's keys and hashes (about 30 MB per 1M rows). Only directories
+ * of this user, named with a pid that no process has; a pid reused since keeps its orphan until that
+ * process ends. Best effort: a sweep that fails must not fail the plan.
+ */
+async function sweepOrphans(): Promise<void> {
+  const root = tmpdir();
+  let names: string[];
+  try {
+    names = await readdir(root);
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    const pid = name.startsWith(TEMP_PREFIX) ? Number(/^(\d+)-[^/]+$/.exec(name.slice(TEMP_PREFIX.length))?.[1]) : Number.NaN;
+    if (!Number.isSafeInteger(pid) || pid <= 0 || pid === process.pid || alive(pid)) continue;
+    const path = join(root, name);
+    try {
+      const info = await lstat(path);
+      if (!info.isDirectory() || info.uid !== process.getuid?.()) continue;
+      await rm(path, { recursive: true, force: true });
+    } catch {
+      // Gone already (another plan swept it), or not ours to remove.
+    }
+  }
+}
+
+/** Signal 0 tests for a process: ESRCH means none; EPERM means one of another user's. */
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
 /**
  * COPYs `query`'s rows out of PostgreSQL into `ht_model`'s `columns` through a private temp file; false
  * when DuckDB's CSV reader refuses it (a line over its default 2 MB: a key that long).
@@ -129,8 +170,9 @@ async function copyIn(
   columns: string[],
 ): Promise<boolean> {
   let dir: string;
+  await sweepOrphans();
   try {
-    dir = await mkdtemp(join(tmpdir(), 'hightouch-like-'));
+    dir = await mkdtemp(join(tmpdir(), `${TEMP_PREFIX}${process.pid}-`));
   } catch (error) {
     throw new UserError(`cannot make a temp directory for the model's rows: ${oneLine((error as Error).message)}`, {
       hint: 'point TMPDIR at a writable directory.',
