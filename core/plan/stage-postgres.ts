@@ -22,6 +22,7 @@ import { UserError, oneLine } from '../../shared/errors.js';
 import { mappedColumnsSql, payloadFieldSql, postgresPayloadSql } from './payload-sql.js';
 import { postgresValuesHashSql } from './row-hash.js';
 import type { UnchangedRows } from './stage-model.js';
+import { processAlive } from '../../shared/process-alive.js';
 
 /** SQL: a staged row of hash `hash` is unchanged since the snapshot's `stored` (never on a full resync). */
 export function sameHashSql(unchanged: UnchangedRows, stored: string, hash: string): string {
@@ -136,7 +137,7 @@ async function sweepOrphans(): Promise<void> {
   }
   for (const name of names) {
     const pid = name.startsWith(TEMP_PREFIX) ? Number(/^(\d+)-[^/]+$/.exec(name.slice(TEMP_PREFIX.length))?.[1]) : Number.NaN;
-    if (!Number.isSafeInteger(pid) || pid <= 0 || pid === process.pid || alive(pid)) continue;
+    if (!Number.isSafeInteger(pid) || pid <= 0 || pid === process.pid || processAlive(pid)) continue;
     const path = join(root, name);
     try {
       const info = await lstat(path);
@@ -145,16 +146,6 @@ async function sweepOrphans(): Promise<void> {
     } catch {
       // Gone already (another plan swept it), or not ours to remove.
     }
-  }
-}
-
-/** Signal 0 tests for a process: ESRCH means none; EPERM means one of another user's. */
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 

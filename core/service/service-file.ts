@@ -6,6 +6,7 @@
  */
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { processAlive } from '../../shared/process-alive.js';
 
 export interface ServiceFile {
   pid: number;
@@ -29,16 +30,6 @@ export function removeServiceFile(projectDir: string, pid = process.pid): void {
   if (readServiceFile(projectDir)?.pid === pid) rmSync(serviceFilePath(projectDir), { force: true });
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    // EPERM: the process exists under another user.
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 /** The running service of the project, or null (no file, unreadable, or its process is gone). */
 export function readServiceFile(projectDir: string): ServiceFile | null {
   let info: ServiceFile;
@@ -48,5 +39,5 @@ export function readServiceFile(projectDir: string): ServiceFile | null {
     return null;
   }
   if (!Number.isInteger(info?.pid) || !Number.isInteger(info?.port)) return null;
-  return alive(info.pid) ? info : null;
+  return processAlive(info.pid) ? info : null;
 }
