@@ -167,6 +167,8 @@ async function planSync(store: StateStore, project: ProjectConfig, sync: SyncCon
               fullResync: options.fullResync,
               matchField: checksMatchDuplicates(match) ? match.key.field : null,
               hash: input,
+              // Pending keys join the snapshot side as "maybe sent" (snapshotSide): those plans diff apart.
+              fused: oneDatabase && quiet.pending,
             }
           : undefined;
       // Hashed by values, the staged rows are narrow (a payload for the rows that may be sent alone): the
@@ -175,9 +177,11 @@ async function planSync(store: StateStore, project: ProjectConfig, sync: SyncCon
       await stageModel(store, project, sync, project.models[sync.model], unchanged, warehouse);
       // Without pending keys, the snapshot side counted above is the settled snapshot.
       const settled = oneDatabase ? unchanged?.snapshot : undefined;
-      await planStaged(db, sync, options, match, hashes, quiet, settled, quiet.pending ? snapshotRows : undefined);
+      if (unchanged?.fused) await planFused(db, sync, options, match, hashes, snapshotRows);
+      else await planStaged(db, sync, options, match, hashes, quiet, settled, quiet.pending ? snapshotRows : undefined);
       await capDuckDBMemory(store, 'plan');
-      modelRows = Number((await sql<{ n: number }>`select count(*) as n from ht_model`.execute(db)).rows[0].n);
+      const present = unchanged?.fused ? ' where present' : '';
+      modelRows = Number((await sql<{ n: number }>`select count(*) as n from ht_model${sql.raw(present)}`.execute(db)).rows[0].n);
       await sql`drop table if exists ht_model`.execute(db);
     }
   } finally {
@@ -429,22 +433,15 @@ async function knownKeysUnique(db: Kysely<any>, settled: string, rows?: number):
 
 /** The staged plan's statement; `newKeysOnly`: group for duplicates only the keys not `known`. */
 function stagedPlanSql(sync: SyncConfig, options: PlanOptions, match: Match, hashes: Hashes, quiet: Quiet, newKeysOnly: boolean): string {
-  // Rows with a null key are invalid already and address nothing: they are not counted as copies.
-  const matchCopies = checksMatchDuplicates(match) ? `case when x.mv is null then 1 else count(x.pk) over (partition by x.mv) end` : '1';
-  // Staged apart (`mv`) where the payload of an unchanged row was not kept.
-  const matchValue = checksMatchDuplicates(match) ? `coalesce(mv, ${payloadFieldSql(match.dialect, 'payload', match.key.field)})` : 'null';
-  // Duplicate keys by a grouping, not a window over every row: PostgreSQL sorted 1M staged rows for the
-  // window (1.4 s of a 2.3 s diff); the grouping hashes them.
+  const staged = stagedRowsSql(
+    match,
+    ['pk', 'payload', 'row_hash'],
+    [`coalesce(x.row_hash, ${payloadHashSql(match.dialect, 'x.payload')}) as row_hash`, '1 as present'],
+    'pk is not null',
+    newKeysOnly,
+  );
   const ctes = `
-    m as (
-      select x.pk, x.payload, coalesce(x.row_hash, ${payloadHashSql(match.dialect, 'x.payload')}) as row_hash, 1 as present,
-             coalesce(d.copies, 1) as copies,
-             ${matchCopies} as match_copies
-      from (select pk, payload, row_hash, ${matchValue} as mv from ht_model) x
-      left join (select pk as dup_pk, count(*) as copies from ht_model where pk is not null ${newKeysOnly ? 'and known is not true' : ''}
-        group by pk having count(*) > 1) d
-        on d.dup_pk = x.pk
-    ),
+    m as (${staged}),
     s as (${snapshotSide(sync, 'full', quiet)}),
     joined as (
       select
@@ -460,6 +457,75 @@ function stagedPlanSql(sync: SyncConfig, options: PlanOptions, match: Match, has
         end as change,
         m.payload, m.row_hash, s.destination_id
       from m full outer join s on m.pk = s.primary_key
+    )`;
+  return planTail(sync, ctes, match, options);
+}
+
+/**
+ * `ht_model`'s rows as `x` (its `columns`, and the match value as `mv`), selected as `x.pk`, `x.payload`,
+ * the `extra` expressions, `copies` (how many staged rows `counted` share the key; only those not `known`
+ * when `newKeysOnly`) and `match_copies` (how many share the match value).
+ */
+function stagedRowsSql(match: Match, columns: string[], extra: string[], counted: string, newKeysOnly: boolean): string {
+  // Rows with a null key are invalid already and address nothing: they are not counted as copies.
+  const matchCopies = checksMatchDuplicates(match) ? `case when x.mv is null then 1 else count(x.pk) over (partition by x.mv) end` : '1';
+  // Staged apart (`mv`) where the payload of an unchanged row was not kept.
+  const matchValue = checksMatchDuplicates(match) ? `coalesce(mv, ${payloadFieldSql(match.dialect, 'payload', match.key.field)})` : 'null';
+  // Duplicate keys by a grouping, not a window over every row: PostgreSQL sorted 1M staged rows for the
+  // window (1.4 s of a 2.3 s diff); the grouping hashes them.
+  return `select x.pk, x.payload, ${extra.join(', ')}, coalesce(d.copies, 1) as copies, ${matchCopies} as match_copies
+      from (select ${columns.join(', ')}, ${matchValue} as mv from ht_model) x
+      left join (select pk as dup_pk, count(*) as copies from ht_model where ${counted} ${newKeysOnly ? 'and known is not true' : ''}
+        group by pk having count(*) > 1) d
+        on d.dup_pk = x.pk`;
+}
+
+/**
+ * PostgreSQL, one database, no pending keys: the staging joined model and snapshot fully (`fused`,
+ * stage-model.ts), so the diff is `ht_model` alone. Duplicate keys are grouped among the keys not in the
+ * snapshot; each snapshot key is then checked to be staged once (its rows number the snapshot's),
+ * else every key is grouped.
+ */
+async function planFused(
+  db: Kysely<any>,
+  sync: SyncConfig,
+  options: PlanOptions,
+  match: Match,
+  hashes: Hashes,
+  snapshotRows: number,
+): Promise<void> {
+  await sql.raw(fusedPlanSql(sync, options, match, hashes, true)).execute(db);
+  const known = Number((await sql<{ n: number }>`select count(*) as n from ht_model where known`.execute(db)).rows[0].n);
+  if (known === snapshotRows) return;
+  await sql`drop table if exists ht_plan`.execute(db);
+  await sql.raw(fusedPlanSql(sync, options, match, hashes, false)).execute(db);
+}
+
+function fusedPlanSql(sync: SyncConfig, options: PlanOptions, match: Match, hashes: Hashes, newKeysOnly: boolean): string {
+  const staged = stagedRowsSql(
+    match,
+    ['pk', 'payload', 'row_hash', 'known', 'present', 'stored_hash', 'destination_id'],
+    ['x.row_hash', 'x.known', 'x.present', 'x.stored_hash', 'x.destination_id'],
+    'present and pk is not null',
+    newKeysOnly,
+  );
+  // A row staged without its payload had the snapshot's hash (stage-model.ts): unchanged, unless invalid.
+  const ctes = `
+    m as (${staged}),
+    joined as (
+      select m.pk,
+        case
+          when not m.present then 'removed'
+          when m.pk is null then 'invalid_null'
+          when m.copies > 1 then 'invalid_duplicate'
+          when m.match_copies > 1 then 'invalid_duplicate_field'
+          when not m.known then 'added'
+          when m.payload is null then 'unchanged'
+          when ${options.fullResync} or not ${sameRowSql(hashes, 'm.stored_hash', 'm.row_hash', 'm.payload')} then 'changed'
+          else 'unchanged'
+        end as change,
+        m.payload, m.row_hash, m.destination_id
+      from m
     )`;
   return planTail(sync, ctes, match, options);
 }

@@ -49,7 +49,17 @@ export interface UnchangedRows {
   fullResync: boolean;
   matchField: string | null;
   hash: HashInput;
+  /**
+   * Join the snapshot fully, not only where the model has the key (PostgreSQL, one database, no pending
+   * keys): its keys the model lacks are staged too (`present` false), and every staged row carries what the
+   * diff needs of its snapshot row, so the diff reads `ht_model` alone (FUSED_COLUMNS). At 10M rows the
+   * diff's own join of model and snapshot took 15 s of a 46 s plan.
+   */
+  fused: boolean;
 }
+
+/** `ht_model`'s columns when `fused`: whether the model has the key, and the snapshot row's hash and id where it is not unchanged. */
+export const FUSED_COLUMNS = ['present', 'stored_hash', 'destination_id'];
 
 /**
  * PostgreSQL, one database: the model's rows hashed and compared with the snapshot as they are staged,
@@ -62,9 +72,19 @@ export interface UnchangedRows {
  */
 function narrowPostgresSql(sync: SyncConfig, pk: string, unchanged: UnchangedRows, types: string[]): string {
   const row = postgresRowSql(sync, pk, types, unchanged.matchField);
+  const same = (h: string) => sameHashSql(unchanged, 's.row_hash', h);
   // `x`: the key, the mapped columns and the hash `h`; `payload` built from `x` where hashes differ.
-  const staged = (x: string, payload: string) => `insert into ht_model (pk, payload, row_hash, mv, known)
-    select x.pk, case when ${sameHashSql(unchanged, 's.row_hash', 'x.h')} then null else ${payload} end, x.h, ${row.matchValue('x')},
+  const staged = (x: string, payload: string) =>
+    unchanged.fused
+      ? // `x.present` is null on the snapshot's side of the join alone: a key the model lacks.
+        `insert into ht_model (pk, payload, row_hash, mv, known, ${FUSED_COLUMNS.join(', ')})
+    select coalesce(x.pk, s.primary_key), case when x.present is null or ${same('x.h')} then null else ${payload} end, x.h,
+      case when x.present is null then null else ${row.matchValue('x')} end, s.primary_key is not null, x.present is not null,
+      case when ${same('x.h')} then null else s.row_hash end, case when ${same('x.h')} then null else s.destination_id end
+    from (select x.*, true as present from ${x} x) x
+    full outer join ${unchanged.snapshot} s on s.primary_key = x.pk`
+      : `insert into ht_model (pk, payload, row_hash, mv, known)
+    select x.pk, case when ${same('x.h')} then null else ${payload} end, x.h, ${row.matchValue('x')},
       s.primary_key is not null
     from ${x} x
     left join ${unchanged.snapshot} s on s.primary_key = x.pk`;
@@ -113,7 +133,8 @@ export async function stageModel(
 
   if (store.dialect === 'postgres' && sameDatabase(project.warehouse, project.state)) {
     // CREATE is refused in a read-only transaction, INSERT into a temp table is not: create, then fill.
-    await sql`create temp table ht_model (pk text, payload text, row_hash text, mv text, known boolean)`.execute(db);
+    const fused = unchanged?.fused ? ', present boolean, stored_hash text, destination_id text' : '';
+    await sql.raw(`create temp table ht_model (pk text, payload text, row_hash text, mv text, known boolean${fused})`).execute(db);
     try {
       await store.defineModelView(model, MODEL_VIEW);
       const declared = (await sql.raw<{ name: string; type: string }>(POSTGRES_VIEW_TYPES_SQL).execute(db)).rows;
