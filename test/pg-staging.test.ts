@@ -203,7 +203,8 @@ describe.each(['duckdb', 'postgres'] as const)('postgres warehouse, %s state', (
   });
 });
 
-it('names the temp directory, not the model, when it cannot stage there', async () => {
+/** A plain read of a one-row table into DuckDB state: the COPY path, which stages through a temp directory. */
+async function oneRowPlainRead() {
   const env = await setup(
     'duckdb',
     'select k from src',
@@ -211,6 +212,11 @@ it('names the temp directory, not the model, when it cannot stage there', async 
   );
   await admin.query(`create table ${schema}.src (k integer)`);
   await admin.query(`insert into ${schema}.src values (1)`);
+  return env;
+}
+
+it('names the temp directory, not the model, when it cannot stage there', async () => {
+  const env = await oneRowPlainRead();
   const result = await project!.cli(['run', 's', '--json'], { ...env, TMPDIR: join(project!.dir, 'missing') });
   expect(result.code).not.toBe(0);
   const report = JSON.parse(result.stdout)[0];
@@ -219,13 +225,7 @@ it('names the temp directory, not the model, when it cannot stage there', async 
 });
 
 it("removes the temp directories of plans killed before they could (a dead process's pid), and nothing else", async () => {
-  const env = await setup(
-    'duckdb',
-    'select k from src',
-    'model: m\ndestination: files\nprimary_key: k\nformat: jsonl\nmapping: { k: k }\n',
-  );
-  await admin.query(`create table ${schema}.src (k integer)`);
-  await admin.query(`insert into ${schema}.src values (1)`);
+  const env = await oneRowPlainRead();
   const tmp = join(project!.dir, 'tmp');
   const outside = join(project!.dir, 'outside');
   await mkdir(outside, { recursive: true });

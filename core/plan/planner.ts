@@ -409,12 +409,20 @@ async function planStaged(
   // `known` staged (PostgreSQL, one database): group only the keys not in the snapshot `settled`, then
   // check by counts that no two staged rows share a key of it (else group every key). At 10M rows the
   // grouping of every key spilled to disk for 12 s of a 29 s diff.
-  if (settled) {
-    await sql.raw(stagedPlanSql(sync, options, match, hashes, quiet, true)).execute(db);
-    if (await knownKeysUnique(db, settled, settledRows)) return;
-    await sql`drop table if exists ht_plan`.execute(db);
-  }
-  await sql.raw(stagedPlanSql(sync, options, match, hashes, quiet, false)).execute(db);
+  const statement = (newKeysOnly: boolean) => stagedPlanSql(sync, options, match, hashes, quiet, newKeysOnly);
+  if (settled) await groupNewKeysFirst(db, statement, () => knownKeysUnique(db, settled, settledRows));
+  else await sql.raw(statement(false)).execute(db);
+}
+
+/**
+ * Runs the plan's `statement` grouping duplicate keys among the keys not in the snapshot only; if `unique`
+ * then finds a snapshot key staged twice, runs it again grouping every key.
+ */
+async function groupNewKeysFirst(db: Kysely<any>, statement: (newKeysOnly: boolean) => string, unique: () => Promise<boolean>) {
+  await sql.raw(statement(true)).execute(db);
+  if (await unique()) return;
+  await sql`drop table if exists ht_plan`.execute(db);
+  await sql.raw(statement(false)).execute(db);
 }
 
 /**
@@ -494,11 +502,11 @@ async function planFused(
   hashes: Hashes,
   snapshotRows: number,
 ): Promise<void> {
-  await sql.raw(fusedPlanSql(sync, options, match, hashes, true)).execute(db);
-  const known = Number((await sql<{ n: number }>`select count(*) as n from ht_model where known`.execute(db)).rows[0].n);
-  if (known === snapshotRows) return;
-  await sql`drop table if exists ht_plan`.execute(db);
-  await sql.raw(fusedPlanSql(sync, options, match, hashes, false)).execute(db);
+  await groupNewKeysFirst(
+    db,
+    (newKeysOnly) => fusedPlanSql(sync, options, match, hashes, newKeysOnly),
+    async () => Number((await sql<{ n: number }>`select count(*) as n from ht_model where known`.execute(db)).rows[0].n) === snapshotRows,
+  );
 }
 
 function fusedPlanSql(sync: SyncConfig, options: PlanOptions, match: Match, hashes: Hashes, newKeysOnly: boolean): string {

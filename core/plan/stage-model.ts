@@ -59,7 +59,7 @@ export interface UnchangedRows {
 }
 
 /** `ht_model`'s columns when `fused`: whether the model has the key, and the snapshot row's hash and id where it is not unchanged. */
-export const FUSED_COLUMNS = ['present', 'stored_hash', 'destination_id'];
+const FUSED_COLUMNS = { present: 'boolean', stored_hash: 'text', destination_id: 'text' };
 
 /**
  * PostgreSQL, one database: the model's rows hashed and compared with the snapshot as they are staged,
@@ -77,7 +77,7 @@ function narrowPostgresSql(sync: SyncConfig, pk: string, unchanged: UnchangedRow
   const staged = (x: string, payload: string) =>
     unchanged.fused
       ? // `x.present` is null on the snapshot's side of the join alone: a key the model lacks.
-        `insert into ht_model (pk, payload, row_hash, mv, known, ${FUSED_COLUMNS.join(', ')})
+        `insert into ht_model (pk, payload, row_hash, mv, known, ${Object.keys(FUSED_COLUMNS).join(', ')})
     select coalesce(x.pk, s.primary_key), case when x.present is null or ${same('x.h')} then null else ${payload} end, x.h,
       case when x.present is null then null else ${row.matchValue('x')} end, s.primary_key is not null, x.present is not null,
       case when ${same('x.h')} then null else s.row_hash end, case when ${same('x.h')} then null else s.destination_id end
@@ -133,7 +133,11 @@ export async function stageModel(
 
   if (store.dialect === 'postgres' && sameDatabase(project.warehouse, project.state)) {
     // CREATE is refused in a read-only transaction, INSERT into a temp table is not: create, then fill.
-    const fused = unchanged?.fused ? ', present boolean, stored_hash text, destination_id text' : '';
+    const fused = unchanged?.fused
+      ? Object.entries(FUSED_COLUMNS)
+          .map(([name, type]) => `, ${name} ${type}`)
+          .join('')
+      : '';
     await sql.raw(`create temp table ht_model (pk text, payload text, row_hash text, mv text, known boolean${fused})`).execute(db);
     try {
       await store.defineModelView(model, MODEL_VIEW);

@@ -120,6 +120,7 @@ export async function copyPostgresIntoDuckDB(
 
 /** A plan's temp directory is `hightouch-like-<pid>-<random>`: the pid tells a live plan's from an orphan. */
 const TEMP_PREFIX = 'hightouch-like-';
+const TEMP_NAME = new RegExp(`^${TEMP_PREFIX}(\\d+)-.`);
 
 /**
  * Removes the temp directories of plans whose process is gone: SIGINT and SIGTERM clean up, SIGKILL
@@ -136,7 +137,7 @@ async function sweepOrphans(): Promise<void> {
     return;
   }
   for (const name of names) {
-    const pid = name.startsWith(TEMP_PREFIX) ? Number(/^(\d+)-[^/]+$/.exec(name.slice(TEMP_PREFIX.length))?.[1]) : Number.NaN;
+    const pid = Number(TEMP_NAME.exec(name)?.[1]);
     if (!Number.isSafeInteger(pid) || pid <= 0 || pid === process.pid || processAlive(pid)) continue;
     const path = join(root, name);
     try {
