@@ -20,6 +20,7 @@ async function setup(options: {
   wholeBatch?: boolean;
   failEachNewBatch?: number;
   mode?: string;
+  concurrency?: number;
 }) {
   sink = await startHttpSink({ wholeBatch: options.wholeBatch, failEachNewBatch: options.failEachNewBatch });
   project = await createProject({
@@ -30,7 +31,7 @@ destinations:
     type: http
     url: \${SINK_URL}
     headers: { authorization: "Bearer \${SINK_TOKEN}" }
-    concurrency: 2
+    concurrency: ${options.concurrency ?? 2}
 `,
     'models/users.sql': 'select * from users',
     'syncs/users.yaml': `model: users
@@ -141,6 +142,16 @@ describe('in-run retries', () => {
     // Concurrency 2 lets at most one more batch finish after the third failure.
     expect(report.failed).toBeLessThanOrEqual(8);
     expect(sink.received.length).toBeLessThan(20);
+  });
+  it('with one call at a time sends exactly three failing batches: a queued batch waits for the judgement of the one before', async () => {
+    await setup({ rows: 40, batchSize: 2, retry: '{ attempts: 2, base_delay_ms: 1, max_delay_ms: 2 }', concurrency: 1 });
+    sink.failNext(1000, 503);
+    const { code, report } = await run();
+    expect(code).toBe(1);
+    expect(report.error).toMatch(/DESTINATION_UNAVAILABLE: 3 batches in a row failed after every retry/);
+    // 3 batches × 2 attempts; a batch queued in the write thread must not leave while the third is judged.
+    expect(sink.received.length).toBe(6);
+    expect(report).toMatchObject({ sent: 6, failed: 6, aborted: 0 });
   });
 });
 

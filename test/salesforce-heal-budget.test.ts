@@ -26,7 +26,7 @@ afterEach(async () => {
   project = sf = hook = undefined;
 });
 
-async function setup(rows: number, extra = ''): Promise<void> {
+async function setup(rows: number, extra = '', concurrency = 2): Promise<void> {
   sf = await startSalesforceFixture({ accessToken: TOKEN });
   hook = await startAlertReceiver(HOOK_SECRET);
   project = await createProject({
@@ -37,7 +37,7 @@ destinations:
     instance_url: \${SF_URL}
     access_token: \${SF_TOKEN}
     api_version: 62.0
-    concurrency: 2
+    concurrency: ${concurrency}
 ${extra}
 alerts:
   channels:
@@ -93,6 +93,23 @@ describe('self-healing', () => {
       const restored = await run();
       expect(restored.report).toMatchObject({ status: 'succeeded', succeeded: 250 });
       expect(contacts().filter((r) => r.Phone !== undefined)).toHaveLength(400);
+    },
+    SLOW,
+  );
+
+  it(
+    'one call at a time: no batch leaves while the heal runs; one queued before it goes under the healed target; exact write calls',
+    async () => {
+      await setup(400, '', 1);
+      sf!.beforeWriteNumber(4, () => sf!.org.setFieldState('Contact', 'Phone', 'deleted'));
+      const healed = await run();
+      expect(healed.code, healed.stderr).toBe(0);
+      expect(healed.report).toMatchObject({ status: 'succeeded', succeeded: 400, sent: 400, dropped_fields: ['Phone'] });
+      // 3 with Phone, the 4th refused, its rows again after the heal, then the other 200 rows. The batch
+      // queued in the write thread waits out the heal and goes without Phone; before the gate, the next
+      // batch left during the heal with Phone, was refused, and cost a 10th call.
+      expect(sf!.writes.map((w) => w.records)).toEqual([50, 50, 50, 50, 50, 50, 50, 50, 50]);
+      expect(contacts().filter((r) => r.Phone !== undefined)).toHaveLength(150);
     },
     SLOW,
   );

@@ -61,6 +61,10 @@ export interface DeliveryResult {
   jobSettled?: boolean;
   /** The destination's API usage as its last answer reported it. */
   apiUsage?: ApiUsage;
+  /** A queued batch the gate sent back (the run stopped, or a heal changed the target): nothing was sent. */
+  unsent?: true;
+  /** Queued batches wait until the executor has judged this one (send-gate.ts): it must release them. */
+  judging?: true;
 }
 
 interface Group {

@@ -1,6 +1,7 @@
 /**
  * Executes a plan: pages through `ht_plan`, cuts single-operation batches, sends them through a piscina
- * pool (at most `concurrency` in flight), and commits each batch's outcome as it returns.
+ * pool (at most `concurrency` in flight, as many again queued in the threads: send-gate.ts), and commits
+ * each batch's outcome as it returns.
  *
  * Commits are grouped: while one transaction runs, finished batches queue up and the next transaction
  * takes them all. A kill at any instant therefore loses only batches in flight or queued for commit;
@@ -22,6 +23,7 @@ import { GroupCommitter } from './group-committer.js';
 import { OutcomeJudge } from './outcome-judge.js';
 import { SchemaHealer, type HealNotice } from './schema-healer.js';
 import { maxUnsettledBatches, SendWindow } from './send-window.js';
+import { QUEUED_PER_CALL, SendGate } from './send-gate.js';
 import type { JobOpened, WriteTask } from './write-worker.js';
 import { recordBulkJob } from '../state/bulk-jobs.js';
 import { poolShape, type WorkerPools } from './worker-pool.js';
@@ -106,21 +108,32 @@ export async function executePlan(store: StateStore, settings: ExecuteSettings):
   const jobRows = settings.jobRows ?? null;
   const pool = settings.workerPools.poolFor(poolShape(settings));
   const committer = new GroupCommitter((outcomes) => commitOutcomes(store, settings, outcomes, totals));
-  const onWire = jobRows ? Math.min(settings.concurrency, MAX_JOBS_IN_FLIGHT) : settings.concurrency;
-  const sendWindow = new SendWindow(onWire, jobRows ? 2 * onWire : maxUnsettledBatches(settings.concurrency, settings.batchSize));
+  // Batches go to the threads ahead of their call: up to `concurrency` more wait queued there, behind
+  // the gate that keeps the calls at `concurrency` (send-gate.ts). Jobs are not queued.
+  const handedOut = jobRows ? Math.min(settings.concurrency, MAX_JOBS_IN_FLIGHT) : QUEUED_PER_CALL * settings.concurrency;
+  const sendWindow = new SendWindow(handedOut, jobRows ? 2 * handedOut : maxUnsettledBatches(settings.concurrency, settings.batchSize));
+  const gate = new SendGate(settings.concurrency);
   const judge = new OutcomeJudge(settings.redact);
   let stopped = false;
   let crash: unknown = null;
-  const stop = () => (stopped = true);
+  /** No batch is handed out any more; unless the batches already handed out may still go, none is sent. */
+  const stop = ({ handedOutGo = false } = {}) => {
+    stopped = true;
+    if (!handedOutGo) gate.stop();
+  };
   // A signal already given never fires its event again.
+  const onAbort = () => stop();
   if (settings.signal.aborted) stop();
-  settings.signal.addEventListener('abort', stop);
+  settings.signal.addEventListener('abort', onAbort);
 
   const healer = new SchemaHealer({ ...settings.target, callsPerClient: tasksPerWorker(settings) }, settings.connector, async (notice) => {
     // Counted by the commit, as every batch's calls are.
     if (notice.apiCalls > 0) await committer.add({ op: 'update', planned: [], delivered: [], apiCalls: notice.apiCalls });
     await settings.onHeal?.(notice);
   });
+  // Batches the gate sent back because a heal changed the target: sent again, under the healed one.
+  const unsent: PlannedRow[][] = [];
+  let heldForHeal = false;
   // Calls of the batches judged so far; each batch on the wire spends at least one more.
   let callsJudged = 0;
   const overCallLimit = () => !!settings.maxCalls && callsJudged + sendWindow.onWire >= settings.maxCalls;
@@ -131,6 +144,7 @@ export async function executePlan(store: StateStore, settings: ExecuteSettings):
       op: batchOp(settings.target.sync.mode, batch[0].op),
       rows: batch.map((r) => ({ key: r.pk, payload: r.payload, destinationId: r.destination_id })),
       retry: settings.retry,
+      ...(jobRows === null && { gate: gate.ticket(generation) }),
     };
     totals.sent += batch.length;
     totals.batches++;
@@ -141,6 +155,29 @@ export async function executePlan(store: StateStore, settings: ExecuteSettings):
     // The outcome is judged before the send leaves the window: the dispatch loop wakes on that, and
     // must already see a stop (fatal, outage, quota) so that it sends no further batch.
     const judged = delivered.then(({ result, jobId }) => {
+      if (result.unsent) {
+        totals.sent -= batch.length;
+        totals.batches--;
+        if (!stopped) unsent.push(batch);
+        return null;
+      }
+      try {
+        return sortOutcome(result, jobId);
+      } finally {
+        // A heal holds the queued batches until it is done; then those built before it come back unsent.
+        if (healer.busy && !heldForHeal) {
+          heldForHeal = true;
+          gate.hold();
+          void healer.settled().then(() => {
+            heldForHeal = false;
+            gate.setGeneration(healer.generation);
+            gate.release();
+          });
+        }
+        if (result.judging) gate.release();
+      }
+    });
+    const sortOutcome = (result: DeliveryResult, jobId: string | undefined) => {
       callsJudged += result.apiCalls;
       if (result.apiUsage) totals.apiUsage = result.apiUsage;
       const stopping = judge.stoppingFailure(result);
@@ -175,19 +212,21 @@ export async function executePlan(store: StateStore, settings: ExecuteSettings):
         ? kept.planned.map((p) => ({ ...p, row_hash: p.row_hash && `${p.row_hash}~without:${omitted.join(',')}` }))
         : kept.planned;
       return { ...result, rows, plain, newIds, planned, jobId };
-    });
+    };
     sendWindow.track(judged, (sent) =>
       sent
         .then((result) =>
-          committer.add({
-            op: task.op,
-            planned: result.planned,
-            delivered: result.rows,
-            plain: result.plain,
-            newIds: result.newIds,
-            apiCalls: result.apiCalls,
-            bulkJobId: result.jobId,
-          }),
+          result === null
+            ? undefined
+            : committer.add({
+                op: task.op,
+                planned: result.planned,
+                delivered: result.rows,
+                plain: result.plain,
+                newIds: result.newIds,
+                apiCalls: result.apiCalls,
+                bulkJobId: result.jobId,
+              }),
         )
         .catch((error) => {
           crash ??= error;
@@ -203,10 +242,12 @@ export async function executePlan(store: StateStore, settings: ExecuteSettings):
       if (healer.holding > 0 && !stopped && !(await send(cutBatches(healer.takeHeld(), settings.batchSize, settings.target.sync.mode)))) {
         return false;
       }
+      if (unsent.length > 0 && !stopped && !(await send(unsent.splice(0)))) return false;
       while (sendWindow.full && !stopped) await sendWindow.progress();
       if (!stopped && overCallLimit()) {
         totals.callLimitReached = true;
-        stop();
+        // The batches handed out are within the limit: each was counted when it was handed out.
+        stop({ handedOutGo: true });
       }
       if (stopped || committer.error) return false;
       dispatch(batch);
@@ -258,12 +299,14 @@ export async function executePlan(store: StateStore, settings: ExecuteSettings):
       await send(cutBatches(page, jobRows ?? settings.batchSize, settings.target.sync.mode));
       if (committer.error) break;
     }
-    // Rows held back by a heal that came back after the last batch left: sent once it is done.
+    // Rows held back by a heal, and batches the gate sent back, that came back after the last batch
+    // left: sent once the heal is done.
     const drained = async (): Promise<void> => {
       await sendWindow.allSettled();
       await healer.settled();
-      if (healer.holding === 0 || stopped || committer.error) return;
-      await send(cutBatches(healer.takeHeld(), settings.batchSize, settings.target.sync.mode));
+      if ((healer.holding === 0 && unsent.length === 0) || stopped || committer.error) return;
+      if (healer.holding > 0) await send(cutBatches(healer.takeHeld(), settings.batchSize, settings.target.sync.mode));
+      else await send(unsent.splice(0));
       return drained();
     };
     // A failed commit does not wait for the sends still on the wire: their rows could not be committed.
@@ -274,7 +317,7 @@ export async function executePlan(store: StateStore, settings: ExecuteSettings):
       await settleSnapshotLog(store, settings.target.sync.name);
     }
   } finally {
-    settings.signal.removeEventListener('abort', stop);
+    settings.signal.removeEventListener('abort', onAbort);
     // Sends still on the wire (a failed commit, a state error) could never be committed: they end
     // with their threads, as under a kill, and the next run re-sends their rows.
     if (sendWindow.onWire > 0) await settings.workerPools.discard(pool);

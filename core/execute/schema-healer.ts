@@ -75,6 +75,11 @@ export class SchemaHealer {
     return { planned: planned.filter((p) => !heldKeys.has(p.pk)), delivered: delivered.filter((d) => !heldKeys.has(d.key)) };
   }
 
+  /** A heal is running. */
+  get busy(): boolean {
+    return this.healing !== null;
+  }
+
   /** Resolves once no heal is running. */
   async settled(): Promise<void> {
     while (this.healing) await this.healing;

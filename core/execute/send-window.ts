@@ -1,6 +1,7 @@
 /**
- * Backpressure: at most `concurrency` batches on the wire, and at most `maxUnsettled` batches sent but
- * not yet committed (those on the wire included). That bounds what a kill can force the next run to re-send.
+ * Backpressure: at most `handedOut` batches handed to the write threads and not yet judged (on the wire,
+ * or queued there behind the gate of send-gate.ts), and at most `maxUnsettled` batches handed out but not
+ * yet committed (those on the wire included). That bounds what a kill can force the next run to re-send.
  */
 export class SendWindow {
   /** One entry per batch on the wire; it leaves once the batch's outcome is judged. */
@@ -9,16 +10,16 @@ export class SendWindow {
   private readonly unsettled = new Set<Promise<void>>();
 
   constructor(
-    private readonly concurrency: number,
+    private readonly handedOut: number,
     private readonly maxUnsettled: number,
   ) {}
 
   /** No further batch may be sent until one leaves the window. */
   get full(): boolean {
-    return this.sending.size >= this.concurrency || this.unsettled.size >= this.maxUnsettled;
+    return this.sending.size >= this.handedOut || this.unsettled.size >= this.maxUnsettled;
   }
 
-  /** Batches sent whose outcome is not judged yet. */
+  /** Batches handed out whose outcome is not judged yet. */
   get onWire(): number {
     return this.sending.size;
   }

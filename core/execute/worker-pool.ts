@@ -13,6 +13,7 @@
  */
 import { fileURLToPath } from 'node:url';
 import { Piscina } from 'piscina';
+import { QUEUED_PER_CALL } from './send-gate.js';
 
 export interface PoolShape {
   workers: number;
@@ -81,7 +82,8 @@ export class WorkerPools {
       filename: workerFilename(),
       minThreads: shape.workers,
       maxThreads: shape.workers,
-      concurrentTasksPerWorker: shape.tasksPerWorker,
+      // Room for the batches queued behind each call (send-gate.ts).
+      concurrentTasksPerWorker: shape.tasksPerWorker * QUEUED_PER_CALL,
       idleTimeout: 60_000,
       resourceLimits: { maxOldGenerationSizeMb: WRITE_THREAD_HEAP_MB },
     });

@@ -16,6 +16,7 @@ import { getConnector } from '../../connectors/registry.js';
 import type { RetryPolicy } from '../config/types.js';
 import { deliverBatch, type DeliveredRow, type DeliveryResult } from './deliver-batch.js';
 import { backoffDelay, sleep } from './backoff.js';
+import { enter, leave, type GateTicket } from './send-gate.js';
 
 export interface WriteTask {
   target: WriteTarget;
@@ -29,6 +30,8 @@ export interface WriteTask {
    * left. `restBatchSize` bounds the ordinary batches that rows the job did not write are sent in.
    */
   job?: { step: 'open' } | { step: 'run' | 'resume'; jobId: string; restBatchSize: number };
+  /** A batch that may wait queued in the thread passes this gate before it is sent (send-gate.ts). */
+  gate?: GateTicket;
 }
 
 /** The answer to an `open` step: the job's id, or why there is none. */
@@ -54,22 +57,52 @@ function clientFor(target: WriteTarget): Promise<DestinationClient> {
 }
 
 export default async function writeBatch(task: WriteTask): Promise<DeliveryResult | JobOpened> {
-  let client: DestinationClient;
+  if (task.job?.step === 'open') {
+    const client = await connected(task);
+    return 'failure' in client ? { jobId: null, apiCalls: 0, failure: client.failure } : openJob(client, task);
+  }
+  const client = await connected(task);
+  // Parsed before the gate (send-gate.ts): a queued batch is ready to go the moment a call slot frees.
+  const prepared = 'failure' in client ? client : prepare(task, client);
+  if (!task.gate) return send(task, prepared);
+  if (!(await enter(task.gate))) return { rows: [], apiCalls: 0, fatal: null, unsent: true };
+  let result: DeliveryResult | undefined;
   try {
-    client = await clientFor(task.target);
+    result = await send(task, prepared);
+    return result;
+  } finally {
+    const hold = !result || result.fatal !== null || result.rows.some((r) => r.status !== 'succeeded');
+    leave(task.gate, { hold, stop: !!result?.fatal });
+    if (result && hold) result.judging = true;
+  }
+}
+
+/** The destination client for the task's target, or the failure that prevents connecting. */
+async function connected(task: WriteTask): Promise<DestinationClient | { failure: Failure }> {
+  try {
+    return await clientFor(task.target);
   } catch (error) {
-    const failure = (error as { failure?: DeliveryResult['fatal'] }).failure ?? {
+    const failure = (error as { failure?: Failure }).failure ?? {
       errorClass: 'fatal' as const,
       code: 'CONNECT_FAILED',
       message: (error as Error).message,
     };
-    if (task.job?.step === 'open') return { jobId: null, apiCalls: 0, failure };
-    return { rows: task.rows.map((r) => ({ key: r.key, status: 'aborted', failure, sends: 0 })), apiCalls: 0, fatal: failure };
+    return { failure };
   }
-  if (task.job?.step === 'open') return openJob(client, task);
+}
+
+interface Prepared {
+  client: DestinationClient;
+  rows: OutboundRow[];
+  /** Rows whose payload no destination can take: failed without a call. */
+  unsendable: DeliveredRow[];
+}
+
+/** The task's rows as the client takes them. */
+function prepare(task: WriteTask, client: DestinationClient): Prepared {
+  const omitted = task.target.sync.omitFields ?? [];
   const rows: OutboundRow[] = [];
   const unsendable: DeliveredRow[] = [];
-  const omitted = task.target.sync.omitFields ?? [];
   const asText = client.sendsFieldsText === true && omitted.length === 0;
   for (const r of task.rows) {
     try {
@@ -85,6 +118,15 @@ export default async function writeBatch(task: WriteTask): Promise<DeliveryResul
       unsendable.push({ key: r.key, status: 'failed', failure: invalidValue(error), sends: 0 });
     }
   }
+  return { client, rows, unsendable };
+}
+
+async function send(task: WriteTask, prepared: Prepared | { failure: Failure }): Promise<DeliveryResult> {
+  if ('failure' in prepared) {
+    const { failure } = prepared;
+    return { rows: task.rows.map((r) => ({ key: r.key, status: 'aborted', failure, sends: 0 })), apiCalls: 0, fatal: failure };
+  }
+  const { client, rows, unsendable } = prepared;
   if (rows.length === 0) return { rows: unsendable, apiCalls: 0, fatal: null, jobSettled: true };
   if (task.job) {
     const delivered = await jobWrite(client, task, rows);
