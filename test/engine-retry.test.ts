@@ -21,6 +21,7 @@ async function setup(options: {
   failEachNewBatch?: number;
   mode?: string;
   concurrency?: number;
+  apiBudget?: string;
 }) {
   sink = await startHttpSink({ wholeBatch: options.wholeBatch, failEachNewBatch: options.failEachNewBatch });
   project = await createProject({
@@ -32,7 +33,7 @@ destinations:
     url: \${SINK_URL}
     headers: { authorization: "Bearer \${SINK_TOKEN}" }
     concurrency: ${options.concurrency ?? 2}
-`,
+${options.apiBudget ? `    api_budget: ${options.apiBudget}\n` : ''}`,
     'models/users.sql': 'select * from users',
     'syncs/users.yaml': `model: users
 destination: api
@@ -152,6 +153,14 @@ describe('in-run retries', () => {
     // 3 batches × 2 attempts; a batch queued in the write thread must not leave while the third is judged.
     expect(sink.received.length).toBe(6);
     expect(report).toMatchObject({ sent: 6, failed: 6, aborted: 0 });
+  });
+  it('max_calls_per_run counts retries: batches that each take two calls stop the run at exactly the limit', async () => {
+    await setup({ rows: 20, batchSize: 2, concurrency: 1, failEachNewBatch: 503, apiBudget: '{ max_calls_per_run: 4 }' });
+    const { code, report } = await run();
+    expect(code, report?.error).toBe(3);
+    // Two batches, each refused once then taken: no batch queued in a write thread leaves past the limit.
+    expect(sink.received.length).toBe(4);
+    expect(report).toMatchObject({ status: 'deferred', sent: 4, succeeded: 4, api_calls: 4, deferred: 16 });
   });
 });
 

@@ -109,10 +109,13 @@ export async function executePlan(store: StateStore, settings: ExecuteSettings):
   const pool = settings.workerPools.poolFor(poolShape(settings));
   const committer = new GroupCommitter((outcomes) => commitOutcomes(store, settings, outcomes, totals));
   // Batches go to the threads ahead of their call: up to `concurrency` more wait queued there, behind
-  // the gate that keeps the calls at `concurrency` (send-gate.ts). Jobs are not queued.
-  const handedOut = jobRows ? Math.min(settings.concurrency, MAX_JOBS_IN_FLIGHT) : QUEUED_PER_CALL * settings.concurrency;
+  // the gate that keeps the calls at `concurrency` (send-gate.ts). Jobs are not queued, nor are batches
+  // under `max_calls_per_run`: the limit counts a batch as one call when it is handed out, and a batch
+  // retried in the thread spends more before the next queued one would leave.
+  const queued = jobRows || settings.maxCalls ? 1 : QUEUED_PER_CALL;
+  const handedOut = jobRows ? Math.min(settings.concurrency, MAX_JOBS_IN_FLIGHT) : queued * settings.concurrency;
   const sendWindow = new SendWindow(handedOut, jobRows ? 2 * handedOut : maxUnsettledBatches(settings.concurrency, settings.batchSize));
-  const gate = new SendGate(settings.concurrency);
+  const gate = new SendGate(settings.concurrency, tasksPerWorker(settings));
   const judge = new OutcomeJudge(settings.redact);
   let stopped = false;
   let crash: unknown = null;
@@ -170,6 +173,11 @@ export async function executePlan(store: StateStore, settings: ExecuteSettings):
           gate.hold();
           void healer.settled().then(() => {
             heldForHeal = false;
+            // A heal that failed stops the run before any queued batch can leave under the old target.
+            if (healer.error) {
+              totals.fatal ??= healer.error;
+              stop();
+            }
             gate.setGeneration(healer.generation);
             gate.release();
           });

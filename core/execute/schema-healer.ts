@@ -70,7 +70,9 @@ export class SchemaHealer {
       // A batch sent before the last heal failed for what that heal already answered.
       if (sentGeneration === this.generation) cause ??= row.failure;
     }
-    if (cause && !this.healing) this.healing = this.heal(cause);
+    // Started after the assignment: a connector whose heal throws at once would otherwise clear
+    // `healing` before it is set, and `settled()` would wait for ever.
+    if (cause && !this.healing) this.healing = Promise.resolve().then(() => this.heal(cause));
     if (heldKeys.size === 0) return { planned, delivered };
     return { planned: planned.filter((p) => !heldKeys.has(p.pk)), delivered: delivered.filter((d) => !heldKeys.has(d.key)) };
   }

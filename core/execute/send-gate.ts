@@ -30,6 +30,8 @@ export interface GateTicket {
   control: SharedArrayBuffer;
   /** Calls allowed at once across every thread: the sync's `concurrency`. */
   calls: number;
+  /** Calls allowed at once in one thread: what its destination client is sized for (`callsPerClient`). */
+  callsPerThread: number;
   /** The heal generation the batch's target was built under. */
   generation: number;
 }
@@ -39,10 +41,13 @@ export class SendGate {
   readonly control = new SharedArrayBuffer(SLOTS * Int32Array.BYTES_PER_ELEMENT);
   private readonly state = new Int32Array(this.control);
 
-  constructor(private readonly calls: number) {}
+  constructor(
+    private readonly calls: number,
+    private readonly callsPerThread: number,
+  ) {}
 
   ticket(generation: number): GateTicket {
-    return { control: this.control, calls: this.calls, generation };
+    return { control: this.control, calls: this.calls, callsPerThread: this.callsPerThread, generation };
   }
 
   /** No queued batch leaves any more. */
@@ -80,10 +85,31 @@ function change(state: Int32Array, apply: () => void): void {
 }
 
 /**
+ * This thread's calls at once. The gate alone would let one thread carry every call while the other
+ * waits (a PostgreSQL client has `callsPerClient` connections: a call beyond them would hold a slot
+ * while it waits for one, up to its 10 s connect timeout).
+ */
+let threadCalls = 0;
+const threadWaiters: Array<() => void> = [];
+
+/**
  * A write thread's side: resolves true once the batch may be sent (a call slot is taken: `leave`
  * gives it back), false when it must come back unsent.
  */
 export async function enter(ticket: GateTicket): Promise<boolean> {
+  while (threadCalls >= ticket.callsPerThread) await new Promise<void>((resolve) => threadWaiters.push(resolve));
+  threadCalls++;
+  const entered = await enterGate(ticket);
+  if (!entered) leaveThread();
+  return entered;
+}
+
+function leaveThread(): void {
+  threadCalls--;
+  threadWaiters.shift()?.();
+}
+
+async function enterGate(ticket: GateTicket): Promise<boolean> {
   const state = new Int32Array(ticket.control);
   for (;;) {
     const seen = Atomics.load(state, CHANGE);
@@ -117,4 +143,5 @@ export function leave(ticket: GateTicket, { hold, stop }: { hold: boolean; stop:
     if (hold) Atomics.add(state, HELD, 1);
     Atomics.sub(state, CALLS, 1);
   });
+  leaveThread();
 }
