@@ -3,8 +3,9 @@
  *
  * Each thread holds up to twice its share of `concurrency` batches, so that the next call starts the
  * moment one ends instead of after a round trip through the main thread (its page reads and commits
- * delay that hand-over: at 50 ms latency the queue took HTTP from 86% to 93% of the raw writer, and
- * Salesforce 10% faster). The gate keeps what is sent exactly what it was without the queue:
+ * delay that hand-over). At 50 ms latency, 100k rows, runs interleaved with the code before: HTTP
+ * 15.0–15.5 s → 14.7 s (the raw writer: 13.4 s), Salesforce 7.0–7.3 s → 6.5–6.7 s. The gate keeps what
+ * is sent what it was without the queue:
  * - at most `concurrency` calls at once, across every thread (`calls`);
  * - a batch that comes back with any row not acknowledged holds every queued batch until the main
  *   thread has judged it (`held`): that judgement may stop the run (an outage, a fatal answer) or start
