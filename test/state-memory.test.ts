@@ -71,4 +71,29 @@ destinations:
     expect(during).toEqual(['244.1 MiB']);
     expect(await memoryLimit(lease)).toBe('610.3 MiB');
   });
+
+  it('folds a small snapshot under the fold cap, and again under the plan cap when that runs out', async () => {
+    sink = await startHttpSink();
+    project = await createProject({
+      'hightouch-like.config.yaml': `
+warehouse: { type: duckdb, path: warehouse.duckdb }
+destinations:
+  api: { type: http, url: "\${SINK_URL}" }
+`,
+      'models/users.sql': 'select * from users',
+      'syncs/to_api.yaml': 'model: users\ndestination: api\nprimary_key: id\nmapping: { email: email }\nbatch_size: 500\n',
+    });
+    await project.warehouse(`create table users as select range as id, 'u' || range || '@x.io' as email from range(20000)`);
+    // 4MB cannot hold the fold of 20,000 rows (measured: out of memory at 3.7 of 3.8 MiB), so it is
+    // rolled back and done again under the plan cap.
+    const env = { SINK_URL: sink.url, HIGHTOUCH_LIKE_DUCKDB_FOLD_MEMORY_LIMIT: '4MB' };
+    const run = await project.cli(['run', 'to_api', '--json'], env);
+    expect(run.code, run.stderr).toBe(0);
+    const query = async (text: string) => JSON.parse((await project!.cli(['query', text, '--json'], env)).stdout);
+    expect(await query('select count(*)::int as n from sync_snapshots')).toEqual([{ n: 20_000 }]);
+    expect(await query('select count(*)::int as n from sync_snapshot_log')).toEqual([{ n: 0 }]);
+    // Nothing changed: the next run sends nothing.
+    const again = await project.cli(['run', 'to_api', '--json'], env);
+    expect(JSON.parse(again.stdout)[0]).toMatchObject({ status: 'succeeded', sent: 0 });
+  });
 });

@@ -13,11 +13,19 @@ import { sql } from 'kysely';
 import type { StateStore } from './state-store.js';
 import { quoteLiteral as literal } from '../db/sql-text.js';
 import { transact } from './transact.js';
+import { capDuckDBMemory } from './memory-cap.js';
 
 /** Snapshots below this many rows are folded after every run; HIGHTOUCH_LIKE_FOLD_ALWAYS_BELOW overrides. */
 const FOLD_ALWAYS_BELOW = 100_000;
 /** Larger snapshots are folded once their log holds this share of their rows. */
 const FOLD_RATIO = 0.25;
+
+/**
+ * Snapshots of up to this many rows fold under DuckDB's `fold` cap (memory-cap.ts), lower than the
+ * plan's: the fold was the peak of a 1M-row Salesforce write (974 MiB against 610–670 MiB while
+ * sending), 916 MiB under 448MB. Larger folds were not measured under it and keep the plan's cap.
+ */
+const FOLD_CAPPED_UP_TO = 1_000_000;
 
 /** A key's latest log entry (one per key for the sync), as a derived table. */
 function latestLogSql(sync: string, catalog: string): string {
@@ -65,7 +73,7 @@ export async function settleSnapshotLog(store: StateStore, syncName: string): Pr
     return;
   }
   const latest = latestLogSql(sync, '');
-  await transact(store, [
+  const fold = [
     clearPending,
     `update sync_snapshots set row_hash = f.row_hash, destination_id = f.destination_id, synced_at = f.synced_at, run_id = f.run_id
       from ${latest} as f
@@ -77,5 +85,19 @@ export async function settleSnapshotLog(store: StateStore, syncName: string): Pr
       where f.row_hash is not null
         and not exists (select 1 from sync_snapshots s where s.sync_name = ${sync} and s.primary_key = f.primary_key)`,
     `delete from sync_snapshot_log where sync_name = ${sync}`,
-  ]);
+  ];
+  if (store.dialect === 'duckdb' && snapshot <= FOLD_CAPPED_UP_TO) {
+    // A fold that runs out of the lower cap is rolled back and done again under the plan's; so is one
+    // whose cap cannot be set (DuckDB refuses a cap below the memory it holds).
+    try {
+      await capDuckDBMemory(store, 'fold');
+      await transact(store, fold);
+      return;
+    } catch (error) {
+      if (!/out of memory/i.test(String((error as Error)?.message ?? error))) throw error;
+    } finally {
+      await capDuckDBMemory(store, 'plan');
+    }
+  }
+  await transact(store, fold);
 }
