@@ -36,6 +36,21 @@ async function memoryLimit(held: InstanceLease): Promise<string> {
   }
 }
 
+/** A project syncing `rows` users to the sink's `api` destination in batches of `batchSize`. */
+async function usersToApi(batchSize: number, rows: number): Promise<TestProject> {
+  const made = await createProject({
+    'hightouch-like.config.yaml': `
+warehouse: { type: duckdb, path: warehouse.duckdb }
+destinations:
+  api: { type: http, url: "\${SINK_URL}" }
+`,
+    'models/users.sql': 'select * from users',
+    'syncs/to_api.yaml': `model: users\ndestination: api\nprimary_key: id\nmapping: { email: email }\nbatch_size: ${batchSize}\n`,
+  });
+  await made.warehouse(`create table users as select range as id, 'u' || range || '@x.io' as email from range(${rows})`);
+  return made;
+}
+
 describe('the DuckDB state store memory cap', { timeout: 60_000 }, () => {
   it('is the send cap while batches go out and the plan cap again after the fold', async () => {
     const during: string[] = [];
@@ -48,16 +63,7 @@ describe('the DuckDB state store memory cap', { timeout: 60_000 }, () => {
         during.push(await memoryLimit(lease));
       },
     });
-    project = await createProject({
-      'hightouch-like.config.yaml': `
-warehouse: { type: duckdb, path: warehouse.duckdb }
-destinations:
-  api: { type: http, url: "\${SINK_URL}" }
-`,
-      'models/users.sql': 'select * from users',
-      'syncs/to_api.yaml': 'model: users\ndestination: api\nprimary_key: id\nmapping: { email: email }\nbatch_size: 10\n',
-    });
-    await project.warehouse(`create table users as select range as id, 'u' || range || '@x.io' as email from range(50)`);
+    project = await usersToApi(10, 50);
     const config = await loadProject(project.dir, { SINK_URL: sink.url });
     if (config.state.type !== 'duckdb') throw new Error('expected DuckDB state');
     await mkdir(dirname(config.state.path), { recursive: true });
@@ -74,16 +80,7 @@ destinations:
 
   it('folds a small snapshot under the fold cap, and again under the plan cap when that runs out', async () => {
     sink = await startHttpSink();
-    project = await createProject({
-      'hightouch-like.config.yaml': `
-warehouse: { type: duckdb, path: warehouse.duckdb }
-destinations:
-  api: { type: http, url: "\${SINK_URL}" }
-`,
-      'models/users.sql': 'select * from users',
-      'syncs/to_api.yaml': 'model: users\ndestination: api\nprimary_key: id\nmapping: { email: email }\nbatch_size: 500\n',
-    });
-    await project.warehouse(`create table users as select range as id, 'u' || range || '@x.io' as email from range(20000)`);
+    project = await usersToApi(500, 20_000);
     // 4MB cannot hold the fold of 20,000 rows (measured: out of memory at 3.7 of 3.8 MiB), so it is
     // rolled back and done again under the plan cap.
     const env = { SINK_URL: sink.url, HIGHTOUCH_LIKE_DUCKDB_FOLD_MEMORY_LIMIT: '4MB' };

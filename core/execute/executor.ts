@@ -112,8 +112,9 @@ export async function executePlan(store: StateStore, settings: ExecuteSettings):
   // the gate that keeps the calls at `concurrency` (send-gate.ts). Jobs are not queued, nor are batches
   // under `max_calls_per_run`: the limit counts a batch as one call when it is handed out, and a batch
   // retried in the thread spends more before the next queued one would leave.
-  const queued = jobRows || settings.maxCalls ? 1 : QUEUED_PER_CALL;
-  const handedOut = jobRows ? Math.min(settings.concurrency, MAX_JOBS_IN_FLIGHT) : queued * settings.concurrency;
+  const handedOut = jobRows
+    ? Math.min(settings.concurrency, MAX_JOBS_IN_FLIGHT)
+    : (settings.maxCalls ? 1 : QUEUED_PER_CALL) * settings.concurrency;
   const sendWindow = new SendWindow(handedOut, jobRows ? 2 * handedOut : maxUnsettledBatches(settings.concurrency, settings.batchSize));
   const gate = new SendGate(settings.concurrency, tasksPerWorker(settings));
   const judge = new OutcomeJudge(settings.redact);

@@ -57,11 +57,8 @@ function clientFor(target: WriteTarget): Promise<DestinationClient> {
 }
 
 export default async function writeBatch(task: WriteTask): Promise<DeliveryResult | JobOpened> {
-  if (task.job?.step === 'open') {
-    const client = await connected(task);
-    return 'failure' in client ? { jobId: null, apiCalls: 0, failure: client.failure } : openJob(client, task);
-  }
   const client = await connected(task);
+  if (task.job?.step === 'open') return 'failure' in client ? { jobId: null, apiCalls: 0, failure: client.failure } : openJob(client, task);
   // Parsed before the gate (send-gate.ts): a queued batch is ready to go the moment a call slot frees.
   const prepared = 'failure' in client ? client : prepare(task, client);
   if (!task.gate) return send(task, prepared);
