@@ -3,6 +3,7 @@
  * `external_id` when the sync sets it, else the field the primary key is mapped to.
  */
 import type { OutboundRow, SyncProblem, WriteTarget } from '../destination.js';
+import { jsonField } from '../../shared/json-field.js';
 
 export interface SyncKey {
   field: string;
@@ -48,7 +49,9 @@ export function syncKeyProblems(target: WriteTarget, { requireKey = true } = {})
  * `destinationId` the connector returned when the row was last acknowledged.
  */
 export function rowKeyValue(row: OutboundRow, key: SyncKey): unknown {
-  const value = row.fields[key.field];
+  // A row kept as payload text is not parsed whole for its key (shared/json-field.ts).
+  const read = row.fieldsText === undefined ? null : jsonField(row.fieldsText, key.field);
+  const value = read ? read.value : row.fields[key.field];
   if (value !== undefined && value !== null) return value;
   if (!key.external) return row.key;
   return row.destinationId ?? undefined;
