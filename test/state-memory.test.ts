@@ -1,10 +1,11 @@
 /**
- * The DuckDB state store's memory cap by phase (core/state/memory-cap.ts), read from the run's own
+ * The DuckDB state store's memory cap and threads by phase (core/state/memory-cap.ts), read from the run's own
  * DuckDB instance (one per file per process, duckdb-instances.ts): the send cap while the receiver
  * holds a batch, the plan cap again once the run has folded its snapshot. Real DuckDB files, a real
  * HTTP receiver on loopback, the run in this process through the API.
  */
 import { mkdir } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
 import { dirname } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { RunController, loadProject } from '../core/api.js';
@@ -27,14 +28,15 @@ afterEach(async () => {
   project = undefined;
 });
 
-async function memoryLimit(held: InstanceLease): Promise<string> {
+async function setting(held: InstanceLease, name: 'memory_limit' | 'threads'): Promise<string> {
   const connection = await held.instance.connect();
   try {
-    return String((await connection.runAndReadAll(`select current_setting('memory_limit')`)).getRows()[0][0]);
+    return String((await connection.runAndReadAll(`select current_setting('${name}')`)).getRows()[0][0]);
   } finally {
     connection.closeSync();
   }
 }
+const memoryLimit = (held: InstanceLease) => setting(held, 'memory_limit');
 
 /** A project syncing `rows` users to the sink's `api` destination in batches of `batchSize`. */
 async function usersToApi(batchSize: number, rows: number): Promise<TestProject> {
@@ -60,7 +62,7 @@ describe('the DuckDB state store memory cap', { timeout: 60_000 }, () => {
       beforeAnswer: async () => {
         if (!lease || asked) return;
         asked = true;
-        during.push(await memoryLimit(lease));
+        during.push(await memoryLimit(lease), await setting(lease, 'threads'));
       },
     });
     project = await usersToApi(10, 50);
@@ -73,9 +75,10 @@ describe('the DuckDB state store memory cap', { timeout: 60_000 }, () => {
     controller = new RunController();
     const result = await controller.run(config, { syncs: ['to_api'] });
     expect(result.status).toBe('succeeded');
-    // DuckDB shows 256MB and 640MB in MiB.
-    expect(during).toEqual(['244.1 MiB']);
+    // DuckDB shows 256MB and 640MB in MiB. One DuckDB thread while sending, the default again after.
+    expect(during).toEqual(['244.1 MiB', '1']);
     expect(await memoryLimit(lease)).toBe('610.3 MiB');
+    expect(await setting(lease, 'threads')).toBe(String(availableParallelism()));
   });
 
   it('folds a small snapshot under the fold cap, and again under the plan cap when that runs out', async () => {
