@@ -1,5 +1,6 @@
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { brotliCompressSync, deflateRawSync, gzipSync } from 'node:zlib';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { SyncMode } from '../core/config/types.js';
 import { DestinationError, type DestinationClient, type OutboundRow, type WriteTarget } from '../connectors/destination.js';
@@ -87,6 +88,77 @@ async function fixedServer(status: number, body = '', headers: Record<string, st
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`;
 }
+
+/** A receiver answering 200 with `body` and `headers`, keeping each request's headers. */
+async function recordingServer(body: string | Buffer, headers: Record<string, string> = {}) {
+  const seen: IncomingHttpHeaders[] = [];
+  const server = createServer((req, res) => {
+    seen.push(req.headers);
+    req.resume();
+    req.on('end', () => {
+      res.writeHead(200, { 'content-type': 'application/json', ...headers });
+      res.end(body);
+    });
+  });
+  servers.push(server);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`, seen };
+}
+
+describe('http destination: answers and headers as fetch had them (the client is undici request)', () => {
+  const answer = JSON.stringify({
+    results: [
+      { key: '1', ok: false, error: 'bad email', code: 'INVALID_VALUE' },
+      { key: '2', ok: true, id: 'crm-2' },
+    ],
+  });
+  const settled = [
+    { key: '1', ok: false, failure: expect.objectContaining({ code: 'INVALID_VALUE' }) },
+    { key: '2', ok: true, destinationId: 'crm-2' },
+  ];
+
+  it('reads the row results of an answer compressed although no compression was asked for', async () => {
+    for (const [coding, bytes] of [
+      ['gzip', gzipSync(answer)],
+      ['deflate', deflateRawSync(answer)],
+      ['br', brotliCompressSync(answer)],
+    ] as const) {
+      const { url, seen } = await recordingServer(bytes, { 'content-encoding': coding });
+      const out = await (await connect(target(url))).write('insert', users('1', '2'));
+      expect(out.results, coding).toEqual(settled);
+      expect(seen[0]['accept-encoding']).toBeUndefined();
+    }
+  });
+
+  it('fails a call whose answer cannot be decoded, rather than acknowledging its rows', async () => {
+    const { url } = await recordingServer('not gzip at all', { 'content-encoding': 'gzip' });
+    const error = await failure((await connect(target(url))).write('insert', users('1')));
+    expect(error.failure).toMatchObject({ errorClass: 'transient', code: 'HTTP_NETWORK' });
+  });
+
+  it('sends a User-Agent, trims a header value read with its newline, and sends a header once whatever its case', async () => {
+    const { url, seen } = await recordingServer('{}');
+    const headers = { Authorization: `Bearer ${TOKEN}\n`, 'Content-Type': 'text/plain', 'User-Agent': 'crm-sync/2' };
+    const out = await (await connect(target(url, { settings: { headers } }))).write('insert', users('1'));
+    expect(out.results).toEqual([{ key: '1', ok: true }]);
+    expect(seen[0]).toMatchObject({ authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json', 'user-agent': 'crm-sync/2' });
+    const plain = await recordingServer('{}');
+    await (await connect(target(plain.url))).write('insert', users('1'));
+    expect(plain.seen[0]['user-agent']).toBe('hightouch-like');
+  });
+
+  it('refuses user:password@ in the url as a config error that does not echo them', async () => {
+    const { url, seen } = await recordingServer('{}');
+    const error = await httpDestination.check(target(url.replace('http://', 'http://alice:pa55w0rd_secret@'))).then(
+      () => undefined,
+      (e: unknown) => e as DestinationError,
+    );
+    expect(error?.failure).toMatchObject({ code: 'HTTP_CONFIG' });
+    expect(error?.failure.message).toContain('user:password@');
+    expect(error?.failure.message).not.toContain('pa55w0rd_secret');
+    expect(seen).toHaveLength(0);
+  });
+});
 
 describe('http destination: requests and row results', () => {
   it('POSTs the batch as JSON with the configured headers and applies it', async () => {

@@ -5,7 +5,6 @@
  * HTTP receiver on loopback, the run in this process through the API.
  */
 import { mkdir } from 'node:fs/promises';
-import { availableParallelism } from 'node:os';
 import { dirname } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { RunController, loadProject } from '../core/api.js';
@@ -53,6 +52,21 @@ destinations:
   return made;
 }
 
+/**
+ * Runs 50 users to `api` in batches of 10 while this test holds a lease on the state's DuckDB instance,
+ * so the instance (and its settings) outlives the run's own lease; `threads` as they were before the run.
+ */
+async function runHoldingTheInstance(api: HttpSink) {
+  project = await usersToApi(10, 50);
+  const config = await loadProject(project.dir, { SINK_URL: api.url });
+  if (config.state.type !== 'duckdb') throw new Error('expected DuckDB state');
+  await mkdir(dirname(config.state.path), { recursive: true });
+  lease = await leaseDuckDBInstance(config.state.path, false);
+  const threads = await setting(lease, 'threads');
+  controller = new RunController();
+  return { result: await controller.run(config, { syncs: ['to_api'] }), threads };
+}
+
 describe('the DuckDB state store memory cap', { timeout: 60_000 }, () => {
   it('is the send cap while batches go out and the plan cap again after the fold', async () => {
     const during: string[] = [];
@@ -65,20 +79,23 @@ describe('the DuckDB state store memory cap', { timeout: 60_000 }, () => {
         during.push(await memoryLimit(lease), await setting(lease, 'threads'));
       },
     });
-    project = await usersToApi(10, 50);
-    const config = await loadProject(project.dir, { SINK_URL: sink.url });
-    if (config.state.type !== 'duckdb') throw new Error('expected DuckDB state');
-    await mkdir(dirname(config.state.path), { recursive: true });
-    // Held across the run, so the instance (and its settings) outlives the run's own lease.
-    lease = await leaseDuckDBInstance(config.state.path, false);
-
-    controller = new RunController();
-    const result = await controller.run(config, { syncs: ['to_api'] });
+    const { result, threads } = await runHoldingTheInstance(sink);
     expect(result.status).toBe('succeeded');
     // DuckDB shows 256MB and 640MB in MiB. One DuckDB thread while sending, the default again after.
     expect(during).toEqual(['244.1 MiB', '1']);
     expect(await memoryLimit(lease)).toBe('610.3 MiB');
-    expect(await setting(lease, 'threads')).toBe(String(availableParallelism()));
+    expect(threads).not.toBe('1');
+    expect(await setting(lease, 'threads')).toBe(threads);
+  });
+
+  it('is the plan cap and default threads again after a run whose commit failed', async () => {
+    // An id with a lone surrogate cannot be stored as given: the commit fails, and the run with it.
+    sink = await startHttpSink({ idFor: (key) => `id-${key}\ud800` });
+    const { result, threads } = await runHoldingTheInstance(sink);
+    expect(result.status).toBe('failed');
+    expect(result.reports[0].error).toMatch(/^the state store refused a commit: /);
+    expect(await memoryLimit(lease)).toBe('610.3 MiB');
+    expect(await setting(lease, 'threads')).toBe(threads);
   });
 
   it('folds a small snapshot under the fold cap, and again under the plan cap when that runs out', async () => {

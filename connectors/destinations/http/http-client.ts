@@ -16,11 +16,13 @@ import {
 import { stringifyExactJson } from '../../../shared/exact-json.js';
 import { rowKeyValue } from '../sync-key.js';
 import { httpCatalogue, statusFailure } from './errors.js';
+import { answerText } from './answer-body.js';
 import { parseRetryAfter } from './retry-after.js';
 import { rowResults, type SentRow } from './row-results.js';
 import type { HttpTarget } from './settings.js';
 
 const EXCERPT_CHARS = 200;
+const USER_AGENT = 'hightouch-like';
 
 export class HttpClient implements DestinationClient {
   readonly sendsFieldsText = true;
@@ -65,13 +67,16 @@ export class HttpClient implements DestinationClient {
       // another host.
       const response = await request(this.target.url, {
         method: 'POST',
-        headers: { ...this.target.headers, 'content-type': 'application/json' },
+        // Some firewalls refuse a request with no User-Agent; `fetch` sent one. Header names are lower
+        // case (settings.ts): the configured ones replace ours, and ours replace a configured content-type.
+        headers: { 'user-agent': USER_AGENT, ...this.target.headers, 'content-type': 'application/json' },
         body,
         signal: timeout,
+        maxRedirections: 0,
       });
       status = response.statusCode;
       retryAfter = response.headers['retry-after'];
-      text = await response.body.text();
+      text = answerText(Buffer.from(await response.body.arrayBuffer()), response.headers['content-encoding']);
     } catch (error) {
       throw new DestinationError(this.networkFailure(error, timeout.aborted), 1);
     }

@@ -31,6 +31,10 @@ export function readHttpTarget(target: WriteTarget): HttpTarget {
   if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
     throw destination.invalid('url must start with http:// or https://');
   }
+  // `fetch` refused such a URL at every call; the client now would drop them without a word.
+  if (parsed.username !== '' || parsed.password !== '') {
+    throw destination.invalid('url must not carry user:password@; send credentials in headers (authorization)');
+  }
   const timeoutMs = destination.number('timeout_ms', {
     default: DEFAULT_TIMEOUT_MS,
     positive: true,
@@ -50,7 +54,9 @@ export function readHttpTarget(target: WriteTarget): HttpTarget {
     } catch {
       throw destination.invalid(`header "${header}" has an invalid name or value`);
     }
-    checked[header] = value;
+    // As `fetch`'s Headers did: the value without surrounding whitespace (a token read from a file
+    // often ends in a newline), the name in lower case, so one header cannot go out twice.
+    checked[header.toLowerCase()] = value.replace(/^[\t\n\r ]+|[\t\n\r ]+$/g, '');
   }
   // Each word of a header value too, so `Bearer <token>` is masked where a receiver echoes the token alone.
   const headerWords = Object.values(checked).flatMap((v) => [v.trim(), ...v.split(/\s+/).filter((w) => w.length >= 8)]);
