@@ -262,6 +262,11 @@ export interface DestinationConnector {
   /** Opens a client; called once per worker thread and reused for every batch. */
   connect(target: WriteTarget): Promise<DestinationClient>;
   /**
+   * Loads what `connect` would load first (a client library), ahead of it: a write thread started
+   * for a sync to this destination runs it as it starts, while the sync plans (worker-pool.ts).
+   */
+  preload?(): Promise<unknown>;
+  /**
    * The destination's API usage, read at the start of a run (Salesforce: GET /limits); null when it
    * has no such notion. Throws `DestinationError`.
    */

@@ -107,7 +107,7 @@ export async function executePlan(store: StateStore, settings: ExecuteSettings):
   await capDuckDBMemory(store, 'send');
   let planSettings = false;
   const jobRows = settings.jobRows ?? null;
-  const pool = settings.workerPools.poolFor(poolShape(settings));
+  const pool = settings.workerPools.poolFor(poolShape(settings), settings.target.destination.type);
   const committer = new GroupCommitter((outcomes) => commitOutcomes(store, settings, outcomes, totals));
   // Batches go to the threads ahead of their call: up to `concurrency` more wait queued there, behind
   // the gate that keeps the calls at `concurrency` (send-gate.ts). Jobs are not queued, nor are batches

@@ -56,6 +56,17 @@ function clientFor(target: WriteTarget): Promise<DestinationClient> {
   return client;
 }
 
+/**
+ * Loads the client library of a destination type's connector (`DestinationConnector.preload`), as a
+ * write thread starts. A library that fails to load is left for `connect` to report.
+ */
+export async function preload(destinationType: string | null | undefined): Promise<void> {
+  if (destinationType)
+    await getConnector(destinationType)
+      ?.preload?.()
+      ?.catch(() => {});
+}
+
 export default async function writeBatch(task: WriteTask): Promise<DeliveryResult | JobOpened> {
   const client = await connected(task);
   if (task.job?.step === 'open') return 'failure' in client ? { jobId: null, apiCalls: 0, failure: client.failure } : openJob(client, task);

@@ -299,8 +299,9 @@ async function runOne(context: RunContext, store: StateStore, sync: SyncConfig, 
     const budget = await budgetOf(context, store, sync);
     if (!context.options.dryRun) {
       // The write threads start while the sync plans, not after (worker-pool.ts).
-      const connector = getConnector(context.project.destinations[sync.destination].type) as DestinationConnector;
-      context.workerPools.warm(poolShape(effectiveSettings(context.project, sync, connector)));
+      const { type } = context.project.destinations[sync.destination];
+      const connector = getConnector(type) as DestinationConnector;
+      context.workerPools.warm(poolShape(effectiveSettings(context.project, sync, connector)), type);
     }
     const planned = await planOrFail(context, store, sync, stateSession, budget.holdReason !== null);
     if ('failure' in planned) {

@@ -9,7 +9,7 @@ import type { DestinationConnector } from '../../destination.js';
 import { syncKeyProblems } from '../sync-key.js';
 import { checkObject } from './check-object.js';
 import { compareColumns } from './column-fit.js';
-import { openConnection } from '../../salesforce/connection.js';
+import { loadJsforce, openConnection } from '../../salesforce/connection.js';
 import { readOrgUsage } from '../../salesforce/org-usage.js';
 import { deletedFields } from './describe-fields.js';
 import { SalesforceClient } from './salesforce-client.js';
@@ -101,6 +101,7 @@ export const salesforceDestination: DestinationConnector = {
   async connect(target) {
     return SalesforceClient.open(readSalesforceTarget(target));
   },
+  preload: loadJsforce,
   apiUsage(target) {
     return readOrgUsage(readSalesforceTarget(target));
   },
