@@ -1,5 +1,5 @@
 /**
- * The DuckDB state store's memory cap and threads by phase (core/state/memory-cap.ts), read from the run's own
+ * The DuckDB state store's memory cap by phase (core/state/memory-cap.ts), read from the run's own
  * DuckDB instance (one per file per process, duckdb-instances.ts): the send cap while the receiver
  * holds a batch, the plan cap again once the run has folded its snapshot. Real DuckDB files, a real
  * HTTP receiver on loopback, the run in this process through the API.
@@ -27,15 +27,14 @@ afterEach(async () => {
   project = undefined;
 });
 
-async function setting(held: InstanceLease, name: 'memory_limit' | 'threads'): Promise<string> {
+async function memoryLimit(held: InstanceLease): Promise<string> {
   const connection = await held.instance.connect();
   try {
-    return String((await connection.runAndReadAll(`select current_setting('${name}')`)).getRows()[0][0]);
+    return String((await connection.runAndReadAll(`select current_setting('memory_limit')`)).getRows()[0][0]);
   } finally {
     connection.closeSync();
   }
 }
-const memoryLimit = (held: InstanceLease) => setting(held, 'memory_limit');
 
 /** A project syncing `rows` users to the sink's `api` destination in batches of `batchSize`. */
 async function usersToApi(batchSize: number, rows: number): Promise<TestProject> {
@@ -54,7 +53,7 @@ destinations:
 
 /**
  * Runs 50 users to `api` in batches of 10 while this test holds a lease on the state's DuckDB instance,
- * so the instance (and its settings) outlives the run's own lease; `threads` as they were before the run.
+ * so the instance (and its settings) outlives the run's own lease.
  */
 async function runHoldingTheInstance(api: HttpSink) {
   project = await usersToApi(10, 50);
@@ -62,9 +61,8 @@ async function runHoldingTheInstance(api: HttpSink) {
   if (config.state.type !== 'duckdb') throw new Error('expected DuckDB state');
   await mkdir(dirname(config.state.path), { recursive: true });
   lease = await leaseDuckDBInstance(config.state.path, false);
-  const threads = await setting(lease, 'threads');
   controller = new RunController();
-  return { result: await controller.run(config, { syncs: ['to_api'] }), threads };
+  return controller.run(config, { syncs: ['to_api'] });
 }
 
 describe('the DuckDB state store memory cap', { timeout: 60_000 }, () => {
@@ -76,26 +74,23 @@ describe('the DuckDB state store memory cap', { timeout: 60_000 }, () => {
       beforeAnswer: async () => {
         if (!lease || asked) return;
         asked = true;
-        during.push(await memoryLimit(lease), await setting(lease, 'threads'));
+        during.push(await memoryLimit(lease));
       },
     });
-    const { result, threads } = await runHoldingTheInstance(sink);
+    const result = await runHoldingTheInstance(sink);
     expect(result.status).toBe('succeeded');
-    // DuckDB shows 256MB and 640MB in MiB. One DuckDB thread while sending, the default again after.
-    expect(during).toEqual(['244.1 MiB', '1']);
+    // DuckDB shows 256MB and 640MB in MiB.
+    expect(during).toEqual(['244.1 MiB']);
     expect(await memoryLimit(lease)).toBe('610.3 MiB');
-    expect(threads).not.toBe('1');
-    expect(await setting(lease, 'threads')).toBe(threads);
   });
 
-  it('is the plan cap and default threads again after a run whose commit failed', async () => {
+  it('is the plan cap again after a run whose commit failed', async () => {
     // An id with a lone surrogate cannot be stored as given: the commit fails, and the run with it.
     sink = await startHttpSink({ idFor: (key) => `id-${key}\ud800` });
-    const { result, threads } = await runHoldingTheInstance(sink);
+    const result = await runHoldingTheInstance(sink);
     expect(result.status).toBe('failed');
     expect(result.reports[0].error).toMatch(/^the state store refused a commit: /);
     expect(await memoryLimit(lease)).toBe('610.3 MiB');
-    expect(await setting(lease, 'threads')).toBe(threads);
   });
 
   it('folds a small snapshot under the fold cap, and again under the plan cap when that runs out', async () => {

@@ -105,7 +105,7 @@ export async function executePlan(store: StateStore, settings: ExecuteSettings):
 
   // The plan table's pages go to disk rather than stay in memory while sending (core/state/memory-cap.ts).
   await capDuckDBMemory(store, 'send');
-  let planSettings = false;
+  let planCap = false;
   const jobRows = settings.jobRows ?? null;
   const pool = settings.workerPools.poolFor(poolShape(settings), settings.target.destination.type);
   const committer = new GroupCommitter((outcomes) => commitOutcomes(store, settings, outcomes, totals));
@@ -324,7 +324,7 @@ export async function executePlan(store: StateStore, settings: ExecuteSettings):
     await Promise.race([settled, committer.failed]);
     if (!committer.error) {
       await capDuckDBMemory(store, 'plan');
-      planSettings = true;
+      planCap = true;
       await settleSnapshotLog(store, settings.target.sync.name);
     }
   } finally {
@@ -335,9 +335,9 @@ export async function executePlan(store: StateStore, settings: ExecuteSettings):
     else settings.workerPools.release(pool);
     // Whatever stopped the run, a commit still running must end before the caller closes the run.
     await committer.flush();
-    // The send phase's settings are the DuckDB instance's: a failed run must not leave them to the next
+    // The send cap is the DuckDB instance's: a failed run must not leave it to the next
     // plan, or to the syncs `serve` runs beside it. A state store that is gone keeps none.
-    if (!planSettings) await capDuckDBMemory(store, 'plan').catch(() => {});
+    if (!planCap) await capDuckDBMemory(store, 'plan').catch(() => {});
   }
   if (committer.error) throw committer.error;
   if (crash) throw crash;

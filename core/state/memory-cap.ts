@@ -1,5 +1,5 @@
 /**
- * DuckDB's memory cap for the state store, by phase (and its threads, THREADS_SQL below). Past the cap DuckDB spills to its temp files
+ * DuckDB's memory cap for the state store, by phase. Past the cap DuckDB spills to its temp files
  * (its default cap is 80% of the machine's memory).
  * - `plan`: the diff (hash joins over model and snapshot) and the snapshot fold after a run: 640MB kept
  *   a 10M-row plan under 1 GiB of peak RSS; a 1M-row fold failed ("Out of Memory") at 256MB.
@@ -38,19 +38,10 @@ export function diffPhase(snapshotRows: number): 'diff' | 'plan' {
   return snapshotRows <= 20_000_000 ? 'diff' : 'plan';
 }
 
-/**
- * DuckDB's threads by phase: 1 while batches go out, its default (one per core) otherwise. The send
- * phase's statements are small (a page of the plan, a commit); a second DuckDB thread only took cores
- * from the write threads. 100k rows to HTTP at 0 ms on 2 cores, runs interleaved: the send phase took
- * 6.25-6.86 s against 6.70-7.33 s, with 1 s less CPU. The setting, like the memory cap, is the
- * instance's: a sync planning in the same `serve` process meanwhile plans on one thread as well.
- */
-const THREADS_SQL = (phase: keyof typeof LIMITS) => (phase === 'send' ? 'set threads = 1' : 'reset threads');
-
-/** Sets the cap and threads of `phase` on a DuckDB state store; PostgreSQL manages its own memory. */
+/** Sets the cap of `phase` on a DuckDB state store; PostgreSQL manages its own memory. */
 export async function capDuckDBMemory(store: StateStore, phase: keyof typeof LIMITS): Promise<void> {
   if (store.dialect !== 'duckdb') return;
-  await sql.raw(`set memory_limit = ${quoteLiteral(duckdbMemoryLimit(phase))}; ${THREADS_SQL(phase)}`).execute(store.db);
+  await sql.raw(`set memory_limit = ${quoteLiteral(duckdbMemoryLimit(phase))}`).execute(store.db);
 }
 
 /**
