@@ -93,6 +93,45 @@ describe('the DuckDB state store memory cap', { timeout: 60_000 }, () => {
     expect(await memoryLimit(lease)).toBe('610.3 MiB');
   });
 
+  it("sorts a read-back plan's rows under the diff cap, not the plan cap", async () => {
+    sink = await startHttpSink();
+    project = await usersToApi(2000, 100_000);
+    const config = await loadProject(project.dir, { SINK_URL: sink.url });
+    if (config.state.type !== 'duckdb') throw new Error('expected DuckDB state');
+    await mkdir(dirname(config.state.path), { recursive: true });
+    lease = await leaseDuckDBInstance(config.state.path, false);
+    // The plan's tail alone sorts (its window and order by hold every row to send with its payload):
+    // the cap is read from a second connection whenever DuckDB holds sort memory.
+    const connection = await lease.instance.connect();
+    const capsWhileSorting = new Set<string>();
+    let planning = true;
+    const watch = (async () => {
+      while (planning) {
+        const [cap, sorting] = (
+          await connection.runAndReadAll(
+            `select current_setting('memory_limit'), (select sum(memory_usage_bytes) from duckdb_memory() where tag = 'ORDER_BY')`,
+          )
+        ).getRows()[0];
+        if (Number(sorting) > 1 << 20) capsWhileSorting.add(String(cap));
+      }
+    })();
+    controller = new RunController();
+    const handle = controller.start(config, {
+      syncs: ['to_api'],
+      onEvent: (event) => {
+        if (event.type === 'run_started') planning = false;
+      },
+    });
+    const result = await handle.result.finally(() => {
+      planning = false;
+    });
+    await watch;
+    connection.closeSync();
+    expect(result.status).toBe('succeeded');
+    // DuckDB shows 400MB in MiB.
+    expect([...capsWhileSorting]).toEqual(['381.4 MiB']);
+  });
+
   it('folds a small snapshot under the fold cap, and again under the plan cap when that runs out', async () => {
     sink = await startHttpSink();
     project = await usersToApi(500, 20_000);
