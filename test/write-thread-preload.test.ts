@@ -2,6 +2,7 @@
  * A write thread loads its destination's client library as it starts (DestinationConnector.preload,
  * worker-pool.ts): jsforce took 310 ms at a Salesforce thread's first connect. Checked on the module
  * cache of this process, which has not loaded jsforce before (this file imports no Salesforce code).
+ * And a pool's own errors, which piscina emits as events, never crash the process.
  */
 import { createRequire } from 'node:module';
 import { afterEach, expect, it } from 'vitest';
@@ -40,4 +41,13 @@ it('keeps one pool per shape and destination type, each named for the library it
     { workers: 1, tasksPerWorker: 1, completed: 0, preload: 'salesforce' },
     { workers: 1, tasksPerWorker: 1, completed: 0, preload: 'http' },
   ]);
+});
+
+it("survives an answer that comes after its pool was discarded, as piscina reports it (an 'error' event)", async () => {
+  pools = new WorkerPools();
+  const pool = pools.poolFor({ workers: 1, tasksPerWorker: 1 }, 'http');
+  await pools.discard(pool);
+  // What piscina emits when a terminated thread's answer was already on its way (its onMessage finds
+  // no task for it). An EventEmitter with no 'error' listener throws it.
+  expect(() => pool.emit('error', new Error('Unexpected message from Worker: { taskId: 7 }'))).not.toThrow();
 });

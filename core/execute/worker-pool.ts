@@ -100,6 +100,12 @@ export class WorkerPools {
       idleTimeout: 60_000,
       resourceLimits: { maxOldGenerationSizeMb: WRITE_THREAD_HEAP_MB },
     });
+    // Piscina emits 'error' for what no task can take: the answer of a task its pool was destroyed under
+    // (`discard`: a thread's answer already posted when it was terminated, seen in a run whose commit
+    // failed with a send on the wire) and a thread that failed with no task. With no listener, Node throws
+    // it: the process (a `serve` with other syncs running) would crash. Neither loses a row: the discarded
+    // run's rows are unsettled and sent again, and piscina replaces a failed idle thread.
+    pool.on('error', () => {});
     const entry = { id: poolId(shape, destinationType), shape: { ...shape }, preload: destinationType, pool, busy: false };
     this.pools.push(entry);
     this.created++;
