@@ -132,6 +132,26 @@ describe('the DuckDB state store memory cap', { timeout: 60_000 }, () => {
     expect([...capsWhileSorting]).toEqual(['381.4 MiB']);
   });
 
+  it('plans again under the plan cap when the sort of the rows to send outgrows the diff cap', async () => {
+    const columns = Array.from({ length: 60 }, (_, i) => `'some text value ' || range || ' of column ${i}' as c${i}`);
+    const mapping = Array.from({ length: 60 }, (_, i) => `c${i}: c${i}`);
+    project = await createProject({
+      'hightouch-like.config.yaml': `
+warehouse: { type: duckdb, path: warehouse.duckdb }
+destinations:
+  out: { type: file, path: out, format: jsonl }
+`,
+      'models/wide.sql': 'select * from wide',
+      'syncs/to_out.yaml': `model: wide\ndestination: out\nprimary_key: id\nmapping: { ${mapping.join(', ')} }\n`,
+    });
+    await project.warehouse(`create table wide as select range as id, ${columns.join(', ')} from range(100000)`);
+    // About 250 MB of payload: the diff and read-back fit 192MB, the tail's sort does not (measured:
+    // out of memory at 183.0 of 183.1 MiB), as 200k rows of 2.5 kB did not fit the default 400MB.
+    const plan = await project.cli(['plan', 'to_out', '--json'], { HIGHTOUCH_LIKE_DUCKDB_DIFF_MEMORY_LIMIT: '192MB' });
+    expect(plan.code, plan.stderr).toBe(0);
+    expect(JSON.parse(plan.stdout)[0]).toMatchObject({ added: 100_000, planned: 100_000 });
+  });
+
   it('folds a small snapshot under the fold cap, and again under the plan cap when that runs out', async () => {
     sink = await startHttpSink();
     project = await usersToApi(500, 20_000);

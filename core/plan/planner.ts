@@ -4,7 +4,7 @@
  * order, so the executor can page through it without holding it in memory.
  */
 import { createHash } from 'node:crypto';
-import { capDuckDBMemory, diffPhase, postgresPlanSettings } from '../state/memory-cap.js';
+import { capDuckDBMemory, diffPhase, isOutOfMemory, postgresPlanSettings } from '../state/memory-cap.js';
 import { sql, type Kysely } from 'kysely';
 import { syncKey } from '../../connectors/destinations/sync-key.js';
 import type { ProjectConfig, SyncConfig, SyncMode } from '../config/types.js';
@@ -687,7 +687,14 @@ async function planDirect(
   // Read back, the plan's tail also sorts under the diff's cap: its window and order by hold every row to
   // send with its payload. 1M changed Salesforce rows: plan peak 724-754 MiB against 921-1065 MiB under
   // 640MB (the write threads load jsforce meanwhile), the tail 0.8 s slower; 10M rows: 41 s against 38 s.
+  // Wide rows can outgrow it (200k rows of 2.5 kB: out of memory at 400MB): the tail is done again
+  // under the plan's cap, as a fold is (snapshot-log.ts).
   try {
+    return await planDirectTail(db, sync, options, match, side, quiet, reread);
+  } catch (error) {
+    if (!reread || !isOutOfMemory(error)) throw error;
+    await capDuckDBMemory(store, 'plan');
+    await sql`drop table if exists ht_plan`.execute(db);
     return await planDirectTail(db, sync, options, match, side, quiet, reread);
   } finally {
     await capDuckDBMemory(store, 'plan');

@@ -16,8 +16,8 @@
  * - `fold`: folding the snapshot log of a snapshot of at most 1M rows (snapshot-log.ts): 1M log rows into
  *   1M snapshot rows peaked at 916 MiB of RSS under 448MB against 974 MiB under 640MB, and took 2.3 s
  *   against 3.2 s; a fold that runs out of it is done again under the `plan` cap.
- * Override with HIGHTOUCH_LIKE_DUCKDB_MEMORY_LIMIT (plan and diff), HIGHTOUCH_LIKE_DUCKDB_SEND_MEMORY_LIMIT
- * and HIGHTOUCH_LIKE_DUCKDB_FOLD_MEMORY_LIMIT.
+ * Override with HIGHTOUCH_LIKE_DUCKDB_MEMORY_LIMIT (plan, and diff unless HIGHTOUCH_LIKE_DUCKDB_DIFF_MEMORY_LIMIT
+ * is set), HIGHTOUCH_LIKE_DUCKDB_SEND_MEMORY_LIMIT and HIGHTOUCH_LIKE_DUCKDB_FOLD_MEMORY_LIMIT.
  */
 import { sql } from 'kysely';
 import type { StateStore } from './state-store.js';
@@ -31,8 +31,15 @@ export function duckdbMemoryLimit(phase: keyof typeof LIMITS): string {
       ? process.env.HIGHTOUCH_LIKE_DUCKDB_SEND_MEMORY_LIMIT
       : phase === 'fold'
         ? process.env.HIGHTOUCH_LIKE_DUCKDB_FOLD_MEMORY_LIMIT
-        : process.env.HIGHTOUCH_LIKE_DUCKDB_MEMORY_LIMIT;
+        : phase === 'diff'
+          ? process.env.HIGHTOUCH_LIKE_DUCKDB_DIFF_MEMORY_LIMIT || process.env.HIGHTOUCH_LIKE_DUCKDB_MEMORY_LIMIT
+          : process.env.HIGHTOUCH_LIKE_DUCKDB_MEMORY_LIMIT;
   return override || LIMITS[phase];
+}
+
+/** Whether DuckDB refused a statement for want of memory under its cap (the statement is rolled back). */
+export function isOutOfMemory(error: unknown): boolean {
+  return /out of memory/i.test(String((error as Error)?.message ?? error));
 }
 
 /** The cap of a plain-read diff against a snapshot of `snapshotRows` rows (see `diff` above). */

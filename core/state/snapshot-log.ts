@@ -13,7 +13,7 @@ import { sql } from 'kysely';
 import type { StateStore } from './state-store.js';
 import { quoteLiteral as literal } from '../db/sql-text.js';
 import { transact } from './transact.js';
-import { capDuckDBMemory } from './memory-cap.js';
+import { capDuckDBMemory, isOutOfMemory } from './memory-cap.js';
 
 /** Snapshots below this many rows are folded after every run; HIGHTOUCH_LIKE_FOLD_ALWAYS_BELOW overrides. */
 const FOLD_ALWAYS_BELOW = 100_000;
@@ -94,7 +94,7 @@ export async function settleSnapshotLog(store: StateStore, syncName: string): Pr
       await transact(store, fold);
       return;
     } catch (error) {
-      if (!/out of memory/i.test(String((error as Error)?.message ?? error))) throw error;
+      if (!isOutOfMemory(error)) throw error;
     } finally {
       await capDuckDBMemory(store, 'plan');
     }
