@@ -343,8 +343,8 @@ const workerScaling: Benchmark = {
         `${rowsLabel(rows)} wide rows (60 columns, about 2.5 kB of JSON each), every row changed, to the HTTP sink at 0 ms ` +
           `latency, batch size 100, ${concurrency} calls in flight spread over 1, 2 and 4 worker threads (\`workers\`). ` +
           'Parsing the payloads and building the request bodies run in the workers, so this is the CPU-heavy case. ' +
-          "**cores busy** is the CLI process's CPU time over its wall time (the sink runs in another process). The " +
-          'Salesforce Bulk API (CSV) is not built yet, so the wide JSON payload stands in for it.',
+          "**cores busy** is the CLI process's CPU time over its wall time (the sink runs in another process). " +
+          'Without `workers`, a sync takes one thread per core up to its concurrency: 2 threads on 2 cores.',
         '',
         ...table(['worker threads', 'rows/s (send phase)', 'vs 1 thread', 'cores busy', 'peak RSS'], body),
       ],
