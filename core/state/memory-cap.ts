@@ -25,16 +25,16 @@ import { quoteLiteral } from '../db/sql-text.js';
 
 const LIMITS = { plan: '640MB', diff: '400MB', send: '256MB', fold: '448MB' } as const;
 
+/** The environment variables that override each phase's cap; the first one set wins. */
+const OVERRIDES: Record<keyof typeof LIMITS, string[]> = {
+  plan: ['HIGHTOUCH_LIKE_DUCKDB_MEMORY_LIMIT'],
+  diff: ['HIGHTOUCH_LIKE_DUCKDB_DIFF_MEMORY_LIMIT', 'HIGHTOUCH_LIKE_DUCKDB_MEMORY_LIMIT'],
+  send: ['HIGHTOUCH_LIKE_DUCKDB_SEND_MEMORY_LIMIT'],
+  fold: ['HIGHTOUCH_LIKE_DUCKDB_FOLD_MEMORY_LIMIT'],
+};
+
 export function duckdbMemoryLimit(phase: keyof typeof LIMITS): string {
-  const override =
-    phase === 'send'
-      ? process.env.HIGHTOUCH_LIKE_DUCKDB_SEND_MEMORY_LIMIT
-      : phase === 'fold'
-        ? process.env.HIGHTOUCH_LIKE_DUCKDB_FOLD_MEMORY_LIMIT
-        : phase === 'diff'
-          ? process.env.HIGHTOUCH_LIKE_DUCKDB_DIFF_MEMORY_LIMIT || process.env.HIGHTOUCH_LIKE_DUCKDB_MEMORY_LIMIT
-          : process.env.HIGHTOUCH_LIKE_DUCKDB_MEMORY_LIMIT;
-  return override || LIMITS[phase];
+  return OVERRIDES[phase].map((name) => process.env[name]).find(Boolean) || LIMITS[phase];
 }
 
 /** Whether DuckDB refused a statement for want of memory under its cap (the statement is rolled back). */
