@@ -56,13 +56,19 @@ destinations:
  * so the instance (and its settings) outlives the run's own lease.
  */
 async function runHoldingTheInstance(api: HttpSink) {
-  project = await usersToApi(10, 50);
+  const config = await holdTheInstance(await usersToApi(10, 50), api);
+  controller = new RunController();
+  return controller.run(config, { syncs: ['to_api'] });
+}
+
+/** Loads `made` against `api` and takes a lease on its state's DuckDB instance (`lease`). */
+async function holdTheInstance(made: TestProject, api: HttpSink) {
+  project = made;
   const config = await loadProject(project.dir, { SINK_URL: api.url });
   if (config.state.type !== 'duckdb') throw new Error('expected DuckDB state');
   await mkdir(dirname(config.state.path), { recursive: true });
   lease = await leaseDuckDBInstance(config.state.path, false);
-  controller = new RunController();
-  return controller.run(config, { syncs: ['to_api'] });
+  return config;
 }
 
 describe('the DuckDB state store memory cap', { timeout: 60_000 }, () => {
@@ -95,14 +101,11 @@ describe('the DuckDB state store memory cap', { timeout: 60_000 }, () => {
 
   it("sorts a read-back plan's rows under the diff cap, not the plan cap", async () => {
     sink = await startHttpSink();
-    project = await usersToApi(2000, 100_000);
-    const config = await loadProject(project.dir, { SINK_URL: sink.url });
-    if (config.state.type !== 'duckdb') throw new Error('expected DuckDB state');
-    await mkdir(dirname(config.state.path), { recursive: true });
-    lease = await leaseDuckDBInstance(config.state.path, false);
+    const config = await holdTheInstance(await usersToApi(2000, 100_000), sink);
+    const held = lease!;
     // The plan's tail alone sorts (its window and order by hold every row to send with its payload):
     // the cap is read from a second connection whenever DuckDB holds sort memory.
-    const connection = await lease.instance.connect();
+    const connection = await held.instance.connect();
     const capsWhileSorting = new Set<string>();
     let planning = true;
     const watch = (async () => {
