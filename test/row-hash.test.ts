@@ -2,7 +2,7 @@
  * The row hash (core/plan/row-hash.ts): snapshots of md5 hashes from before migration 14 keep working
  * without sending anything again, a changed hash function sends every row again, and values DuckDB's
  * `hash()` alone would confuse (-0.0 and 0.0, a TIMESTAMP and a TIMESTAMPTZ of the same instant) are
- * still told apart. A DuckDB warehouse and state, through the CLI; the `file` destination records sends.
+ * still told apart; the numeric copy of each hash (migration 15) follows its text. A DuckDB warehouse and state, through the CLI; the `file` destination records sends.
  */
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
@@ -51,13 +51,16 @@ describe('row hashes', () => {
   ])('reads an md5 snapshot from before migration 14 and sends only what changed ($name)', async ({ duplicate, model }) => {
     project = await usersProject(model);
     expect((await project.cli(['run', 'users'])).code).toBe(0);
-    // What a state store written before migration 14 holds: md5 of each payload, no identity.
+    // What a state store written before migration 14 holds: md5 of each payload, no identity, and no
+    // numeric hash column (migration 15 adds it on the next open, empty for md5 texts).
     const payload = (email: string, name: string) => JSON.stringify({ email, name });
     await stateSql(
       project,
       `update sync_snapshots set row_hash = case primary_key when '1' then '${md5(payload('a@x.io', 'Ann'))}'
          when '2' then '${md5(payload('b@x.io', 'Bob'))}' else '${md5(payload('c@x.io', 'Cy'))}' end;
-       update sync_state set row_hash_identity = null`,
+       update sync_state set row_hash_identity = null;
+       alter table sync_snapshots drop column row_hash_u64;
+       delete from hightouch_like_migrations where version = 15`,
     );
     await project.warehouse(`update users set name = 'Bobby' where id = 2;
       ${duplicate ? "insert into users values (9, 'i@x.io', 'I'), (9, 'j@x.io', 'J')" : ''}`);
@@ -80,6 +83,31 @@ describe('row hashes', () => {
     expect(await plan(project)).toMatchObject({ changed: 3, unchanged: 0, planned: 3 });
     expect((await project.cli(['run', 'users'])).code).toBe(0);
     expect(await plan(project)).toMatchObject({ changed: 0, unchanged: 3 });
+  });
+
+  it('keeps the numeric hash beside its text, and refuses a state store a newer version migrated', async () => {
+    project = await usersProject();
+    expect((await project.cli(['run', 'users'])).code).toBe(0);
+    await project.warehouse(`update users set name = 'Bobby' where id = 2`);
+    expect((await project.cli(['run', 'users'])).code).toBe(0);
+    // The plan compares the number (migration 15): the fold wrote it with each text, the update's too.
+    const [{ n }] = await stateSql(
+      project,
+      'select count(*)::int as n from sync_snapshots where row_hash_u64 = try_cast(row_hash as ubigint)',
+    );
+    expect(n).toBe(3);
+    // Back to the values first synced: a number left stale by the update would call it unchanged.
+    await project.warehouse(`update users set name = 'Bob' where id = 2`);
+    expect(await plan(project)).toMatchObject({ changed: 1, unchanged: 2 });
+
+    // An earlier version would fold without the number; it stops, in one line, before touching the state.
+    await stateSql(project, `insert into hightouch_like_migrations values (99, 'from a newer version', now())`);
+    const refused = await project.cli(['run', 'users']);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr.trim()).toMatch(
+      /^error: .*state: the state store was migrated by a newer hightouch-like \(migration 99; this version knows up to 15\)\. upgrade hightouch-like/,
+    );
+    expect(refused.stderr.trim().split('\n')).toHaveLength(1);
   });
 
   it('tells apart what DuckDB hashes alike: -0.0 and 0.0, TIMESTAMP and TIMESTAMPTZ of one instant', async () => {

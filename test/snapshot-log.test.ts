@@ -66,4 +66,8 @@ it('reads the unfolded snapshot log as the latest acknowledged state, and folds 
     { hashed: true, destination_id: 'sink-2' },
   ]);
   expect(await plan()).toMatchObject({ planned: 0 });
+  // Folded updates and inserts wrote the hash's number with its text (migration 15).
+  expect(await query('select count(*)::int as n from sync_snapshots where row_hash_u64 = try_cast(row_hash as ubigint)')).toEqual([
+    { n: 20 },
+  ]);
 });

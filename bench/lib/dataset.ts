@@ -15,6 +15,7 @@ import { loadProject } from '../../core/config/load-project.js';
 import { openStateStore } from '../../core/state/state-store.js';
 import { duckdbPayloadSql } from '../../core/plan/stage-model.js';
 import { legacyHashSql, rowHashIdentity, valuesHashSql } from '../../core/plan/row-hash.js';
+import { rowHashNumberSql } from '../../core/state/row-hash-number.js';
 import { mappingHash } from '../../core/plan/planner.js';
 import type { SyncConfig } from '../../core/config/types.js';
 
@@ -221,9 +222,9 @@ export async function seedSnapshot(
     );
     const rowHash = legacy ? legacyHashSql(duckdbPayloadSql(carried, 'x')) : `cast(${valuesHashSql(mapping, types, 'x')} as varchar)`;
     await run(`
-      insert into sync_snapshots (sync_name, primary_key, row_hash, destination_id, synced_at, run_id)
-      select 'bench', cast(x.c0 as text), ${rowHash}, null, timestamptz '2024-01-01 00:00:00+00', 'seed'
-      from (select ${columns} from prev p) x`);
+      insert into sync_snapshots (sync_name, primary_key, row_hash, row_hash_u64, destination_id, synced_at, run_id)
+      select 'bench', pk, h, ${rowHashNumberSql('duckdb', 'h')}, null, timestamptz '2024-01-01 00:00:00+00', 'seed'
+      from (select cast(x.c0 as text) as pk, ${rowHash} as h from (select ${columns} from prev p) x)`);
     if (!legacy) {
       const identity = await rowHashIdentity(store, 'values');
       const sync = { primary_key: 'id', mapping } as unknown as SyncConfig;

@@ -13,6 +13,7 @@ import { sql } from 'kysely';
 import { loadProject } from '../../core/config/load-project.js';
 import { openStateStore } from '../../core/state/state-store.js';
 import { postgresValuesHashSql, rowHashIdentity } from '../../core/plan/row-hash.js';
+import { rowHashNumberSql } from '../../core/state/row-hash-number.js';
 import { mappedTypes } from '../../core/plan/stage-postgres.js';
 import { MODEL_VIEW, POSTGRES_VIEW_TYPES_SQL } from '../../core/db/warehouse.js';
 import { POSTGRES_SESSION_SQL } from '../../core/db/session-settings.js';
@@ -137,8 +138,9 @@ export async function seededPgProject(work: string, pairing: PgPairing, rows: nu
     if (pairing === 'pg-pg') {
       await run(`delete from sync_snapshots where sync_name = 'bench'`);
       await run(`delete from sync_state where sync_name = 'bench'`);
-      await run(`insert into sync_snapshots (sync_name, primary_key, row_hash, destination_id, synced_at, run_id)
-        select 'bench', pk, h, null, timestamptz '2024-01-01 00:00:00+00', 'seed' from ${schema}.prev_hash`);
+      await run(`insert into sync_snapshots (sync_name, primary_key, row_hash, row_hash_u64, destination_id, synced_at, run_id)
+        select 'bench', pk, h, ${rowHashNumberSql('postgres', 'h')}, null, timestamptz '2024-01-01 00:00:00+00', 'seed'
+        from ${schema}.prev_hash`);
       await run(`drop table if exists bench_prev`);
       await run(`create table bench_prev as select p.id::text as pk,
         hash_record_extended(row(${columnsOf('narrow')
@@ -149,8 +151,8 @@ export async function seededPgProject(work: string, pairing: PgPairing, rows: nu
       // The engine's hashes of `prev`, computed by PostgreSQL, copied out.
       const hashes = join(dir, 'prev-hash.csv');
       await psql(pgUrl(rows), `\\copy (select pk, h from prev_hash) to '${hashes}' (format csv)`);
-      await run(`insert into sync_snapshots (sync_name, primary_key, row_hash, destination_id, synced_at, run_id)
-        select 'bench', pk, h, null, timestamptz '2024-01-01 00:00:00+00', 'seed'
+      await run(`insert into sync_snapshots (sync_name, primary_key, row_hash, row_hash_u64, destination_id, synced_at, run_id)
+        select 'bench', pk, h, ${rowHashNumberSql('duckdb', 'h')}, null, timestamptz '2024-01-01 00:00:00+00', 'seed'
         from read_csv('${hashes}', columns = {'pk': 'VARCHAR', 'h': 'VARCHAR'}, header = false, auto_detect = false)`);
       await rm(hashes, { force: true });
       // The raw baseline's hashes, from `prev` copied out as CSV and read with the types it reads the model with.

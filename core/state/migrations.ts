@@ -4,11 +4,15 @@
  */
 import { sql, type Kysely } from 'kysely';
 import type { StateTables } from './schema.js';
+import { rowHashNumberSql } from './row-hash-number.js';
+import { UserError } from '../../shared/errors.js';
 
 interface Migration {
   version: number;
   name: string;
   statements: string[];
+  /** PostgreSQL's statements where its types differ (DuckDB runs `statements`). */
+  postgres?: string[];
 }
 
 const migrations: Migration[] = [
@@ -327,16 +331,47 @@ const migrations: Migration[] = [
       'alter table sync_state add column row_hash_identity text',
     ],
   },
+  {
+    version: 15,
+    name: 'numeric row hashes',
+    // The row hash as a number beside its text, null where the text is not one (a legacy md5): a DuckDB
+    // plan compares it without parsing 10M texts (10M-row diff: 0.3-0.4 s less). Only the fold writes
+    // sync_snapshots (snapshot-log.ts), and it writes both columns; a row without the number is changed.
+    statements: [
+      'alter table sync_snapshots add column row_hash_u64 ubigint',
+      `update sync_snapshots set row_hash_u64 = ${rowHashNumberSql('duckdb', 'row_hash')}`,
+    ],
+    postgres: [
+      'alter table sync_snapshots add column row_hash_u64 numeric(20, 0)',
+      `update sync_snapshots set row_hash_u64 = ${rowHashNumberSql('postgres', 'row_hash')}`,
+    ],
+  },
 ];
 
-export async function migrate(db: Kysely<StateTables>): Promise<void> {
+/** The newest migration this version knows: a state store past it was written by a newer version. */
+const NEWEST = Math.max(...migrations.map((m) => m.version));
+
+export async function migrate(db: Kysely<StateTables>, dialect: 'duckdb' | 'postgres'): Promise<void> {
   await sql`create table if not exists hightouch_like_migrations (
     version integer primary key, name text not null, applied_at timestamptz not null)`.execute(db);
   const applied = new Set((await db.selectFrom('hightouch_like_migrations').select('version').execute()).map((r) => Number(r.version)));
+  // An earlier version would write the snapshot without the columns later migrations added (a stale
+  // numeric row hash could then pass a changed row as unchanged): it must not run on a newer store.
+  const newer = Math.max(...applied);
+  if (newer > NEWEST) {
+    throw new UserError(
+      `the state store was migrated by a newer hightouch-like (migration ${newer}; this version knows up to ${NEWEST}).`,
+      {
+        field: 'state',
+        hint: 'upgrade hightouch-like to the version that last ran on this state store.',
+      },
+    );
+  }
   for (const migration of migrations) {
     if (applied.has(migration.version)) continue;
+    const statements = dialect === 'postgres' ? (migration.postgres ?? migration.statements) : migration.statements;
     await db.transaction().execute(async (trx) => {
-      for (const statement of migration.statements) await sql.raw(statement).execute(trx);
+      for (const statement of statements) await sql.raw(statement).execute(trx);
       await trx
         .insertInto('hightouch_like_migrations')
         .values({ version: migration.version, name: migration.name, applied_at: new Date().toISOString() })

@@ -77,6 +77,8 @@ export interface SyncSnapshotsTable {
   sync_name: string;
   primary_key: string;
   row_hash: string;
+  /** `row_hash` as a number, null when it is not one (migration 15, core/state/row-hash-number.ts). */
+  row_hash_u64: bigint | string | null;
   destination_id: string | null;
   synced_at: Timestamp;
   run_id: string;

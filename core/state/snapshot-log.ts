@@ -13,6 +13,7 @@ import { sql } from 'kysely';
 import type { StateStore } from './state-store.js';
 import { quoteLiteral as literal } from '../db/sql-text.js';
 import { transact } from './transact.js';
+import { rowHashNumberSql } from './row-hash-number.js';
 import { capDuckDBMemory, isOutOfMemory } from './memory-cap.js';
 
 /** Snapshots below this many rows are folded after every run; HIGHTOUCH_LIKE_FOLD_ALWAYS_BELOW overrides. */
@@ -39,17 +40,22 @@ function latestLogSql(sync: string, catalog: string): string {
  * The current snapshot of a sync, one row per acknowledged key: `primary_key, row_hash, destination_id`.
  * `catalog` qualifies the tables (e.g. `"state".main.`) for statements run from another database.
  * `logEmpty`: the caller counted no `sync_snapshot_log` row for the sync (under the sync's lock).
+ * `numbered` (DuckDB): with `row_hash_u64` too, the hash as a number (row-hash-number.ts).
  */
-export function currentSnapshotSql(syncName: string, catalog = '', logEmpty = false): string {
+export function currentSnapshotSql(syncName: string, catalog = '', logEmpty = false, numbered = false): string {
   const sync = literal(syncName);
+  const number = numbered ? ', row_hash_u64' : '';
   // Nothing logged for the sync (a settled snapshot): the table alone, without the join (~10% of a diff).
-  if (logEmpty) return `(select primary_key, row_hash, destination_id from ${catalog}sync_snapshots where sync_name = ${sync})`;
+  if (logEmpty) return `(select primary_key, row_hash${number}, destination_id from ${catalog}sync_snapshots where sync_name = ${sync})`;
   // One join in which the small side (the log) can be the hash table; a NOT EXISTS against the log
   // nested in the planner's own subqueries made DuckDB plan 10M-row snapshots 60% slower.
+  const logNumber = numbered
+    ? `case when f.primary_key is null then s.row_hash_u64 else ${rowHashNumberSql('duckdb', 'f.row_hash')} end as row_hash_u64,`
+    : '';
   return `(select coalesce(f.primary_key, s.primary_key) as primary_key,
-        case when f.primary_key is null then s.row_hash else f.row_hash end as row_hash,
+        case when f.primary_key is null then s.row_hash else f.row_hash end as row_hash, ${logNumber}
         case when f.primary_key is null then s.destination_id else f.destination_id end as destination_id
-      from (select primary_key, row_hash, destination_id from ${catalog}sync_snapshots where sync_name = ${sync}) s
+      from (select primary_key, row_hash${number}, destination_id from ${catalog}sync_snapshots where sync_name = ${sync}) s
       full outer join ${latestLogSql(sync, catalog)} f on f.primary_key = s.primary_key
       where f.primary_key is null or f.row_hash is not null)`;
 }
@@ -75,13 +81,16 @@ export async function settleSnapshotLog(store: StateStore, syncName: string): Pr
   const latest = latestLogSql(sync, '');
   const fold = [
     clearPending,
-    `update sync_snapshots set row_hash = f.row_hash, destination_id = f.destination_id, synced_at = f.synced_at, run_id = f.run_id
+    // Both forms of the hash, always together (row-hash-number.ts): a stale number could pass a change.
+    `update sync_snapshots set row_hash = f.row_hash, row_hash_u64 = ${rowHashNumberSql(store.dialect, 'f.row_hash')},
+        destination_id = f.destination_id, synced_at = f.synced_at, run_id = f.run_id
       from ${latest} as f
       where sync_snapshots.sync_name = ${sync} and sync_snapshots.primary_key = f.primary_key and f.row_hash is not null`,
     `delete from sync_snapshots where sync_name = ${sync}
       and primary_key in (select primary_key from ${latest} as f where f.row_hash is null)`,
-    `insert into sync_snapshots (sync_name, primary_key, row_hash, destination_id, synced_at, run_id)
-      select ${sync}, f.primary_key, f.row_hash, f.destination_id, f.synced_at, f.run_id from ${latest} as f
+    `insert into sync_snapshots (sync_name, primary_key, row_hash, row_hash_u64, destination_id, synced_at, run_id)
+      select ${sync}, f.primary_key, f.row_hash, ${rowHashNumberSql(store.dialect, 'f.row_hash')}, f.destination_id, f.synced_at, f.run_id
+      from ${latest} as f
       where f.row_hash is not null
         and not exists (select 1 from sync_snapshots s where s.sync_name = ${sync} and s.primary_key = f.primary_key)`,
     `delete from sync_snapshot_log where sync_name = ${sync}`,

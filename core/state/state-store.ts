@@ -115,7 +115,7 @@ async function openDuckDBState(project: ProjectConfig, path: string, options: Op
       await connection.run(attachLandingSql(project.landing.path, !!options.readOnly));
   }
   const db = new Kysely<StateTables>({ dialect: new DuckDBDialect(connection) });
-  if (!options.readOnly) await migrate(db);
+  if (!options.readOnly) await migrate(db, 'duckdb');
   // The Appender fills a table in its column order, which migrations decide: read once per table.
   const columnOrders = new Map<string, string[]>();
   const columnOrder = async (table: string): Promise<string[]> => {
@@ -284,7 +284,7 @@ async function openPostgresState(project: ProjectConfig, url: string, options: O
     await db.connection().execute(async (conn) => {
       await sql`select pg_advisory_lock(${sql.lit(MIGRATION_LOCK_ID)})`.execute(conn);
       try {
-        await migrate(conn);
+        await migrate(conn, 'postgres');
       } finally {
         await sql`select pg_advisory_unlock(${sql.lit(MIGRATION_LOCK_ID)})`.execute(conn);
       }
