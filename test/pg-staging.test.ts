@@ -55,10 +55,11 @@ const SHAPES = [
 ];
 
 describe.each(['duckdb', 'postgres'] as const)('postgres warehouse, %s state', (state) => {
-  it.each(SHAPES)(
+  // A plain read is read in as many parts as cores (stage-postgres.ts); one part and three as well.
+  it.each([...SHAPES, { shape: 'plain, one part', order: '', parts: '1' }, { shape: 'plain, three parts', order: '', parts: '3' }])(
     'stages keys and values with commas, quotes, line breaks and empty text exactly, a NULL key as invalid ($shape)',
-    async ({ order }) => {
-      const env = await setup(
+    async ({ order, parts }: { order: string; parts?: string }) => {
+      const env: Record<string, string> = await setup(
         state,
         `select k, note from src${order}`,
         'model: m\ndestination: files\nprimary_key: k\nformat: jsonl\nmapping: { k: k, note: note }\n',
@@ -66,6 +67,7 @@ describe.each(['duckdb', 'postgres'] as const)('postgres warehouse, %s state', (
       await admin.query(`create table ${schema}.src (k text, note text)`);
       const values = HOSTILE.map((k) => `(${sql(k)}, ${sql(`note ${k}`)})`).join(', ');
       await admin.query(`insert into ${schema}.src values ${values}, (null, 'no key'), ('empty note', ''), ('null note', null)`);
+      if (parts) env.HIGHTOUCH_LIKE_PG_READ_PARTS = parts;
 
       const first = await project!.cli(['run', 's', '--json'], env);
       expect(first.code, first.stderr).toBe(2);

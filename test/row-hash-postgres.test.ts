@@ -134,8 +134,10 @@ it('keeps a DuckDB state snapshot of payload hashes, sending nothing, until a fu
   await duck.destroy();
   instance.closeSync();
   const payload = (email: string, name: string) => `'${JSON.stringify({ email, name })}'`;
-  await state(`update sync_snapshots set row_hash = cast(hash(case primary_key when '1' then ${payload('a@x.io', 'Ann')}
-      when '2' then ${payload('b@x.io', 'Bob')} else ${payload('c@x.io', 'Cy')} end) as varchar);
+  // The fold writes the number with each text (migration 15): both, as that version's fold would have.
+  const hashed = `hash(case primary_key when '1' then ${payload('a@x.io', 'Ann')}
+      when '2' then ${payload('b@x.io', 'Bob')} else ${payload('c@x.io', 'Cy')} end)`;
+  await state(`update sync_snapshots set row_hash = cast(${hashed} as varchar), row_hash_u64 = ${hashed};
     update sync_state set row_hash_identity = '${payloadIdentity}'`);
   expect(await plan(env)).toMatchObject({ unchanged: 3, planned: 0 });
   await admin.query(`update ${schema}.users set name = 'Bo' where id = 2`);
@@ -174,5 +176,52 @@ describe.each([false, true])('duckdb state: %s', (duckdbState) => {
     expect(await plan(env)).toMatchObject({ changed: 0, planned: 0 });
     await admin.query(`update ${schema}.t set u = 1.51 where id = 1`);
     expect(await plan(env)).toMatchObject({ changed: 1, planned: 1 });
+  });
+});
+
+describe.each([true, false])('duckdb state: %s', (duckdbState) => {
+  it("keeps PostgreSQL's signed hashes as unsigned numbers, and fills them in a store from before migration 16", async () => {
+    const env = await setup('select id, name from users', '{ name: name }', duckdbState);
+    await admin.query(`create table ${schema}.users (id integer, name text)`);
+    await admin.query(`insert into ${schema}.users select i, 'name ' || i from generate_series(1, 40) i`);
+    await run(env);
+    const state = (text: string) =>
+      duckdbState
+        ? readStateStore(project!.dir, text, true)
+        : admin.query(text.replaceAll(/\b(sync_snapshots|hightouch_like_migrations)\b/g, `${schema}.$1`)).then((r) => r.rows);
+    const numbers = async () =>
+      (await state(`select row_hash, cast(row_hash_u64 as varchar) as u from sync_snapshots order by row_hash`)).map((r) => [
+        String(r.row_hash),
+        r.u === null ? null : String(r.u),
+      ]);
+    // Both signs occur among 40 hashes; each number is the hash's 64 bits read unsigned.
+    const unsigned = (text: string) => String(BigInt.asUintN(64, BigInt(text)));
+    const stored = await numbers();
+    expect(stored.some(([h]) => h.startsWith('-'))).toBe(true);
+    expect(stored.some(([h]) => !h.startsWith('-'))).toBe(true);
+    expect(stored).toEqual(stored.map(([h]) => [h, unsigned(h)]));
+
+    // What a store from before migration 16 holds: DuckDB left the negative ones null, PostgreSQL kept them negative.
+    await state(
+      duckdbState
+        ? `update sync_snapshots set row_hash_u64 = null where row_hash like '-%'; delete from hightouch_like_migrations where version = 16`
+        : `update sync_snapshots set row_hash_u64 = row_hash::numeric where row_hash like '-%'; delete from hightouch_like_migrations where version = 16`,
+    );
+    // Migrated on open: nothing is sent again, and the numbers are whole again.
+    expect(await plan(env)).toMatchObject({ unchanged: 40, changed: 0, planned: 0 });
+    expect(await numbers()).toEqual(stored);
+
+    // Rows of either sign are seen changed, and the numbers follow the texts through the fold.
+    const [negative, positive] = ['-', ''].map((sign) => (stored.find(([h]) => (sign ? h.startsWith('-') : !h.startsWith('-'))) ?? [])[0]);
+    const keyOf = async (hash: string) =>
+      String((await state(`select primary_key from sync_snapshots where row_hash = '${hash}'`))[0].primary_key);
+    const keys = [await keyOf(negative!), await keyOf(positive!)];
+    await admin.query(`update ${schema}.users set name = name || '!' where id in (${keys.join(', ')})`);
+    expect((await run(env)).plan).toMatchObject({ changed: 2, unchanged: 38 });
+    const after = await numbers();
+    expect(after).toEqual(after.map(([h]) => [h, unsigned(h)]));
+    // Back to the values first synced: a number left stale would call them unchanged.
+    await admin.query(`update ${schema}.users set name = rtrim(name, '!') where id in (${keys.join(', ')})`);
+    expect(await plan(env)).toMatchObject({ changed: 2, unchanged: 38 });
   });
 });

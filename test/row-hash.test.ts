@@ -111,7 +111,7 @@ describe('row hashes', () => {
     const refused = await project.cli(['run', 'users']);
     expect(refused.code).toBe(1);
     expect(refused.stderr.trim()).toMatch(
-      /^error: .*state: the state store was migrated by a newer hightouch-like \(migration 99; this version knows up to 15\)\. upgrade hightouch-like/,
+      /^error: .*state: the state store was migrated by a newer hightouch-like \(migration 99; this version knows up to 16\)\. upgrade hightouch-like/,
     );
     expect(refused.stderr.trim().split('\n')).toHaveLength(1);
   });

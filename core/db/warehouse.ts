@@ -15,7 +15,7 @@ import type { ModelConfig, ProjectConfig } from '../config/types.js';
 import { UserError, oneLine } from '../../shared/errors.js';
 import { toPlainValue } from './duckdb-values.js';
 import { redactUrl } from '../../shared/redact.js';
-import { lineAt } from './sql-text.js';
+import { lineAt, quoteLiteral } from './sql-text.js';
 import { firstTokenOffset, leadingKeyword } from '../config/sql-statement.js';
 import { oneStatement } from './pg-extended.js';
 import { DUCKDB_SESSION_SQL, POSTGRES_SESSION_SQL } from './session-settings.js';
@@ -166,11 +166,22 @@ export async function openWarehouse(project: ProjectConfig): Promise<Warehouse> 
     }
     return new DuckDBWarehouse(connection, () => instance.closeSync());
   }
-  const client = new pg.Client({ connectionString: wh.url, connectionTimeoutMillis: 10_000 });
-  client.on('error', () => {});
+  // Every session, the first and those a read in parts opens (`readInParts`), with the same settings.
+  const session = async () => {
+    const client = new pg.Client({ connectionString: wh.url, connectionTimeoutMillis: 10_000 });
+    client.on('error', () => {});
+    try {
+      await client.connect();
+      await client.query(POSTGRES_SESSION_SQL);
+    } catch (error) {
+      await client.end().catch(() => {});
+      throw error;
+    }
+    return client;
+  };
+  let client: pg.Client;
   try {
-    await client.connect();
-    await client.query(POSTGRES_SESSION_SQL);
+    client = await session();
   } catch (error) {
     throw new UserError(`cannot connect to PostgreSQL warehouse at ${redactUrl(wh.url)}: ${oneLine((error as Error).message)}`, {
       file: project.file,
@@ -179,7 +190,7 @@ export async function openWarehouse(project: ProjectConfig): Promise<Warehouse> 
       hint: 'start the server or fix the URL.',
     });
   }
-  return new PostgresWarehouse(client);
+  return new PostgresWarehouse(client, session);
 }
 
 export class DuckDBWarehouse implements Warehouse {
@@ -239,19 +250,36 @@ export class DuckDBWarehouse implements Warehouse {
   }
 }
 
+/** Sessions of one snapshot, reading parts of the model at once (`PostgresWarehouse.readInParts`). */
+export interface PartReader {
+  readonly parts: number;
+  /** `copyCsv` on part `part`'s session. */
+  copy(part: number, query: string, path: string): Promise<void>;
+  /** `streamQuery` on part `part`'s session. */
+  stream(part: number, query: string, chunkSize: number, params?: unknown[]): AsyncGenerator<Record<string, unknown>[]>;
+  /** Ends the sessions' transactions, and the sessions but the warehouse's own. */
+  close(): Promise<void>;
+}
+
 export class PostgresWarehouse implements Warehouse {
   readonly dialect = 'postgres' as const;
 
-  constructor(private readonly client: pg.Client) {}
+  constructor(
+    private readonly client: pg.Client,
+    /** Opens another session to the warehouse (`readInParts`); none: every read runs on `client`. */
+    private readonly session?: () => Promise<pg.Client>,
+  ) {}
 
   /**
    * Opens a transaction holding the model's view, then makes it read-only, so the model itself runs
-   * read-only; the caller's rollback drops the view.
+   * read-only; the caller's rollback drops the view. `snapshot`: a repeatable-read transaction, of the
+   * snapshot another session exported when given one (it must be set before any query reads).
    */
-  private async beginWithModel(model: ModelConfig): Promise<void> {
-    await this.client.query('begin');
-    await definePostgresModelView(this.client, model, MODEL_VIEW);
-    await this.client.query('set transaction read only');
+  private async beginWithModel(model: ModelConfig, client = this.client, snapshot?: { id?: string }): Promise<void> {
+    await client.query(snapshot ? 'begin isolation level repeatable read' : 'begin');
+    if (snapshot?.id) await client.query(`set transaction snapshot ${quoteLiteral(snapshot.id)}`);
+    await definePostgresModelView(client, model, MODEL_VIEW);
+    await client.query('set transaction read only');
   }
 
   async columns(model: ModelConfig): Promise<ModelColumn[]> {
@@ -283,18 +311,27 @@ export class PostgresWarehouse implements Warehouse {
   async *streamQuery(model: ModelConfig, query: string, chunkSize: number, params: unknown[] = []) {
     try {
       await this.beginWithModel(model);
-      try {
-        await this.client.query(`declare hightouch_like_rows no scroll cursor for ${query}`, params);
-      } catch (error) {
-        throw modelSqlError(model, error, null);
-      }
+      yield* this.fetchRows(this.client, model, query, chunkSize, params, 'hightouch_like_rows');
+    } finally {
+      await this.client.query('rollback').catch(() => {});
+    }
+  }
+
+  /** `query`'s rows through cursor `cursor`, in the transaction `client` holds. */
+  private async *fetchRows(client: pg.Client, model: ModelConfig, query: string, chunkSize: number, params: unknown[], cursor: string) {
+    try {
+      await client.query(`declare ${cursor} no scroll cursor for ${query}`, params);
+    } catch (error) {
+      throw modelSqlError(model, error, null);
+    }
+    try {
       for (;;) {
-        const page = await this.client.query(`fetch ${chunkSize} from hightouch_like_rows`);
+        const page = await client.query(`fetch ${chunkSize} from ${cursor}`);
         if (page.rows.length === 0) break;
         yield page.rows as Record<string, unknown>[];
       }
     } finally {
-      await this.client.query('rollback').catch(() => {});
+      await client.query(`close ${cursor}`).catch(() => {});
     }
   }
 
@@ -331,20 +368,65 @@ export class PostgresWarehouse implements Warehouse {
   async copyCsv(model: ModelConfig, query: string, path: string): Promise<void> {
     try {
       await this.beginWithModel(model);
-      const rows = this.client.query(copyTo(`copy (${query}) to stdout (format csv, force_quote *)`));
-      try {
-        await pipeline(rows, createWriteStream(path, { mode: 0o600 }));
-      } catch (error) {
-        // The server's errors carry a SQLSTATE; the others are the file's (a full disk).
-        if ((error as { severity?: string }).severity !== undefined) throw modelSqlError(model, error, null);
-        throw new UserError(`cannot write the model's rows to ${path}: ${oneLine((error as Error).message)}`, {
-          file: model.file,
-          hint: 'free space in the temp directory, or point TMPDIR at a larger one.',
-        });
-      }
+      await this.copyOut(this.client, model, query, path);
     } finally {
       await this.client.query('rollback').catch(() => {});
     }
+  }
+
+  /** COPYs `query`'s rows as CSV (see `copyCsv`) to `path`, in the transaction `client` holds. */
+  private async copyOut(client: pg.Client, model: ModelConfig, query: string, path: string): Promise<void> {
+    const rows = client.query(copyTo(`copy (${query}) to stdout (format csv, force_quote *)`));
+    try {
+      await pipeline(rows, createWriteStream(path, { mode: 0o600 }));
+    } catch (error) {
+      // The server's errors carry a SQLSTATE; the others are the file's (a full disk).
+      if ((error as { severity?: string }).severity !== undefined) throw modelSqlError(model, error, null);
+      throw new UserError(`cannot write the model's rows to ${path}: ${oneLine((error as Error).message)}`, {
+        file: model.file,
+        hint: 'free space in the temp directory, or point TMPDIR at a larger one.',
+      });
+    }
+  }
+
+  /**
+   * Sessions that read the model at once, all from one snapshot: this session exports its snapshot
+   * (`pg_export_snapshot`, as `pg_dump --jobs` does) and the others import it before they read, so
+   * their reads see one state of the model's tables, as a single read would. PostgreSQL runs a COPY on
+   * one core: 10M rows hashed took 20 s read as one part. Null when the sessions cannot be had (no
+   * `session`, no connection left, a server that cannot export a snapshot): the caller reads in one.
+   * `exported` runs between the export and the imports (tests: a write committed then is seen by no part).
+   */
+  async readInParts(model: ModelConfig, parts: number, exported?: () => Promise<void>): Promise<PartReader | null> {
+    if (!this.session || parts < 2) return null;
+    const sessions: pg.Client[] = [];
+    const began: pg.Client[] = [];
+    const close = async () => {
+      for (const client of began) await client.query('rollback').catch(() => {});
+      for (const session of sessions) await session.end().catch(() => {});
+    };
+    try {
+      for (let i = 1; i < parts; i++) sessions.push(await this.session());
+      await this.beginWithModel(model, this.client, {});
+      began.push(this.client);
+      const { id } = (await this.client.query<{ id: string }>('select pg_export_snapshot() as id')).rows[0];
+      await exported?.();
+      for (const session of sessions) {
+        await this.beginWithModel(model, session, { id });
+        began.push(session);
+      }
+    } catch {
+      await close();
+      return null;
+    }
+    const clients = [this.client, ...sessions];
+    return {
+      parts,
+      copy: (part, query, path) => this.copyOut(clients[part], model, query, path),
+      stream: (part, query, chunkSize, params = []) =>
+        this.fetchRows(clients[part], model, query, chunkSize, params, `hightouch_like_part_${part}`),
+      close,
+    };
   }
 
   async close() {

@@ -26,7 +26,8 @@ import {
   storedRowHashIdentity,
   valuesHashSql,
 } from './row-hash.js';
-import { describeMapped, mappedColumnsSql, stageModel, type UnchangedRows } from './stage-model.js';
+import { describeMapped, mappedColumnsSql, STAGED_NUMBER, stageModel, type UnchangedRows } from './stage-model.js';
+import { rowHashNumberSql } from '../state/row-hash-number.js';
 import { modelIsPlainRead } from './model-shape.js';
 
 /**
@@ -162,7 +163,8 @@ async function planSync(store: StateStore, project: ProjectConfig, sync: SyncCon
       const unchanged: UnchangedRows | undefined =
         oneDatabase || intoDuckDB
           ? {
-              snapshot: currentSnapshotSql(sync.name, '', quiet.log),
+              // DuckDB state: with the number, which the PostgreSQL staging compares (stage-postgres.ts).
+              snapshot: currentSnapshotSql(sync.name, '', quiet.log, store.dialect === 'duckdb'),
               sameFunction: hashes.sameFunction,
               fullResync: options.fullResync,
               matchField: checksMatchDuplicates(match) ? match.key.field : null,
@@ -178,7 +180,11 @@ async function planSync(store: StateStore, project: ProjectConfig, sync: SyncCon
       // Without pending keys, the snapshot side counted above is the settled snapshot.
       const settled = oneDatabase ? unchanged?.snapshot : undefined;
       if (unchanged?.fused) await planFused(db, sync, options, match, hashes, snapshotRows);
-      else await planStaged(db, sync, options, match, hashes, quiet, settled, quiet.pending ? snapshotRows : undefined);
+      else {
+        // DuckDB state compares the hashes as numbers; texts only if the sync holds a legacy md5.
+        const numbers = store.dialect === 'duckdb' ? { legacy: await holdsLegacyHashes(db, sync, quiet) } : null;
+        await planStaged(db, sync, options, match, hashes, quiet, numbers, settled, quiet.pending ? snapshotRows : undefined);
+      }
       await capDuckDBMemory(store, 'plan');
       const present = unchanged?.fused ? ' where present' : '';
       modelRows = Number((await sql<{ n: number }>`select count(*) as n from ht_model${sql.raw(present)}`.execute(db)).rows[0].n);
@@ -366,9 +372,9 @@ function checksMatchDuplicates(match: Match): match is Match & { key: { field: s
 }
 
 /** The snapshot plus keys a killed run may have sent (pending, never acknowledged), as `s`. */
-function snapshotSide(sync: SyncConfig, columns: 'full' | 'diff' | 'ids', quiet: Quiet, catalog = '', legacy = true) {
+function snapshotSide(sync: SyncConfig, columns: 'full' | 'numbered' | 'diff' | 'ids', quiet: Quiet, catalog = '', legacy = true) {
   const name = quoteLiteral(sync.name);
-  const snapshot = currentSnapshotSql(sync.name, catalog, quiet.log, columns === 'diff');
+  const snapshot = currentSnapshotSql(sync.name, catalog, quiet.log, columns === 'diff' || columns === 'numbered');
   // Sent by a run that was killed before the destination's answer was committed: the row may
   // exist there, so it can be "removed", but it was never acknowledged, so it is still "added".
   const pendingOnly = `from ${catalog}sync_pending p left join ${snapshot} x on x.primary_key = p.primary_key
@@ -383,6 +389,13 @@ function snapshotSide(sync: SyncConfig, columns: 'full' | 'diff' | 'ids', quiet:
     return orPending(
       `select primary_key, row_hash, destination_id, 0 as maybe_sent from ${snapshot} c`,
       `select p.primary_key, null, null, 1 ${pendingOnly}`,
+    );
+  }
+  if (columns === 'numbered') {
+    // The hash as a number (`h`); its text only where a legacy md5 may need it.
+    return orPending(
+      `select primary_key, row_hash_u64 as h, ${legacy ? 'row_hash' : 'cast(null as varchar)'} as row_hash, destination_id, 0 as maybe_sent from ${snapshot} c`,
+      `select p.primary_key, null, null, null, 1 ${pendingOnly}`,
     );
   }
   if (columns === 'ids') return orPending(`select destination_id from ${snapshot} c`, `select null ${pendingOnly}`);
@@ -404,13 +417,14 @@ async function planStaged(
   match: Match,
   hashes: Hashes,
   quiet: Quiet,
+  numbers: Numbers | null,
   settled?: string,
   settledRows?: number,
 ): Promise<void> {
   // `known` staged (PostgreSQL, one database): group only the keys not in the snapshot `settled`, then
   // check by counts that no two staged rows share a key of it (else group every key). At 10M rows the
   // grouping of every key spilled to disk for 12 s of a 29 s diff.
-  const statement = (newKeysOnly: boolean) => stagedPlanSql(sync, options, match, hashes, quiet, newKeysOnly);
+  const statement = (newKeysOnly: boolean) => stagedPlanSql(sync, options, match, hashes, quiet, numbers, newKeysOnly);
   if (settled) await groupNewKeysFirst(db, statement, () => knownKeysUnique(db, settled, settledRows));
   else await sql.raw(statement(false)).execute(db);
 }
@@ -440,18 +454,55 @@ async function knownKeysUnique(db: Kysely<any>, settled: string, rows?: number):
   return known === settledRows - removed;
 }
 
+/**
+ * DuckDB state: the staged plan compares row hashes as numbers (`ht_model.row_hash_u64` where the staging
+ * made one, else read from its text). `legacy`: the sync may hold a legacy md5, whose text is then read.
+ * PostgreSQL warehouse, 10M rows: the plan statement took 6.8 s comparing texts.
+ */
+interface Numbers {
+  legacy: boolean;
+}
+
+/** Whether the sync's current snapshot holds a legacy md5 (before migration 14): a count, 2 ms at 10M rows. */
+async function holdsLegacyHashes(db: Kysely<any>, sync: SyncConfig, quiet: Quiet): Promise<boolean> {
+  const count = await sql
+    .raw<{ n: number }>(`select count(*) as n from ${currentSnapshotSql(sync.name, '', quiet.log, true)} c
+      where row_hash_u64 is null and ${isLegacyHashSql('row_hash')}`)
+    .execute(db);
+  return Number(count.rows[0].n) > 0;
+}
+
 /** The staged plan's statement; `newKeysOnly`: group for duplicates only the keys not `known`. */
-function stagedPlanSql(sync: SyncConfig, options: PlanOptions, match: Match, hashes: Hashes, quiet: Quiet, newKeysOnly: boolean): string {
+function stagedPlanSql(
+  sync: SyncConfig,
+  options: PlanOptions,
+  match: Match,
+  hashes: Hashes,
+  quiet: Quiet,
+  numbers: Numbers | null,
+  newKeysOnly: boolean,
+): string {
+  const rowHash = `coalesce(x.row_hash, ${payloadHashSql(match.dialect, 'x.payload')})`;
   const staged = stagedRowsSql(
     match,
-    ['pk', 'payload', 'row_hash'],
-    [`coalesce(x.row_hash, ${payloadHashSql(match.dialect, 'x.payload')}) as row_hash`, '1 as present'],
+    ['pk', 'payload', 'row_hash', ...(numbers ? [STAGED_NUMBER] : [])],
+    [
+      `${rowHash} as row_hash`,
+      '1 as present',
+      ...(numbers ? [`coalesce(x.${STAGED_NUMBER}, ${rowHashNumberSql('duckdb', rowHash)}) as h`] : []),
+    ],
     'pk is not null',
     newKeysOnly,
   );
+  // A number is null where the text is not one (a legacy md5, a hash without dropped fields): such a row
+  // is changed, unless a legacy md5 compares equal as before.
+  const same = numbers
+    ? `coalesce(case when s.h is null and ${isLegacyHashSql('s.row_hash')} then ${legacyHashSql('m.payload')} = s.row_hash
+        else ${hashes.sameFunction} and m.h = s.h end, false)`
+    : sameRowSql(hashes, 's.row_hash', 'm.row_hash', 'm.payload');
   const ctes = `
     m as (${staged}),
-    s as (${snapshotSide(sync, 'full', quiet)}),
+    s as (${snapshotSide(sync, numbers ? 'numbered' : 'full', quiet, '', numbers?.legacy ?? true)}),
     joined as (
       select
         coalesce(m.pk, s.primary_key) as pk,
@@ -461,7 +512,7 @@ function stagedPlanSql(sync: SyncConfig, options: PlanOptions, match: Match, has
           when m.copies > 1 then 'invalid_duplicate'
           when m.match_copies > 1 then 'invalid_duplicate_field'
           when s.primary_key is null or s.maybe_sent = 1 then 'added'
-          when ${options.fullResync} or not ${sameRowSql(hashes, 's.row_hash', 'm.row_hash', 'm.payload')} then 'changed'
+          when ${options.fullResync} or not ${same} then 'changed'
           else 'unchanged'
         end as change,
         m.payload, m.row_hash, s.destination_id
@@ -621,15 +672,7 @@ async function planDirect(
         end`;
   // Legacy md5 hashes (before migration 14) are rare and only ever fewer: without one, the snapshot's
   // hash texts are not read at all (10M rows: 0.2 s).
-  const legacy =
-    Number(
-      (
-        await sql
-          .raw<{ n: number }>(`select count(*) as n from ${currentSnapshotSql(sync.name, '', quiet.log, true)} c
-            where row_hash_u64 is null and ${isLegacyHashSql('row_hash')}`)
-          .execute(db)
-      ).rows[0].n,
-    ) > 0;
+  const legacy = await holdsLegacyHashes(db, sync, quiet);
   const snapshot = `s as (${snapshotSide(sync, 'diff', quiet, catalog, legacy)})`;
   const sendable = codes(DiffCode.nullKey, DiffCode.added, DiffCode.changed, DiffCode.addedPending);
   const carried1 = (types: string[]) => `create temp table ht_diff as with ${modelSide(types, true)},

@@ -27,6 +27,12 @@ const STREAM_CHUNK = 2000;
  */
 const STAGED_COLUMNS = ['pk', 'payload', 'row_hash', 'mv', 'known'];
 
+/**
+ * DuckDB state: `ht_model` also holds the row hash as a number where the staging has it
+ * (row-hash-number.ts), null elsewhere; the staged plan compares numbers (planner.ts).
+ */
+export const STAGED_NUMBER = 'row_hash_u64';
+
 export { duckdbPayloadSql, mappedColumnsSql } from './payload-sql.js';
 
 /** DuckDB, the model view defined: the types of the mapped columns, in mapping order (for `valuesHashSql`). */
@@ -118,9 +124,8 @@ export async function stageModel(
       const columns = Object.keys(carried).length === 0 ? '' : `, ${mappedColumnsSql(sync.mapping)}`;
       await store.runReadOnly(
         `create temp table ht_model as select pk, ${duckdbPayloadSql(carried, 'x')} as payload,
-          cast(${valuesHashSql(sync.mapping, types, 'x')} as varchar) as row_hash, cast(null as varchar) as mv,
-          cast(null as boolean) as known
-        from (select ${pk} as pk${columns} from ${MODEL_VIEW} as m) x`,
+          cast(h as varchar) as row_hash, cast(null as varchar) as mv, cast(null as boolean) as known, h as ${STAGED_NUMBER}
+        from (select *, ${valuesHashSql(sync.mapping, types, 'x')} as h from (select ${pk} as pk${columns} from ${MODEL_VIEW} as m) x) x`,
       );
     } catch (error) {
       throw error instanceof UserError ? error : modelSqlError(model, error, null);
@@ -156,7 +161,14 @@ export async function stageModel(
     return;
   }
 
-  await sql`create temp table ht_model (pk text, payload text, row_hash text, mv text, known boolean)`.execute(db);
+  const numbered = store.dialect === 'duckdb';
+  await sql
+    .raw(
+      `create temp table ht_model (pk text, payload text, row_hash text, mv text, known boolean${numbered ? `, ${STAGED_NUMBER} ubigint` : ''})`,
+    )
+    .execute(db);
+  // The Appender fills every column: the number, where there is one, is left to the plan to read.
+  const tail: null[] = numbered ? [null] : [];
   const warehouse = opened ?? (await openWarehouse(project));
   try {
     if (warehouse instanceof PostgresWarehouse && store.dialect === 'duckdb' && unchanged?.hash === 'values') {
@@ -166,7 +178,7 @@ export async function stageModel(
       // Not a plain read, or its second read differed: every row through Node, with its values hash.
       const query = `select r.pk, ${row.payload('r')} as payload, ${row.hash('r')} as h, ${row.matchValue('r')} as mv from (${row.rows}) r`;
       for await (const rows of warehouse.streamQuery(model, query, STREAM_CHUNK)) {
-        const values = rows.map((r) => [r.pk as string | null, r.payload as string, r.h as string, r.mv as string | null, null]);
+        const values = rows.map((r) => [r.pk as string | null, r.payload as string, r.h as string, r.mv as string | null, null, ...tail]);
         await store.appendTemp('ht_model', STAGED_COLUMNS, values);
       }
       return;
@@ -174,7 +186,7 @@ export async function stageModel(
     const payload = warehouse.dialect === 'duckdb' ? duckdbPayloadSql(sync.mapping) : postgresPayloadSql(sync.mapping);
     const selectList = `${pk} as ${quoteIdent('__pk')}, ${payload} as ${quoteIdent('__payload')}`;
     for await (const rows of warehouse.stream(model, selectList, STREAM_CHUNK)) {
-      const values = rows.map((row) => [(row.__pk as string | null) ?? null, row.__payload as string, null, null, null]);
+      const values = rows.map((row) => [(row.__pk as string | null) ?? null, row.__payload as string, null, null, null, ...tail]);
       await store.appendTemp('ht_model', STAGED_COLUMNS, values);
     }
   } finally {

@@ -346,6 +346,17 @@ const migrations: Migration[] = [
       `update sync_snapshots set row_hash_u64 = ${rowHashNumberSql('postgres', 'row_hash')}`,
     ],
   },
+  {
+    version: 16,
+    name: 'signed row hashes as numbers',
+    // PostgreSQL's signed hashes (a PostgreSQL warehouse) get their unsigned reading too, so a plan of a
+    // PostgreSQL warehouse into DuckDB state compares numbers as well (row-hash-number.ts). Before, DuckDB
+    // left them null and PostgreSQL kept them negative.
+    statements: [
+      `update sync_snapshots set row_hash_u64 = ${rowHashNumberSql('duckdb', 'row_hash')} where row_hash_u64 is null and row_hash like '-%'`,
+    ],
+    postgres: ['update sync_snapshots set row_hash_u64 = row_hash_u64 + 18446744073709551616 where row_hash_u64 < 0'],
+  },
 ];
 
 /** The newest migration this version knows: a state store past it was written by a newer version. */
