@@ -4,6 +4,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { connectorTypes, getConnector } from '../connectors/registry.js';
+import { loadableTypes, loadConnector } from '../connectors/load-connector.js';
 import { UserError } from '../shared/errors.js';
 import { loadProject } from '../core/config/load-project.js';
 import { schemaFiles } from '../core/config/schemas.js';
@@ -276,6 +277,13 @@ describe('loadProject: errors name file, line and field', () => {
     const line = await failure(dir);
     expect(line).toContain('hightouch-like.config.yaml:3: destinations.out.type: unknown destination type "mailchimp".');
     expect(line).toContain(`use one of: ${connectorTypes().join(', ')}.`);
+  });
+
+  it('write threads load the same connectors the registry lists', async () => {
+    // A write thread loads its destination's connector alone (connectors/load-connector.ts).
+    expect(loadableTypes()).toEqual(connectorTypes());
+    for (const type of connectorTypes()) expect(await loadConnector(type)).toBe(getConnector(type));
+    expect(await loadConnector('toString')).toBeUndefined();
   });
 
   it('unknown warehouse type and missing postgres url', async () => {

@@ -12,7 +12,7 @@ import {
   type WriteTarget,
 } from '../../connectors/destination.js';
 import { NonFiniteNumberError, parseExactJson } from '../../shared/exact-json.js';
-import { getConnector } from '../../connectors/registry.js';
+import { loadConnector } from '../../connectors/load-connector.js';
 import type { RetryPolicy } from '../config/types.js';
 import { deliverBatch, type DeliveredRow, type DeliveryResult } from './deliver-batch.js';
 import { backoffDelay, sleep } from './backoff.js';
@@ -47,9 +47,10 @@ function clientFor(target: WriteTarget): Promise<DestinationClient> {
   const id = JSON.stringify([target.destination, target.sync]);
   let client = clients.get(id);
   if (!client) {
-    const connector = getConnector(target.destination.type);
-    if (!connector) throw new Error(`unknown destination type ${target.destination.type}`);
-    client = connector.connect(target);
+    client = loadConnector(target.destination.type).then((connector) => {
+      if (!connector) throw new Error(`unknown destination type ${target.destination.type}`);
+      return connector.connect(target);
+    });
     client.catch(() => clients.delete(id));
     clients.set(id, client);
   }
@@ -62,9 +63,9 @@ function clientFor(target: WriteTarget): Promise<DestinationClient> {
  */
 export async function preload(destinationType: string | null | undefined): Promise<void> {
   if (destinationType)
-    await getConnector(destinationType)
-      ?.preload?.()
-      ?.catch(() => {});
+    await loadConnector(destinationType)
+      .then((connector) => connector?.preload?.())
+      .catch(() => {});
 }
 
 export default async function writeBatch(task: WriteTask): Promise<DeliveryResult | JobOpened> {
