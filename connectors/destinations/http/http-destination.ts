@@ -10,11 +10,12 @@
 import type { DestinationConnector } from '../../destination.js';
 import { syncKeyProblems } from '../sync-key.js';
 import { httpCatalogue } from './errors.js';
-import { HttpClient } from './http-client.js';
 import { probeTcp } from './probe.js';
 import { DEFAULT_TIMEOUT_MS, readHttpTarget } from './settings.js';
 
 const PROBE_TIMEOUT_MS = 5_000;
+
+const loadClient = () => import('./http-client.js');
 
 export const httpDestination: DestinationConnector = {
   catalogue: httpCatalogue.entries,
@@ -64,7 +65,11 @@ export const httpDestination: DestinationConnector = {
       throw httpCatalogue.error('HTTP_NETWORK', `${where}; is the receiver running?`);
     }
   },
+  // The client (and undici) is loaded where it sends, in the write threads, as they start: the CLI's
+  // main thread, which imports every connector, never needs it (undici took ~60 ms of its start).
+  preload: loadClient,
   async connect(target) {
+    const { HttpClient } = await loadClient();
     return new HttpClient(readHttpTarget(target), target.sync.name, target.sync.mode);
   },
 };
