@@ -15,7 +15,9 @@ const TWO_TO_64 = '18446744073709551616';
 /** The number of stored hash text `text`, or null. */
 export function rowHashNumberSql(dialect: 'duckdb' | 'postgres', text: string): string {
   if (dialect === 'duckdb') {
-    return `coalesce(try_cast(${text} as ubigint), cast(try_cast(${text} as bigint)::hugeint + ${TWO_TO_64}::hugeint as ubigint))`;
+    // Every cast a try_cast: a positive text read as a bigint overflows the sum, which is then null, not an
+    // error, however DuckDB evaluates the coalesce.
+    return `coalesce(try_cast(${text} as ubigint), try_cast(try_cast(${text} as bigint)::hugeint + ${TWO_TO_64}::hugeint as ubigint))`;
   }
   // Nested cases: PostgreSQL does not promise to test the pattern before the cast in one condition.
   return `case when ${text} ~ '^-?[0-9]{1,20}$' then case
