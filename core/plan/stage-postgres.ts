@@ -1,10 +1,11 @@
 /**
  * A PostgreSQL warehouse staged into DuckDB state as `ht_model(pk, payload, row_hash, mv)`. A plain read of
  * tables (model-shape.ts) hashed by its values (row-hash.ts) leaves PostgreSQL in bulk, as key and hash
- * only: by COPY as CSV into a private temp file that DuckDB reads (1M rows: 0.9 s out, against 2.8 s for
+ * only: by COPY as CSV into private temp files that DuckDB reads (1M rows: 0.9 s out, against 2.8 s for
  * key and payload through a cursor and Node's Appender). The payloads of the rows that may be sent are
- * then read back by key, in a second read; if it does not give each of those keys exactly one row (the
- * model answered otherwise: `random()`, rows deleted meanwhile), the caller reads the model once, every
+ * then read back by key, in a second read. Both reads run in parts at once, from one snapshot
+ * (`PostgresWarehouse.readInParts`). If the second read does not give each of those keys exactly one
+ * row (the model answered otherwise: `random()`, rows deleted meanwhile), the caller reads the model once, every
  * row with its payload, as for any other model.
  * PostgreSQL's CSV quotes every value (`FORCE_QUOTE *`) and writes NULL unquoted and empty; DuckDB reads
  * it back by the same rules, so a key with commas, quotes or line breaks arrives as it left (unquoted,
@@ -118,7 +119,8 @@ async function copyAndReadBack(store: StateStore, parts: PartReader, row: Postgr
   const db = store.db as unknown as Kysely<any>;
   const rowsOf = (part: number) => (parts.parts === 1 ? row.rows : row.partRows(part, parts.parts));
   const narrow = (part: number) => `select r.pk, ${row.hash('r')} as h, ${row.matchValue('r')} as mv from (${rowsOf(part)}) r`;
-  if (!(await copyIn(db, parts, narrow, ['pk', 'row_hash', 'mv']))) return false;
+  // Each hash is read as a number once, as it is staged, for the joins below (row-hash-number.ts).
+  if (!(await copyIn(db, parts, narrow, ['pk', 'row_hash', 'mv'], { row_hash_u64: rowHashNumberSql('duckdb', 'row_hash') }))) return false;
 
   // The keys that may be sent: not unchanged, and not duplicated (an invalid key needs no payload). The
   // hashes compare as numbers (`unchanged.snapshot` is numbered): 10M rows, 3.7 s as texts.
@@ -204,10 +206,17 @@ async function sweepOrphans(): Promise<void> {
 }
 
 /**
- * COPYs `query`'s rows out of PostgreSQL into `ht_model`'s `columns` through a private temp file; false
- * when DuckDB's CSV reader refuses it (a line over its default 2 MB: a key that long).
+ * COPYs each part's `query` rows out of PostgreSQL into `ht_model`'s `columns` through private temp
+ * files, one per part, and fills the `derived` columns from them (column → SQL over `columns`); false
+ * when DuckDB's CSV reader refuses them (a line over its default 2 MB: a key that long).
  */
-async function copyIn(db: Kysely<any>, parts: PartReader, query: (part: number) => string, columns: string[]): Promise<boolean> {
+async function copyIn(
+  db: Kysely<any>,
+  parts: PartReader,
+  query: (part: number) => string,
+  columns: string[],
+  derived: Record<string, string>,
+): Promise<boolean> {
   let dir: string;
   await sweepOrphans();
   try {
@@ -221,14 +230,16 @@ async function copyIn(db: Kysely<any>, parts: PartReader, query: (part: number) 
     const files = Array.from({ length: parts.parts }, (_, part) => join(dir, `model-${part}.csv`));
     await allParts(parts.parts, (part) => parts.copy(part, query(part), files[part]));
     const types = columns.map((c) => `${quoteLiteral(c)}: 'VARCHAR'`).join(', ');
-    // Each hash is read as a number once here, for the diff's joins (row-hash-number.ts).
-    const number = columns.includes('row_hash') ? { column: ', row_hash_u64', value: `, ${rowHashNumberSql('duckdb', 'row_hash')}` } : null;
+    const [into, values] = [
+      [...columns, ...Object.keys(derived)],
+      [...columns, ...Object.values(derived)],
+    ];
     // The staged rows' order means nothing to the plan; keeping it made DuckDB buffer the file's rows.
     await sql`set preserve_insertion_order = false`.execute(db);
     try {
       await sql
         .raw(
-          `insert into ht_model (${columns.join(', ')}${number?.column ?? ''}) select ${columns.join(', ')}${number?.value ?? ''} from read_csv([${files.map(quoteLiteral).join(', ')}],
+          `insert into ht_model (${into.join(', ')}) select ${values.join(', ')} from read_csv([${files.map(quoteLiteral).join(', ')}],
             columns = {${types}}, header = false, auto_detect = false,
             delim = ',', quote = '"', escape = '"', allow_quoted_nulls = false)`,
         )
