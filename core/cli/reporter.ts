@@ -2,10 +2,14 @@
  * What a run shows while it works: a progress bar on a terminal, otherwise one structured JSON log
  * line per event (pino) on stderr. Results go to stdout, so `--json` output stays parseable.
  */
-import cliProgress from 'cli-progress';
+import type cliProgress from 'cli-progress';
+import { lazyRequire } from '../../shared/lazy-require.js';
 import { pino, stdTimeFunctions, destination } from 'pino';
 import type { RunEvent } from '../run/events.js';
 import type { SyncReport } from '../run/sync-report.js';
+
+// The bar is drawn on a terminal only.
+const progress = lazyRequire<typeof cliProgress>('cli-progress');
 
 export interface Reporter {
   onEvent(event: RunEvent): void;
@@ -39,13 +43,13 @@ export function createReporter(options: { interactive: boolean }): Reporter {
     onEvent(event) {
       if (event.type === 'run_started') {
         bar?.stop();
-        bar = new cliProgress.SingleBar(
+        bar = new (progress().SingleBar)(
           {
             format: `${event.sync} [{bar}] {value}/{total} rows | failed {failed} | {duration}s`,
             hideCursor: true,
             stream: process.stderr,
           },
-          cliProgress.Presets.shades_classic,
+          progress().Presets.shades_classic,
         );
         bar.start(event.planned, 0, { failed: 0 });
         return;

@@ -11,7 +11,8 @@
  * Rows are upserted on the id column, so a record read twice lands once.
  */
 import type { DuckDBConnection } from '@duckdb/node-api';
-import pg from 'pg';
+import type pg from 'pg';
+import { loadPg } from './pg-types.js';
 import type { SourceField, SourceRecord } from '../../connectors/source.js';
 
 export interface LandingStore {
@@ -144,7 +145,8 @@ export class PostgresLanding implements LandingStore {
   ) {}
 
   static async open(url: string, schema: string, keys: LandingKeys): Promise<PostgresLanding> {
-    const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 10_000 });
+    const { Client } = await loadPg();
+    const client = new Client({ connectionString: url, connectionTimeoutMillis: 10_000 });
     client.on('error', () => {});
     await client.connect();
     await client.query(`set time zone 'UTC'`);

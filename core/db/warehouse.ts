@@ -6,10 +6,9 @@
  */
 import { DuckDBInstance, StatementType, type DuckDBConnection } from '@duckdb/node-api';
 import './duckdb-text.js';
-import pg from 'pg';
+import type pg from 'pg';
 import { createWriteStream, existsSync } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
-import { to as copyTo } from 'pg-copy-streams';
 import { attachLandingSql, waitForLock } from './landing-attach.js';
 import type { ModelConfig, ProjectConfig } from '../config/types.js';
 import { UserError, oneLine } from '../../shared/errors.js';
@@ -18,6 +17,7 @@ import { redactUrl } from '../../shared/redact.js';
 import { lineAt, quoteLiteral } from './sql-text.js';
 import { firstTokenOffset, leadingKeyword } from '../config/sql-statement.js';
 import { oneStatement } from './pg-extended.js';
+import { loadPg } from './pg-types.js';
 import { DUCKDB_SESSION_SQL, POSTGRES_SESSION_SQL } from './session-settings.js';
 
 /** A column of a model's SELECT: its name and the engine's name of its type. */
@@ -168,7 +168,8 @@ export async function openWarehouse(project: ProjectConfig): Promise<Warehouse> 
   }
   // Every session, the first and those a read in parts opens (`readInParts`), with the same settings.
   const session = async () => {
-    const client = new pg.Client({ connectionString: wh.url, connectionTimeoutMillis: 10_000 });
+    const { Client } = await loadPg();
+    const client = new Client({ connectionString: wh.url, connectionTimeoutMillis: 10_000 });
     client.on('error', () => {});
     try {
       await client.connect();
@@ -376,6 +377,7 @@ export class PostgresWarehouse implements Warehouse {
 
   /** COPYs `query`'s rows as CSV (see `copyCsv`) to `path`, in the transaction `client` holds. */
   private async copyOut(client: pg.Client, model: ModelConfig, query: string, path: string): Promise<void> {
+    const { to: copyTo } = await import('pg-copy-streams');
     const rows = client.query(copyTo(`copy (${query}) to stdout (format csv, force_quote *)`));
     try {
       await pipeline(rows, createWriteStream(path, { mode: 0o600 }));

@@ -12,8 +12,12 @@
  * the wire) ends no other run's sends. Pools are kept and reused, up to one per shape per concurrent run.
  */
 import { fileURLToPath } from 'node:url';
-import { Piscina } from 'piscina';
+import type { Piscina } from 'piscina';
+import { lazyRequire } from '../../shared/lazy-require.js';
 import { QUEUED_PER_CALL } from './send-gate.js';
+
+// A `plan` or `validate` never starts a write thread.
+const piscina = lazyRequire<typeof import('piscina')>('piscina');
 
 export interface PoolShape {
   workers: number;
@@ -84,7 +88,7 @@ export class WorkerPools {
   }
 
   private create(shape: PoolShape, destinationType: string | null) {
-    const pool = new Piscina({
+    const pool = new (piscina().Piscina)({
       // Read by write-worker-entry.cts as the thread starts.
       workerData: { preload: destinationType },
       filename: workerFilename(),

@@ -14,13 +14,12 @@
 import { duckdbMemoryLimit } from './memory-cap.js';
 import { DuckDBInstance, StatementType } from '@duckdb/node-api';
 import '../db/duckdb-text.js';
-import pg from 'pg';
 import { firstTokenOffset, isBlankSql, leadingKeyword } from '../config/sql-statement.js';
 import type { ProjectConfig } from '../config/types.js';
 import { UserError, oneLine } from '../../shared/errors.js';
 import { toPlainValue } from '../db/duckdb-values.js';
 import { oneStatement, oneStatementAsArrays } from '../db/pg-extended.js';
-import { getTypeParser } from '../db/pg-types.js';
+import { loadPg, stateTypeParsers } from '../db/pg-types.js';
 import { DUCKDB_SESSION_SQL, POSTGRES_SESSION_SQL } from '../db/session-settings.js';
 import { redactUrl } from '../../shared/redact.js';
 import { describeDuckDBOpenError, lineOf } from './state-store.js';
@@ -131,7 +130,8 @@ async function queryPostgres(project: ProjectConfig, text: string): Promise<Quer
   const state = project.state as { url: string; query_url?: string };
   const field = state.query_url === undefined ? 'state.url' : 'state.query_url';
   const url = state.query_url ?? state.url;
-  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 10_000, types: { getTypeParser } });
+  const pg = await loadPg();
+  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 10_000, types: stateTypeParsers(pg) });
   client.on('error', () => {});
   try {
     await client.connect();

@@ -10,7 +10,6 @@ import type { DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import { existsSync } from 'node:fs';
 import { attachLandingSql } from '../db/landing-attach.js';
 import { Kysely, PostgresDialect, sql } from 'kysely';
-import pg from 'pg';
 import type { DatabaseConfig, ModelConfig, ProjectConfig } from '../config/types.js';
 import { UserError, oneLine } from '../../shared/errors.js';
 import { DuckDBDialect } from '../db/duckdb-dialect.js';
@@ -18,7 +17,7 @@ import { leaseDuckDBInstance, type InstanceLease } from '../db/duckdb-instances.
 import { migrate } from './migrations.js';
 import type { StateTables } from './schema.js';
 import { redactUrl } from '../../shared/redact.js';
-import { getTypeParser } from '../db/pg-types.js';
+import { loadPg, stateTypeParsers } from '../db/pg-types.js';
 import { defineDuckDBModelView, definePostgresModelView } from '../db/warehouse.js';
 import { DUCKDB_SESSION_SQL, POSTGRES_SESSION_SQL } from '../db/session-settings.js';
 import type { TableAppend } from './transact.js';
@@ -248,12 +247,13 @@ const MIGRATION_LOCK_ID = 7346121;
 
 async function openPostgresState(project: ProjectConfig, url: string, options: OpenOptions): Promise<StateStore> {
   // One connection: temp tables made by the planner must be visible to every later query of the run.
+  const pg = await loadPg();
   const pool = new pg.Pool({
     connectionString: url,
     max: 1,
     idleTimeoutMillis: 0,
     connectionTimeoutMillis: 10_000,
-    types: { getTypeParser },
+    types: stateTypeParsers(pg),
   });
   pool.on('error', () => {});
   // A checked-out client has no listener of the pool's: a session ended between two statements

@@ -6,12 +6,14 @@ import { pgCatalogue } from './errors.js';
 import { DestinationError, type DestinationConnector } from '../../destination.js';
 import { syncKeyProblems } from '../sync-key.js';
 import { checkTable } from './check-table.js';
-import { openDatabase } from './database.js';
 import { classifyPgError } from './errors.js';
-import { PostgresClient } from './postgres-client.js';
 import { readPostgresTarget } from './settings.js';
 
 const CHECK_CONNECT_TIMEOUT_MS = 5_000;
+
+// pg (and the client) load where a postgres destination is used, not in every CLI start.
+const loadDatabase = () => import('./database.js');
+const loadClient = () => import('./postgres-client.js');
 
 export const postgresDestination: DestinationConnector = {
   catalogue: pgCatalogue.entries,
@@ -45,6 +47,7 @@ export const postgresDestination: DestinationConnector = {
   },
   async check(target) {
     const settings = readPostgresTarget(target);
+    const { openDatabase } = await loadDatabase();
     const db = openDatabase(settings.url, CHECK_CONNECT_TIMEOUT_MS);
     try {
       await checkTable(db, settings, target.sync.mode);
@@ -58,7 +61,9 @@ export const postgresDestination: DestinationConnector = {
       await db.destroy();
     }
   },
+  preload: loadClient,
   async connect(target) {
+    const { PostgresClient } = await loadClient();
     return new PostgresClient(readPostgresTarget(target), target.sync.mode, target.callsPerClient ?? 1);
   },
 };

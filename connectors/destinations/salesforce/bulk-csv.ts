@@ -7,8 +7,11 @@
  * - a value holding the delimiter, a quote or a line break is quoted, quotes doubled (RFC 4180).
  * The text `#N/A` itself cannot be written: Bulk API 2.0 would store null.
  */
-import { stringify } from 'csv-stringify/sync';
+import { lazyRequire } from '../../../shared/lazy-require.js';
 import { ExactNumber, stringifyExactJson } from '../../../shared/exact-json.js';
+
+// Bulk API 2.0 jobs only: a run of fewer rows, and every CLI start, never writes a CSV.
+const csvStringify = lazyRequire<typeof import('csv-stringify/sync')>('csv-stringify/sync');
 
 export const NULL_VALUE = '#N/A';
 
@@ -24,5 +27,5 @@ export function csvCell(value: unknown): string | null {
 
 /** A header row and data rows as LF-terminated CSV, quoting only where needed. */
 export function csvText(header: string[], rows: string[][]): string {
-  return stringify([header, ...rows], { record_delimiter: 'unix' });
+  return csvStringify().stringify([header, ...rows], { record_delimiter: 'unix' });
 }

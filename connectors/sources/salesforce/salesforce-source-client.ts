@@ -12,7 +12,6 @@
 import type { Connection } from 'jsforce';
 import { oneLine } from '../../../shared/errors.js';
 import { clip } from '../../../shared/redact.js';
-import { parse as parseCsv } from 'csv-parse/sync';
 import type { ApiUsage } from '../../destination.js';
 import {
   SourceError,
@@ -28,6 +27,10 @@ import { classifyReadError, isCorruptCompression, sfReadCatalogue } from './erro
 import { sourceFields, type DescribedField } from './field-types.js';
 import { parseQueryPage, textOf } from './record-text.js';
 import { ID_FIELD, STAMP_FIELD, countChanged, selectChanged, selectDeleted, soqlName } from './soql.js';
+import { lazyRequire } from '../../../shared/lazy-require.js';
+
+// Bulk API 2.0 query results only: the CLI loads this module for every start.
+const csvParse = lazyRequire<typeof import('csv-parse/sync')>('csv-parse/sync');
 
 /** REST query pages: Salesforce's default and largest batch size. */
 const REST_BATCH_SIZE = 2_000;
@@ -247,7 +250,7 @@ export class SalesforceSourceClient implements SourceClient {
       );
       const next = answer.headers['sforce-locator'] ?? answer.headers['Sforce-Locator'];
       locator = next && next !== 'null' ? next : null;
-      const rows = parseCsv(answer.body, { columns: true, skip_empty_lines: true, relax_column_count: false }) as Array<
+      const rows = csvParse().parse(answer.body, { columns: true, skip_empty_lines: true, relax_column_count: false }) as Array<
         Record<string, string>
       >;
       // Bulk API CSV writes null as an empty cell.
