@@ -20,7 +20,8 @@ const ONE_LINE = /\s*\n\s*/g;
 /** Drops trailing fractional zeros, and the point when nothing is left after it: 1.50 → 1.5, 2.00 → 2. */
 const trimZeros = (text: string, hasPoint: string) => `case when ${hasPoint} then rtrim(rtrim(${text}, '0'), '.') else ${text} end`;
 
-const DUCKDB_INTEGERS = [
+/** DuckDB's integer types, as `typeof` and `describe` name them. */
+export const DUCKDB_INTEGERS = [
   'TINYINT',
   'SMALLINT',
   'INTEGER',

@@ -4,6 +4,7 @@
  */
 import type { DeliveryLogEntry } from '../alert/dispatcher.js';
 import type { PlanCounts, SyncReport } from './sync-report.js';
+import type { ModelRead } from '../plan/planner.js';
 
 export interface InvalidRowEvent {
   type: 'invalid_row';
@@ -56,6 +57,8 @@ export type RunStartedEvent = { type: 'run_started'; sync: string; run_id: strin
     workers: number;
     /** Rows per server-side job when the run writes through jobs (Salesforce Bulk API 2.0), else null. */
     job_rows: number | null;
+    /** How the plan read the model (core/plan/planner.ts `ModelRead`). */
+    model_read: ModelRead;
   };
 
 /** After every commit: the run's totals so far. */

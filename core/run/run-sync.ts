@@ -496,6 +496,7 @@ async function executeSyncRun(
     concurrency: settings.concurrency,
     workers: settings.workers,
     job_rows: jobRows,
+    model_read: plan.modelRead,
   });
 
   return executePlan(store, {
