@@ -2,15 +2,19 @@ import { mkdtemp, mkdir, readFile, rm, symlink, writeFile } from 'node:fs/promis
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import { connectorTypes, getConnector } from '../connectors/registry.js';
 import { loadableTypes, loadConnector } from '../connectors/load-connector.js';
 import { UserError } from '../shared/errors.js';
 import { loadProject } from '../core/config/load-project.js';
-import { schemaFiles } from '../core/config/schemas.js';
+import { allSchemas, schemaFiles } from '../core/config/schemas.js';
 import { isBlankSql } from '../core/config/sql-statement.js';
 import { closest } from '../core/config/did-you-mean.js';
 import { createProject } from './support/project.js';
+
+const execFileAsync = promisify(execFile);
 
 const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..');
 const made: string[] = [];
@@ -284,6 +288,27 @@ describe('loadProject: errors name file, line and field', () => {
     expect(loadableTypes()).toEqual(connectorTypes());
     for (const type of connectorTypes()) expect(await loadConnector(type)).toBe(getConnector(type));
     expect(await loadConnector('toString')).toBeUndefined();
+  });
+
+  it("the build's precompiled validators hold every schema, and a CLI start validates without compiling one", async () => {
+    // core/config/precompile-schemas.ts, run by `npm run build`; validate.ts uses a function only for its schema's exact text.
+    const dist = join(dirname(fileURLToPath(import.meta.url)), '../dist/core/config');
+    const texts = JSON.parse(
+      (await readFile(join(dist, 'schemas.validators.cjs'), 'utf8')).match(/module\.exports\.texts = (.*);\n$/)![1],
+    ) as string[];
+    expect(texts).toEqual(allSchemas().map((schema) => JSON.stringify(schema)));
+    const probe = `
+      import { createRequire } from 'node:module';
+      const { validateWithSchema } = await import(${JSON.stringify(join(dist, 'validate.js'))});
+      const { allSchemas } = await import(${JSON.stringify(join(dist, 'schemas.js'))});
+      const errors = [];
+      for (const schema of allSchemas()) {
+        try { validateWithSchema(schema, { no_such_key: 1 }, { file: 'x.yaml', lines: {} }, { secrets: new Set() }); } catch (e) { errors.push(e.message); }
+      }
+      const loaded = Object.keys(createRequire(import.meta.url).cache);
+      console.log(JSON.stringify({ errors: errors.length, compiler: loaded.some((path) => path.includes('/ajv/dist/core.js')) }));`;
+    const { stdout } = await execFileAsync(process.execPath, ['--input-type=module', '-e', probe]);
+    expect(JSON.parse(stdout)).toEqual({ errors: allSchemas().length, compiler: false });
   });
 
   it('unknown warehouse type and missing postgres url', async () => {

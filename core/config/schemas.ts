@@ -482,3 +482,14 @@ export function schemaFiles(): Record<string, string> {
     'extract.schema.json': pretty(extractJsonSchema()),
   };
 }
+
+/** Every schema the loader validates against (`validateWithSchema`), for the build's precompile-schemas.ts. */
+export function allSchemas(): Schema[] {
+  return [
+    projectJsonSchema(),
+    syncJsonSchema(),
+    modelJsonSchema(),
+    extractJsonSchema(),
+    ...connectorTypes().map((type) => connectorSyncSchema(getConnector(type)!)),
+  ];
+}

@@ -1,7 +1,9 @@
 /** Validates a parsed file against a JSON Schema and turns the first violation into a one-line UserError. */
-import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import { createRequire } from 'node:module';
+import type { ErrorObject, Options, ValidateFunction } from 'ajv';
 import { clip, maskable } from '../../shared/redact.js';
 import { UserError } from '../../shared/errors.js';
+import { lazyRequire } from '../../shared/lazy-require.js';
 import { closest, unknownKeyHint } from './did-you-mean.js';
 import { dottedPath, type YamlSource } from './yaml-source.js';
 
@@ -10,23 +12,53 @@ import { dottedPath, type YamlSource } from './yaml-source.js';
 // No code optimisation: every CLI call compiles the schemas once for a few small files, and ajv's optimiser
 // took 3/4 of that compile (440 ms against 1,750 ms for the project, sync and model schemas at load 16);
 // nor a check of our own static schemas against the meta-schema, half of what was left.
-const ajv = new Ajv({
+export const AJV_OPTIONS = {
   allErrors: false,
   strict: false,
   verbose: true,
   validateFormats: false,
   validateSchema: false,
   code: { optimize: false },
-});
+} satisfies Options;
+
+/** The build's validation functions (precompile-schemas.ts), beside this module in dist/. */
+export const PRECOMPILED_FILE = 'schemas.validators.cjs';
+
+interface Precompiled {
+  texts: string[];
+  [name: string]: unknown;
+}
+
+const require = createRequire(import.meta.url);
+// ajv itself loads only for a schema the build did not compile.
+const ajvModule = lazyRequire<typeof import('ajv')>('ajv');
+let ajv: import('ajv').Ajv | undefined;
+let precompiled: Map<string, ValidateFunction> | undefined;
+
+/** The build's functions by their schema's JSON text; none where the build did not make them (vitest runs the sources). */
+function precompiledFunctions(): Map<string, ValidateFunction> {
+  if (precompiled) return precompiled;
+  precompiled = new Map();
+  let module: Precompiled;
+  try {
+    module = require(`./${PRECOMPILED_FILE}`) as Precompiled;
+  } catch {
+    return precompiled;
+  }
+  module.texts.forEach((text, i) => precompiled!.set(text, module[`s${i}`] as ValidateFunction));
+  return precompiled;
+}
+
 const compiled = new Map<string, ValidateFunction>();
 
 function compile(schema: object): ValidateFunction {
   const key = JSON.stringify(schema);
-  let validate = compiled.get(key);
+  let validate = compiled.get(key) ?? precompiledFunctions().get(key);
   if (!validate) {
+    ajv ??= new (ajvModule().Ajv)(AJV_OPTIONS);
     validate = ajv.compile(schema);
-    compiled.set(key, validate);
   }
+  compiled.set(key, validate);
   return validate;
 }
 
