@@ -221,6 +221,17 @@ describe('reading back by key type', () => {
     const changed = (await sent(project)).slice(keys.length);
     expect(changed.map((r) => r.key).sort()).toEqual([...keys].sort());
     expect(changed.every((r) => r.fields.name === 'B')).toBe(true);
+    // One row changed: the others are counted unchanged from the diff's grouped rows.
+    await project.warehouse(`update users set name = 'C' where id = cast('${keys[0]}' as ${type})`);
+    const third = await project.cli(['run', 'users', '--json']);
+    expect(JSON.parse(third.stdout)[0]).toMatchObject({
+      succeeded: 1,
+      plan: { model_rows: keys.length + 1, changed: 1, unchanged: keys.length - 1 },
+    });
+    expect(logEvents(third.stderr).find((e) => e.msg === 'run_started')).toMatchObject({ model_read: 'read back' });
+    expect((await sent(project)).slice(2 * keys.length)).toEqual([
+      expect.objectContaining({ key: keys[0], fields: expect.objectContaining({ name: 'C' }) }),
+    ]);
   });
 });
 

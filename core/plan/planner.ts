@@ -629,9 +629,11 @@ const codes = (...list: DiffCode[]) => `(${list.join(', ')})`;
  * DuckDB warehouse attached to a DuckDB state store: the model is read once, straight into a full
  * outer join with the snapshot, without staging it. Only rows that are not unchanged keep their key
  * and payload in `ht_diff` (a payload is built for them alone, after the join). Unchanged rows: read back
- * (below), the table leaves them out and `ht_count` counts the model's rows in the same transaction
- * (10M rows, 1.5% not unchanged: the diff 1.6 s against 1.8 s writing a one-byte row for each, the
- * count 1 ms); carried, each leaves a one-byte row. Duplicate keys are found without a pass over every key:
+ * (below), the join's rows are grouped as they are written, the unchanged ones into one row with their
+ * count `n` (10M rows, 1.5% not unchanged: the diff 1.70 s against 1.81 s writing a one-byte row for
+ * each; counting the model in a third read was 1.63 s, but a model that gives other rows on another read
+ * could then hide a duplicate key); carried, each leaves a one-byte row. Duplicate keys are found
+ * without a pass over every key:
  * - keys not in the snapshot are all kept, so duplicates among them show in `ht_diff`;
  * - keys in the snapshot: each snapshot row is matched at most once by a duplicate-free model, so the
  *   model rows that matched must number exactly the snapshot rows that did not go unmatched. If they
@@ -711,9 +713,11 @@ async function planDirect(
       select ${changeCase(String(DiffCode.legacy))} as change, coalesce(m.pk, s.primary_key) as pk, s.lh
       from m full outer join s on m.pk = s.primary_key
     )
-    select change::utinyint as change, pk, case when change = ${DiffCode.legacy} then lh end as lh
-    from j where change <> ${DiffCode.unchanged}`;
-  const modelCount = `create temp table ht_count as select count(*) as n from ${MODEL_VIEW}`;
+    select change::utinyint as change,
+      case when change <> ${DiffCode.unchanged} then pk end as pk,
+      case when change = ${DiffCode.legacy} then lh end as lh,
+      count(*) as n
+    from j group by all`;
   // Every model row of a key the diff did not find unchanged, and every null-key row, as read again,
   // with its key's code: the join probes the model with the diff's few keys (a 100M-row model, 1.5M
   // keys: 4.8 s). The removed keys join them here: under the plan's window, a UNION ALL of the two
@@ -746,7 +750,7 @@ async function planDirect(
     if (reread) {
       await capDuckDBMemory(store, diffPhase(side.rows));
       const [keyType] = await describeMapped(db, { key: sync.primary_key });
-      await store.runReadOnly([narrow(types), modelCount, readBack(types, keyType)]);
+      await store.runReadOnly([narrow(types), readBack(types, keyType)]);
       // A model that answers otherwise when read again (random(), uuid() in it) is read once instead.
       if (!(await sameRowsReadBack(db))) {
         reread = false;
@@ -791,20 +795,12 @@ async function planDirectTail(
   quiet: Quiet,
   reread: boolean,
 ): Promise<number | null> {
-  const groups = (await sql<{ change: number; n: number }>`select change, count(*) as n from ht_diff group by change`.execute(db)).rows.map(
+  // Read back, a row of ht_diff stands for `n` rows of the join.
+  const rows = sql.raw(reread ? 'sum(n)' : 'count(*)');
+  const groups = (await sql<{ change: number; n: number }>`select change, ${rows} as n from ht_diff group by change`.execute(db)).rows.map(
     (r) => ({ change: Number(r.change), n: Number(r.n) }),
   );
   const sum = (changes: number[]) => groups.filter((g) => changes.includes(g.change)).reduce((a, g) => a + g.n, 0);
-  if (reread) {
-    // Read back, ht_diff left the unchanged rows out: they are the model's rows it does not hold.
-    const modelRows = Number((await sql<{ n: number }>`select n from ht_count`.execute(db)).rows[0].n);
-    const unchanged = modelRows - sum(Object.values(DiffCode).filter((code) => code !== DiffCode.removed));
-    if (unchanged < 0) {
-      await dropDiffTables(db);
-      return null;
-    }
-    groups.push({ change: DiffCode.unchanged, n: unchanged });
-  }
   const removed = sum([DiffCode.removed]);
   const onSnapshotSide = sum([DiffCode.changed, DiffCode.unchanged, DiffCode.addedPending, DiffCode.sharedMatchKnownKey, DiffCode.legacy]);
   if (onSnapshotSide !== side.rows - removed) {
@@ -847,7 +843,6 @@ async function planDirectTail(
 async function dropDiffTables(db: Kysely<any>): Promise<void> {
   await sql`drop table if exists ht_diff`.execute(db);
   await sql`drop table if exists ht_back`.execute(db);
-  await sql`drop table if exists ht_count`.execute(db);
 }
 
 /**
@@ -860,7 +855,7 @@ async function sameRowsReadBack(db: Kysely<any>): Promise<boolean> {
     await sql
       .raw<{ n: number }>(`
       select count(*) as n from
-        (select pk, count(*) as n from ht_diff where change not in ${codes(DiffCode.removed, DiffCode.unchanged)} group by pk) d
+        (select pk, sum(n) as n from ht_diff where change not in ${codes(DiffCode.removed, DiffCode.unchanged)} group by pk) d
         full outer join (select pk, count(*) as n from ht_back where change is distinct from ${DiffCode.removed} group by pk) b
         on d.pk is not distinct from b.pk
       where d.n is distinct from b.n`)
