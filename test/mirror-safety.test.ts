@@ -244,3 +244,32 @@ describe('delete guard', () => {
     expect(sink!.rows.size).toBe(0);
   });
 });
+
+it('a run its call limit stops leaves pending only the page it was sending: no delete for a row never sent', async () => {
+  // The executor reads the next page while it sends one (executor.ts), but marks its keys pending only
+  // once it takes it: marked ahead, the 10,000 rows of page 2 would be "maybe sent" and deleted here.
+  sink = await startHttpSink({});
+  project = await createProject({
+    'hightouch-like.config.yaml': `
+warehouse: { type: duckdb, path: warehouse.duckdb }
+destinations:
+  api:
+    type: http
+    url: \${SINK_URL}
+    concurrency: 1
+    api_budget: { max_calls_per_run: 3 }
+`,
+    'models/users.sql': 'select * from users',
+    'syncs/users.yaml': 'model: users\ndestination: api\nprimary_key: id\nmode: mirror\nmapping: { email: email }\nbatch_size: 100\n',
+  });
+  await project.warehouse(`create table users as select range as id, 'u' || range || '@x.io' as email from range(1, 25001)`);
+  const env = { SINK_URL: sink.url };
+  const first = await runJson(['run', 'users'], env);
+  expect(first.report).toMatchObject({ succeeded: 300 });
+  // Page 1's 10,000 keys less the 300 acknowledged; page 2's would make it 19,700.
+  const pending = JSON.parse((await project.cli(['query', 'select count(*)::int as n from sync_pending', '--json'], env)).stdout);
+  expect(pending).toEqual([{ n: 9_700 }]);
+  // The keys a removal could delete: the 300 synced and page 1's pending ones.
+  const plan = JSON.parse((await project.cli(['plan', 'users', '--json'], env)).stdout)[0];
+  expect(plan).toMatchObject({ snapshot_rows: 10_000 });
+}, 60_000);

@@ -304,23 +304,22 @@ export async function executePlan(store: StateStore, settings: ExecuteSettings):
     // of at least 10,000 rows keep that under a few percent of the run. Memory: a page of 2.5 kB rows is 25 MB.
     // Under jobs a page is one job's rows: the job cannot take rows from two pages.
     const pageSize = jobRows ?? Math.max(settings.batchSize * settings.concurrency * 4, 10_000);
-    // The next page is marked pending and read while this one's batches go out: read after the last
-    // batch left, the window emptied while the state store's one connection read it behind the commits
-    // (100k rows at 0 ms: 10 pages, about 60 ms each; send phase 1.88-2.02 s against 1.80-1.88 s read ahead). Marking a page pending before its rows leave is
-    // what a page does already; a kill leaves at most one more page pending, which the next run diffs
-    // as maybe sent (sent again if still in the model, a delete if it left).
-    const pageAt = async (after: number) => {
-      await markPending(store, settings.target.sync.name, settings.runId, after, pageSize);
-      return readPlanPage(store, after, pageSize);
-    };
+    // The next page is read while this one's batches go out: read after the last batch left, the window
+    // emptied while the state store's one connection read it behind the commits (100k rows at 0 ms: 10
+    // pages of 44 ms). Its keys are marked pending only once it is taken, before its first batch leaves:
+    // marked ahead, a run that stops early (a call limit, a cancel) would leave a page it never sent as
+    // maybe sent, and mirror mode would delete those rows once they left the model.
     for (let after = 0; after < settings.planned && !stopped; after += pageSize) {
-      const page = await (readAhead ?? pageAt(after));
+      const page = await (readAhead ?? readPlanPage(store, after, pageSize));
+      // Queued on the connection ahead of the next page's read, which then overlaps the sends.
+      const marked = markPending(store, settings.target.sync.name, settings.runId, after, pageSize);
       // Two pages at once only while they are small: under jobs a page is a job's rows (up to 100,000),
       // and 10,000 wide rows are 25 MB (the 200k wide-row bench peaked at 961 MiB with one).
       const ahead = jobRows === null && after + pageSize < settings.planned && payloadChars(page) < READ_AHEAD_CHARS;
-      readAhead = ahead ? pageAt(after + pageSize) : undefined;
+      readAhead = ahead ? readPlanPage(store, after + pageSize, pageSize) : undefined;
       // Handled here, so a failure while this page is sent is not an unhandled rejection; awaited above or below.
       readAhead?.catch(() => {});
+      await marked;
       await send(cutBatches(page, jobRows ?? settings.batchSize, settings.target.sync.mode));
       if (committer.error) break;
     }
@@ -343,7 +342,7 @@ export async function executePlan(store: StateStore, settings: ExecuteSettings):
       await settleSnapshotLog(store, settings.target.sync.name);
     }
   } finally {
-    // A page read ahead and not sent: its statements end before the run's tables go.
+    // A page read ahead and not sent: its read ends before the run's tables go.
     await readAhead?.catch(() => {});
     settings.signal.removeEventListener('abort', onAbort);
     // Sends still on the wire (a failed commit, a state error) could never be committed: they end
