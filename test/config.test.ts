@@ -10,6 +10,7 @@ import { loadableTypes, loadConnector } from '../connectors/load-connector.js';
 import { UserError } from '../shared/errors.js';
 import { loadProject } from '../core/config/load-project.js';
 import { allSchemas, schemaFiles } from '../core/config/schemas.js';
+import { precompiledWith } from '../core/config/validate.js';
 import { isBlankSql } from '../core/config/sql-statement.js';
 import { closest } from '../core/config/did-you-mean.js';
 import { createProject } from './support/project.js';
@@ -293,10 +294,10 @@ describe('loadProject: errors name file, line and field', () => {
   it("the build's precompiled validators hold every schema, and a CLI start validates without compiling one", async () => {
     // core/config/precompile-schemas.ts, run by `npm run build`; validate.ts uses a function only for its schema's exact text.
     const dist = join(dirname(fileURLToPath(import.meta.url)), '../dist/core/config');
-    const texts = JSON.parse(
-      (await readFile(join(dist, 'schemas.validators.cjs'), 'utf8')).match(/module\.exports\.texts = (.*);\n$/)![1],
-    ) as string[];
+    const generated = await readFile(join(dist, 'schemas.validators.cjs'), 'utf8');
+    const texts = JSON.parse(generated.match(/module\.exports\.texts = (.*);\n$/)![1]) as string[];
     expect(texts).toEqual(allSchemas().map((schema) => JSON.stringify(schema)));
+    expect(generated.match(/module\.exports\.madeWith = (.*);\n/)![1]).toBe(JSON.stringify(precompiledWith()));
     const probe = `
       import { createRequire } from 'node:module';
       const { validateWithSchema } = await import(${JSON.stringify(join(dist, 'validate.js'))});

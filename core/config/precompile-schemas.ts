@@ -5,9 +5,10 @@
  *
  *   node dist/core/config/precompile-schemas.js
  *
- * Each function is stored with its schema's JSON text: validate.ts uses one only for a schema of that
- * exact text, so a build that did not run this step, or ran it before a schema changed, still compiles
- * at start (as `vitest` over the TypeScript sources does).
+ * Each function is stored with its schema's JSON text, and the file with ajv's version and options:
+ * validate.ts uses one only for a schema of that exact text, made with the same ajv and options, so a
+ * build that did not run this step, or ran it before a schema or an option changed, still compiles at
+ * start (as `vitest` over the TypeScript sources does).
  */
 import { writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -15,7 +16,7 @@ import { fileURLToPath } from 'node:url';
 import { Ajv } from 'ajv';
 import standaloneCode from 'ajv/dist/standalone/index.js';
 import { allSchemas } from './schemas.js';
-import { AJV_OPTIONS, PRECOMPILED_FILE } from './validate.js';
+import { AJV_OPTIONS, PRECOMPILED_FILE, precompiledWith } from './validate.js';
 
 const schemas = allSchemas();
 const ajv = new Ajv({ ...AJV_OPTIONS, code: { ...AJV_OPTIONS.code, source: true } });
@@ -26,4 +27,5 @@ schemas.forEach((schema, i) => {
 });
 const code = standaloneCode.default(ajv, names);
 const texts = `module.exports.texts = ${JSON.stringify(schemas.map((schema) => JSON.stringify(schema)))};\n`;
-writeFileSync(join(dirname(fileURLToPath(import.meta.url)), PRECOMPILED_FILE), `${code}\n${texts}`);
+const madeWith = `module.exports.madeWith = ${JSON.stringify(precompiledWith())};\n`;
+writeFileSync(join(dirname(fileURLToPath(import.meta.url)), PRECOMPILED_FILE), `${code}\n${madeWith}${texts}`);

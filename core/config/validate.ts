@@ -24,8 +24,14 @@ export const AJV_OPTIONS = {
 /** The build's validation functions (precompile-schemas.ts), beside this module in dist/. */
 export const PRECOMPILED_FILE = 'schemas.validators.cjs';
 
+/** What the precompiled functions were made with: a file made by another ajv or other options is not used. */
+export function precompiledWith(): string {
+  return JSON.stringify({ ajv: (require('ajv/package.json') as { version: string }).version, options: AJV_OPTIONS });
+}
+
 interface Precompiled {
   texts: string[];
+  madeWith: string;
   [name: string]: unknown;
 }
 
@@ -45,6 +51,7 @@ function precompiledFunctions(): Map<string, ValidateFunction> {
   } catch {
     return precompiled;
   }
+  if (module.madeWith !== precompiledWith()) return precompiled;
   module.texts.forEach((text, i) => precompiled!.set(text, module[`s${i}`] as ValidateFunction));
   return precompiled;
 }
