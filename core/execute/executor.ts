@@ -314,7 +314,7 @@ export async function executePlan(store: StateStore, settings: ExecuteSettings):
       // Queued on the connection ahead of the next page's read, which then overlaps the sends.
       const marked = markPending(store, settings.target.sync.name, settings.runId, after, pageSize);
       // Two pages at once only while they are small: under jobs a page is a job's rows (up to 100,000),
-      // and 10,000 wide rows are 25 MB (the 200k wide-row bench peaked at 961 MiB with one).
+      // and 10,000 wide rows are 25 MB (the 200k wide-row bench peaked at 961-1003 MiB with one).
       const ahead = jobRows === null && after + pageSize < settings.planned && payloadChars(page) < READ_AHEAD_CHARS;
       readAhead = ahead ? readPlanPage(store, after + pageSize, pageSize) : undefined;
       // Handled here, so a failure while this page is sent is not an unhandled rejection; awaited above or below.
