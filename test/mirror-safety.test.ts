@@ -272,4 +272,13 @@ destinations:
   // The keys a removal could delete: the 300 synced and page 1's pending ones.
   const plan = JSON.parse((await project.cli(['plan', 'users', '--json'], env)).stdout)[0];
   expect(plan).toMatchObject({ snapshot_rows: 10_000 });
+  // The next run plans the pending keys again and marks its first page: a key already pending is not
+  // recorded twice (the table has no key index), and the 300 it acknowledges leave.
+  const second = await runJson(['run', 'users'], env);
+  expect(second.report).toMatchObject({ succeeded: 300 });
+  const marks = JSON.parse(
+    (await project.cli(['query', 'select count(*)::int as n, count(distinct primary_key)::int as keys from sync_pending', '--json'], env))
+      .stdout,
+  );
+  expect(marks).toEqual([{ n: 9_700, keys: 9_700 }]);
 }, 60_000);

@@ -12,7 +12,7 @@ import type { ApiUsage, DestinationConnector, Failure, WriteTarget } from '../..
 import type { RetryPolicy } from '../config/types.js';
 import type { StateStore } from '../state/state-store.js';
 import { oneLine } from '../../shared/errors.js';
-import { markPending, readPlanPage, type PlannedRow } from '../state/plan-table.js';
+import { markPending, notePendingBefore, readPlanPage, type PlannedRow } from '../state/plan-table.js';
 import { commitBatches, type BatchOutcome, type CommitPolicy } from '../state/commit-batch.js';
 import { capDuckDBMemory } from '../state/memory-cap.js';
 import { settleSnapshotLog } from '../state/snapshot-log.js';
@@ -304,6 +304,7 @@ export async function executePlan(store: StateStore, settings: ExecuteSettings):
     // of at least 10,000 rows keep that under a few percent of the run. Memory: a page of 2.5 kB rows is 25 MB.
     // Under jobs a page is one job's rows: the job cannot take rows from two pages.
     const pageSize = jobRows ?? Math.max(settings.batchSize * settings.concurrency * 4, 10_000);
+    await notePendingBefore(store, settings.target.sync.name);
     // The next page is read while this one's batches go out: read after the last batch left, the window
     // emptied while the state store's one connection read it behind the commits (100k rows at 0 ms: 10
     // pages of 44 ms). Its keys are marked pending only once it is taken, before its first batch leaves:
