@@ -19,6 +19,7 @@ import {
   type WriterFigures,
 } from './lib/harness.js';
 import { summariseProfiles } from './lib/profile.js';
+import { UNCOMMITTED_ROWS } from '../core/execute/send-window.js';
 import type { Measured } from './lib/proc.js';
 import { median, mib, ms, peakRss, perSecond, ratio, rowsLabel, table, thousands } from './lib/report.js';
 import { salesforceWrites } from './salesforce.js';
@@ -246,6 +247,7 @@ const httpWrites: Benchmark = {
   async run(ctx) {
     const body: Array<Array<string | number>> = [];
     let profiled: BenchProject | null = null;
+    let floor: string[] = [];
     for (const c of writeCases(ctx)) {
       const project = await seededProject(ctx, `writes-${c.rows}`, { shape: 'narrow', rows: c.rows }, { changedEvery: 1 });
       profiled ??= project;
@@ -262,6 +264,7 @@ const httpWrites: Benchmark = {
         sequential.push(await rawWriter(ctx, project, c.rows, 200, 1));
       }
       body.push(throughputRow(c.latencyMs, c.rows, engine, raw, sequential));
+      if (c.latencyMs === 0) floor = await stateFloor(ctx, project, engine, raw);
     }
     await ctx.sink.configure({});
     return {
@@ -277,11 +280,72 @@ const httpWrites: Benchmark = {
         '',
         'Target: engine ≥ 70% of raw at 0 ms.',
         '',
+        ...floor,
         ...(await profileRun(ctx, profiled!)),
       ],
     };
   },
 };
+
+/** What `state-floor.ts` prints. */
+interface FloorFigures {
+  rows: number;
+  ms: number;
+  pagesMs: number;
+  marksMs: number;
+  commitsMs: number;
+  commits: number;
+  settleMs: number;
+}
+
+/**
+ * The 0 ms run's state floor (bench/state-floor.ts), from the same seeded state, in commits of the rows
+ * a run may hold uncommitted: how fast the state store's per-row work alone lets a run go.
+ */
+async function stateFloor(ctx: BenchContext, project: BenchProject, engine: RunFigures[], raw: WriterFigures[]): Promise<string[]> {
+  const floors: FloorFigures[] = [];
+  for (let i = 0; i < ctx.runs; i++) {
+    ctx.log(`  state floor, run ${i + 1}/${ctx.runs}`);
+    await restoreState(project);
+    const measured = await ctx.measure(ctx.script('state-floor'), [project.dir, String(UNCOMMITTED_ROWS)], {
+      env: ctx.env,
+      cwd: project.dir,
+    });
+    if (measured.code !== 0) throw new Error(`state-floor exited ${measured.code}: ${measured.stderr.slice(-2000)}`);
+    floors.push(JSON.parse(measured.stdout) as FloorFigures);
+  }
+  const rows = floors[0].rows;
+  const floorRate = median(floors.map((f) => perSecond(f.rows, f.ms)));
+  const engineRate = median(engine.map((r) => perSecond(rows, r.sendMs)));
+  const rawRate = median(raw.map((r) => perSecond(r.rows, r.ms)));
+  const part = (pick: (f: FloorFigures) => number) => ms(median(floors.map(pick)));
+  return [
+    `### The state floor of the 0 ms run (${rowsLabel(rows)} rows)`,
+    '',
+    "**state floor** (`bench/state-floor.ts`) is the state store's work for the same run with no destination and no " +
+      "write threads: the plan's pages read, each page's keys marked pending, every row committed as acknowledged in " +
+      `commits of ${thousands(UNCOMMITTED_ROWS)} rows (the most a run holds uncommitted), the snapshot log settled; ` +
+      "the engine's own functions in the executor's order, on one connection, timed after the plan. A 0 ms run cannot " +
+      'send faster than it, whatever its threads do.',
+    '',
+    ...table(
+      ['rows', 'state floor rows/s', 'floor / raw', 'engine / floor', 'page reads', 'pending marks', 'commits', 'settle (fold)'],
+      [
+        [
+          rowsLabel(rows),
+          thousands(floorRate),
+          `${Math.round((100 * floorRate) / rawRate)}%`,
+          `${Math.round((100 * engineRate) / floorRate)}%`,
+          part((f) => f.pagesMs),
+          part((f) => f.marksMs),
+          `${part((f) => f.commitsMs)} (${floors[0].commits})`,
+          part((f) => f.settleMs),
+        ],
+      ],
+    ),
+    '',
+  ];
+}
 
 /** The worst case against its baseline, once more under `node --cpu-prof`: the top frames of each thread. */
 async function profileRun(ctx: BenchContext, project: BenchProject): Promise<string[]> {
