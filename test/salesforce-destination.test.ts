@@ -4,6 +4,8 @@
  * as the engine acts on them, token refresh, and the 200-record collection cap. Each run's `api_calls`
  * include the GET /limits it reads the org's API usage with (README "API budget").
  */
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DestinationError, type DestinationClient, type OutboundRow, type WriteTarget } from '../connectors/destination.js';
 import { salesforceDestination } from '../connectors/destinations/salesforce/salesforce-destination.js';
@@ -140,6 +142,52 @@ describe('salesforce destination: runs through the CLI', () => {
       { primary_key: '5' },
     ]);
   });
+
+  it.each(['rest', 'bulk'])(
+    'mirror (%s): a record whose External ID moved to a new key is kept, not deleted after the new key took it over',
+    async (api) => {
+      // The delete goes by the stored Id and the write by External ID, so the plan cannot see that they
+      // address one record; the run checks before the delete, once the write is acknowledged with its Id.
+      // With `bulk_job_size: 2` and `batch_size: 1` the two new keys' upserts go as one Bulk API job.
+      const bulk = api === 'bulk' ? 'api: bulk\nbulk_job_size: 2\nbatch_size: 1\n' : '';
+      await setup({ rows: 5, mode: 'mirror', sync: syncFile('mirror', '{ attempts: 4, base_delay_ms: 1, max_delay_ms: 5 }') + bulk });
+      const config = await readFile(join(project!.dir, 'hightouch-like.config.yaml'), 'utf8');
+      await project!.write(
+        'hightouch-like.config.yaml',
+        config.replace('    concurrency: 2\n', '    concurrency: 2\n    bulk_poll_ms: 0\n'),
+      );
+      expect((await run()).report).toMatchObject({ succeeded: 5 });
+      const id = sf!.org.idBy('Contact', 'External_Id__c', 'C-1')!;
+      // Two keys leave and two come: the moved one and another, so that the deletes make a batch of two.
+      await project!.warehouse(`delete from contacts where id in (1, 2);
+      insert into contacts values (7001, 'C-1', 'Moved', 'moved@x.io'), (7002, 'C-7002', 'New', 'new@x.io')`);
+      sf!.resetStats();
+      const second = await run();
+      expect(second.code, second.stderr).toBe(0);
+      expect(second.report.plan).toMatchObject({ added: 2, removed: 2, to_delete: 2 });
+      expect(second.report).toMatchObject({ sent: 3, succeeded: 3, failed: 0 });
+      // Key 2's delete alone: key 1's record is 7001's now.
+      expect(sf!.writes.map((w) => [w.route, w.records])).toEqual([
+        [api === 'bulk' ? 'bulkUpload' : 'upsert', 2],
+        ['delete', 1],
+      ]);
+      expect(second.stderr).toContain('"msg":"deletes_superseded"');
+      expect(sf!.org.idBy('Contact', 'External_Id__c', 'C-2')).toBeUndefined();
+      expect(sf!.org.records('Contact').get(id)).toMatchObject({ External_Id__c: 'C-1', LastName: 'Moved' });
+      const idOf = (ext: string) => sf!.org.idBy('Contact', 'External_Id__c', ext);
+      expect(await state('select primary_key, destination_id from sync_snapshots order by primary_key')).toEqual([
+        { primary_key: '3', destination_id: idOf('C-3') },
+        { primary_key: '4', destination_id: idOf('C-4') },
+        { primary_key: '5', destination_id: idOf('C-5') },
+        { primary_key: '7001', destination_id: id },
+        { primary_key: '7002', destination_id: idOf('C-7002') },
+      ]);
+      // Key 1 is forgotten, not deleted later.
+      const third = await run();
+      expect(third.report.plan).toMatchObject({ planned: 0, snapshot_rows: 5 });
+      expect(sf!.org.records('Contact').get(id)).toMatchObject({ LastName: 'Moved' });
+    },
+  );
 
   it('records refused records in failed_rows with their code, retries a changed one next run with its latest values, and leaves an unchanged blocked one unsent', async () => {
     await setup({ rows: 5 });

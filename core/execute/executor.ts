@@ -12,7 +12,7 @@ import type { ApiUsage, DestinationConnector, Failure, WriteTarget } from '../..
 import type { RetryPolicy } from '../config/types.js';
 import type { StateStore } from '../state/state-store.js';
 import { oneLine } from '../../shared/errors.js';
-import { markPending, notePendingBefore, readPlanPage, type PlannedRow } from '../state/plan-table.js';
+import { forgetHeldDeletes, markPending, notePendingBefore, readPlanPage, type PlannedRow } from '../state/plan-table.js';
 import { commitBatches, type BatchOutcome, type CommitPolicy } from '../state/commit-batch.js';
 import { capDuckDBMemory } from '../state/memory-cap.js';
 import { settleSnapshotLog } from '../state/snapshot-log.js';
@@ -55,6 +55,8 @@ export interface ExecuteSettings {
   maxCalls?: number | null;
   /** Called after each self-heal (README "Self-healing"), before the held rows are sent again. */
   onHeal?: (notice: HealNotice) => Promise<void>;
+  /** Called with the number of planned deletes not sent because a live key holds their record. */
+  onSuperseded?: (keys: number) => void;
 }
 
 export interface RunTotals {
@@ -244,9 +246,38 @@ export async function executePlan(store: StateStore, settings: ExecuteSettings):
         }),
     );
   };
+  // Deletes whose record a live key holds (plan-table.ts `forgetHeldDeletes`), checked before the first
+  // delete and again after any write sent since: a write acknowledged with a record's id shows whose it is.
+  const heldDeletes = new Set<number>();
+  let writtenSinceCheck = true;
+  const withoutHeldDeletes = async (batch: PlannedRow[]): Promise<PlannedRow[] | null> => {
+    if (batch[0].op !== 'delete') {
+      writtenSinceCheck = true;
+      return batch;
+    }
+    if (writtenSinceCheck) {
+      // Every write handed out so far is committed first: its record's id is then in the snapshot log.
+      await sendWindow.allSettled();
+      await committer.flush();
+      if (stopped || committer.error) return null;
+      const before = heldDeletes.size;
+      for (const seq of await forgetHeldDeletes(
+        store,
+        settings.target.sync.name,
+        settings.runId,
+        settings.commitPolicy.now(),
+        heldDeletes,
+      )) {
+        heldDeletes.add(seq);
+      }
+      if (heldDeletes.size > before) settings.onSuperseded?.(heldDeletes.size - before);
+      writtenSinceCheck = false;
+    }
+    return heldDeletes.size ? batch.filter((row) => !heldDeletes.has(row.seq)) : batch;
+  };
   /** Sends `batches` within the window; false once the run stops. */
   const send = async (batches: Iterable<PlannedRow[]>): Promise<boolean> => {
-    for (const batch of batches) {
+    for (const whole of batches) {
       // A heal pauses the sync's writes: no batch leaves until it is done; then the held rows go first.
       await healer.settled();
       if (healer.holding > 0 && !stopped && !(await send(cutBatches(healer.takeHeld(), settings.batchSize, settings.target.sync.mode)))) {
@@ -260,7 +291,9 @@ export async function executePlan(store: StateStore, settings: ExecuteSettings):
         stop({ handedOutGo: true });
       }
       if (stopped || committer.error) return false;
-      dispatch(batch);
+      const batch = await withoutHeldDeletes(whole);
+      if (batch === null) return false;
+      if (batch.length > 0) dispatch(batch);
     }
     return true;
   };

@@ -515,6 +515,7 @@ async function executeSyncRun(
     workerPools: context.workerPools,
     commitPolicy: { policy: sync.failed_rows, mappingHash: plan.mappingHash, now: () => clockOf(context).now() },
     maxCalls: budget.maxCalls === null ? null : Math.max(0, budget.maxCalls - budget.apiCalls),
+    onSuperseded: (keys) => emit({ type: 'deletes_superseded', sync: sync.name, run_id: runId, keys }),
     onHeal: async (notice: HealNotice) => {
       dropped.push(...notice.deleted.filter((f) => !dropped.includes(f)));
       const message = redact(notice.failure.message, project.secrets);

@@ -7,6 +7,9 @@
 import { sql, type Kysely } from 'kysely';
 import type { SyncConfig } from '../config/types.js';
 import type { StateStore } from './state-store.js';
+import { currentSnapshotSql } from './snapshot-log.js';
+import { quoteLiteral } from '../db/sql-text.js';
+import { transact } from './transact.js';
 
 export interface PlannedRow {
   seq: number;
@@ -57,6 +60,42 @@ export async function markPending(store: StateStore, syncName: string, runId: st
     select ${syncName}, pk, ${runId}, ${new Date().toISOString()} from ht_plan
     where seq > ${after} and seq <= ${after + size} and op <> 'delete'
       and not exists (select 1 from ht_pending_before x where x.primary_key = ht_plan.pk)`.execute(db);
+}
+
+/**
+ * The planned deletes whose record a live key of the sync now holds: the same destination id is in the
+ * current snapshot under a key this run does not delete. Sending one would delete a record a model row
+ * holds. The plan drops such deletes where it can compare addresses (planner.ts, `superseded`), but a
+ * destination whose deletes go to a record id its writes never name (Salesforce upserts by External ID,
+ * deletes by Id) shows it only once the write that took the record over is acknowledged with its id.
+ * Those not yet in `known` are forgotten as `forgetSuperseded` forgets: logged deleted, nothing sent.
+ * Returns the seqs of all of them; the caller skips them. Compared as text: a plan whose rows have no
+ * destination id may type the column as a number.
+ */
+export async function forgetHeldDeletes(
+  store: StateStore,
+  syncName: string,
+  runId: string,
+  at: Date,
+  known: Set<number>,
+): Promise<number[]> {
+  const db = store.db as unknown as Kysely<any>;
+  const held = (
+    await sql<{ seq: number }>`
+      select p.seq from ht_plan p
+      where p.op = 'delete' and p.destination_id is not null
+        and cast(p.destination_id as text) in (select cast(s.destination_id as text) from ${sql.raw(currentSnapshotSql(syncName))} s
+          where s.destination_id is not null and s.primary_key not in (select d.pk from ht_plan d where d.op = 'delete'))`.execute(db)
+  ).rows.map((r) => Number(r.seq));
+  const fresh = held.filter((seq) => !known.has(seq));
+  if (fresh.length > 0) {
+    const [sync, run, when] = [quoteLiteral(syncName), quoteLiteral(runId), `cast(${quoteLiteral(at.toISOString())} as timestamptz)`];
+    await transact(store, [
+      `insert into sync_snapshot_log (sync_name, primary_key, row_hash, destination_id, synced_at, run_id)
+        select ${sync}, pk, null, null, ${when}, ${run} from ht_plan where op = 'delete' and seq in (${fresh.join(', ')})`,
+    ]);
+  }
+  return held;
 }
 
 /** Keys in the failed-row index that this run will not send: they left the model or are in sync again. */
