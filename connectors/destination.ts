@@ -259,6 +259,12 @@ export interface DestinationConnector {
    * rows it sends; null for ordinary batches. Absent: never.
    */
   jobSize?(target: WriteTarget, rowsToSend: number): number | null;
+  /**
+   * True when a delete goes to the destination id the row was acknowledged with (a record Id, or the
+   * `external_id` value recorded): the run then never deletes a record another live key holds by that
+   * id (core/state/plan-table.ts `forgetHeldDeletes`). Absent: deletes go by the row's key.
+   */
+  deletesByDestinationId?(target: WriteTarget): boolean;
   /** Opens a client; called once per worker thread and reused for every batch. */
   connect(target: WriteTarget): Promise<DestinationClient>;
   /**

@@ -245,6 +245,28 @@ describe('delete guard', () => {
   });
 });
 
+it('an http receiver answering one id for every row still gets each delete: without external_id deletes go by key', async () => {
+  sink = await startHttpSink({ idFor: () => 'same' });
+  project = await createProject({
+    'hightouch-like.config.yaml':
+      'warehouse: { type: duckdb, path: warehouse.duckdb }\ndestinations:\n  api: { type: http, url: "${SINK_URL}" }\n',
+    'models/users.sql': 'select id, email from users',
+    'syncs/users.yaml': 'model: users\ndestination: api\nprimary_key: id\nmode: mirror\nmapping: { email: email }\n',
+  });
+  await project.warehouse(`create table users as select i as id, 'u' || i || '@x.io' as email from range(1, 11) t(i)`);
+  const env = { SINK_URL: sink.url };
+  expect((await runJson(['run', 'users'], env)).report).toMatchObject({ succeeded: 10 });
+  // A delete beside an update, then a delete alone: each goes, whatever id the receiver gave.
+  await project.warehouse(`delete from users where id = 3; update users set email = 'new@x.io' where id = 1`);
+  const second = await runJson(['run', 'users'], env);
+  expect(second.report).toMatchObject({ sent: 2, succeeded: 2, plan: { superseded: 0, to_delete: 1, to_update: 1 } });
+  await project.warehouse('delete from users where id = 4');
+  const third = await runJson(['run', 'users'], env);
+  expect(third.report).toMatchObject({ sent: 1, succeeded: 1 });
+  expect(third.stderr).not.toContain('deletes_superseded');
+  expect([...sink.rows.keys()].sort()).toEqual(['1', '10', '2', '5', '6', '7', '8', '9']);
+});
+
 it('a run its call limit stops leaves pending only the page it was sending: no delete for a row never sent', async () => {
   // The executor reads the next page while it sends one (executor.ts), but marks its keys pending only
   // once it takes it: marked ahead, the 10,000 rows of page 2 would be "maybe sent" and deleted here.

@@ -248,9 +248,12 @@ export async function executePlan(store: StateStore, settings: ExecuteSettings):
   };
   // Deletes whose record a live key holds (plan-table.ts `forgetHeldDeletes`), checked before the first
   // delete and again after any write sent since: a write acknowledged with a record's id shows whose it is.
+  // Only where a delete goes to that id: an http receiver may answer one id for many keys it deletes by key.
   const heldDeletes = new Set<number>();
+  const checksHeldDeletes = settings.connector.deletesByDestinationId?.(settings.target) ?? false;
   let writtenSinceCheck = true;
   const withoutHeldDeletes = async (batch: PlannedRow[]): Promise<PlannedRow[] | null> => {
+    if (!checksHeldDeletes) return batch;
     if (batch[0].op !== 'delete') {
       writtenSinceCheck = true;
       return batch;

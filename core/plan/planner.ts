@@ -7,6 +7,8 @@ import { createHash } from 'node:crypto';
 import { capDuckDBMemory, diffPhase, isOutOfMemory, postgresPlanSettings } from '../state/memory-cap.js';
 import { sql, type Kysely } from 'kysely';
 import { syncKey } from '../../connectors/destinations/sync-key.js';
+import { getConnector } from '../../connectors/registry.js';
+import type { DestinationConnector } from '../../connectors/destination.js';
 import type { ProjectConfig, SyncConfig, SyncMode } from '../config/types.js';
 import { sameDatabase, type StateStore } from '../state/state-store.js';
 import { quoteIdent, quoteLiteral } from '../db/sql-text.js';
@@ -278,10 +280,14 @@ function sameRowSql(hashes: Hashes, stored: string, modelHash: string, payload: 
 interface Match {
   key: { field: string; external: boolean } | null;
   dialect: SqlDialect;
+  /** The destination's deletes go to the row's destination id (`deletesByDestinationId`), else to its key. */
+  byId: boolean;
 }
 
 function matchOf(project: ProjectConfig, sync: SyncConfig, dialect: SqlDialect): Match {
-  return { key: syncKey(writeTarget(project, sync)), dialect };
+  const target = writeTarget(project, sync);
+  const connector = getConnector(project.destinations[sync.destination].type) as DestinationConnector;
+  return { key: syncKey(target), dialect, byId: connector.deletesByDestinationId?.(target) ?? false };
 }
 
 /**
@@ -310,14 +316,19 @@ function failedRowsSide(sync: SyncConfig, options: PlanOptions): { join: string;
 /** `(pk, a)`: every address each planned insert or update of `from` writes. */
 function writtenAddressesSql(match: Match, from: string): string {
   const value = match.key ? payloadFieldSql(match.dialect, 'c.payload', match.key.field) : 'c.pk';
-  return `select c.pk, ${addressSql(match.dialect, value)} as a from ${from} c where c.op in ('insert', 'update')
+  const written = `select c.pk, ${addressSql(match.dialect, value)} as a from ${from} c where c.op in ('insert', 'update')`;
+  if (!match.byId) return written;
+  return `${written}
       union all
       select c.pk, ${addressSql(match.dialect, 'c.destination_id')} from ${from} c where c.op in ('insert', 'update') and c.destination_id is not null`;
 }
 
-/** The address a delete of alias `c` is sent to. */
+/**
+ * The address a delete of alias `c` is sent to: its destination id where deletes go by it, else its key
+ * (an http receiver without external_id may answer one id for many rows, which deletes by key do not use).
+ */
 function deletedAddressSql(match: Match, alias: string): string {
-  return addressSql(match.dialect, `coalesce(${alias}.destination_id, ${alias}.pk)`);
+  return addressSql(match.dialect, match.byId ? `coalesce(${alias}.destination_id, ${alias}.pk)` : `${alias}.pk`);
 }
 
 /**

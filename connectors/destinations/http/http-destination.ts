@@ -8,7 +8,7 @@
  * `id` for the row if it gave one, else the external_id value this connector recorded there.
  */
 import type { DestinationConnector } from '../../destination.js';
-import { syncKeyProblems } from '../sync-key.js';
+import { syncKey, syncKeyProblems } from '../sync-key.js';
 import { httpCatalogue } from './errors.js';
 import { probeTcp } from './probe.js';
 import { DEFAULT_TIMEOUT_MS, readHttpTarget } from './settings.js';
@@ -67,6 +67,8 @@ export const httpDestination: DestinationConnector = {
   },
   // The client (and undici) is loaded where it sends, in the write threads, as they start: the CLI's
   // main thread, which imports every connector, never needs it (undici took ~60 ms of its start).
+  // With external_id a delete carries the destination id recorded for the row (sync-key.ts); else its key.
+  deletesByDestinationId: (target) => syncKey(target)?.external === true,
   preload: loadClient,
   async connect(target) {
     const { HttpClient } = await loadClient();

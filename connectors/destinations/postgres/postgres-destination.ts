@@ -4,7 +4,7 @@
  */
 import { pgCatalogue } from './errors.js';
 import { DestinationError, type DestinationConnector } from '../../destination.js';
-import { syncKeyProblems } from '../sync-key.js';
+import { syncKey, syncKeyProblems } from '../sync-key.js';
 import { checkTable } from './check-table.js';
 import { classifyPgError } from './errors.js';
 import { readPostgresTarget } from './settings.js';
@@ -61,6 +61,8 @@ export const postgresDestination: DestinationConnector = {
       await db.destroy();
     }
   },
+  // With external_id a delete carries the destination id recorded for the row (sync-key.ts); else its key.
+  deletesByDestinationId: (target) => syncKey(target)?.external === true,
   preload: loadClient,
   async connect(target) {
     const { PostgresClient } = await loadClient();

@@ -92,6 +92,8 @@ export const salesforceDestination: DestinationConnector = {
     return { schema: await checkObject(await openConnection(settings, { transportRetries: true }), settings) };
   },
   compareColumns,
+  // Deletes go by the stored Salesforce Id, which an upsert by External ID answers with.
+  deletesByDestinationId: () => true,
   jobSize(target, rowsToSend) {
     const settings = readSalesforceTarget(target);
     if (settings.api === 'rest' || matchColumn(settings, 'update') === null) return null;
