@@ -296,6 +296,12 @@ export async function executePlan(store: StateStore, settings: ExecuteSettings):
       if (stopped || committer.error) return false;
       const batch = await withoutHeldDeletes(whole);
       if (batch === null) return false;
+      // The check may have waited for every batch on the wire, whose retries spend calls too.
+      if (whole[0].op === 'delete' && overCallLimit()) {
+        totals.callLimitReached = true;
+        stop({ handedOutGo: true });
+        return false;
+      }
       if (batch.length > 0) dispatch(batch);
     }
     return true;
