@@ -15,7 +15,7 @@ import { quoteIdent, quoteLiteral } from '../db/sql-text.js';
 import { MODEL_VIEW, type PostgresWarehouse, modelSqlError, openWarehouse } from '../db/warehouse.js';
 import { UserError } from '../../shared/errors.js';
 import { writeTarget } from '../config/write-target.js';
-import { currentSnapshotSql, settleSnapshotLog } from '../state/snapshot-log.js';
+import { currentSnapshotSql, forgetPlanRowsSql, settleSnapshotLog } from '../state/snapshot-log.js';
 import { transact } from '../state/transact.js';
 import { addressSql, canonicalKeySql, type SqlDialect } from './canonical-key.js';
 import { DUCKDB_INTEGERS, duckdbPayloadSql, payloadFieldSql } from './payload-sql.js';
@@ -967,14 +967,14 @@ export async function forgetSuperseded(store: StateStore, project: ProjectConfig
   const match = matchOf(project, sync, store.dialect);
   const name = quoteLiteral(sync.name);
   const run = quoteLiteral(runId);
-  const at = `cast(${quoteLiteral(new Date().toISOString())} as timestamptz)`;
+  const now = new Date();
+  const at = `cast(${quoteLiteral(now.toISOString())} as timestamptz)`;
   await transact(store, [
     `insert into sync_pending (sync_name, primary_key, run_id, "at")
       select distinct ${name}, w.pk, ${run}, ${at} from (${writtenAddressesSql(match, 'ht_plan')}) w
       where w.a in (select ${deletedAddressSql(match, 's')} from ht_plan s where s.change = 'superseded')
         and not exists (select 1 from sync_pending x where x.sync_name = ${name} and x.primary_key = w.pk)`,
-    `insert into sync_snapshot_log (sync_name, primary_key, row_hash, destination_id, synced_at, run_id)
-      select ${name}, pk, null, null, ${at}, ${run} from ht_plan where change = 'superseded'`,
+    forgetPlanRowsSql(sync.name, runId, now, `change = 'superseded'`),
   ]);
   return superseded;
 }

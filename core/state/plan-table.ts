@@ -7,8 +7,7 @@
 import { sql, type Kysely } from 'kysely';
 import type { SyncConfig } from '../config/types.js';
 import type { StateStore } from './state-store.js';
-import { currentSnapshotSql } from './snapshot-log.js';
-import { quoteLiteral } from '../db/sql-text.js';
+import { currentSnapshotSql, forgetPlanRowsSql } from './snapshot-log.js';
 import { transact } from './transact.js';
 
 export interface PlannedRow {
@@ -88,13 +87,7 @@ export async function forgetHeldDeletes(
           where s.destination_id is not null and s.primary_key not in (select d.pk from ht_plan d where d.op = 'delete'))`.execute(db)
   ).rows.map((r) => Number(r.seq));
   const fresh = held.filter((seq) => !known.has(seq));
-  if (fresh.length > 0) {
-    const [sync, run, when] = [quoteLiteral(syncName), quoteLiteral(runId), `cast(${quoteLiteral(at.toISOString())} as timestamptz)`];
-    await transact(store, [
-      `insert into sync_snapshot_log (sync_name, primary_key, row_hash, destination_id, synced_at, run_id)
-        select ${sync}, pk, null, null, ${when}, ${run} from ht_plan where op = 'delete' and seq in (${fresh.join(', ')})`,
-    ]);
-  }
+  if (fresh.length > 0) await transact(store, [forgetPlanRowsSql(syncName, runId, at, `op = 'delete' and seq in (${fresh.join(', ')})`)]);
   return held;
 }
 

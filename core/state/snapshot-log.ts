@@ -61,6 +61,17 @@ export function currentSnapshotSql(syncName: string, catalog = '', logEmpty = fa
 }
 
 /**
+ * Logs the plan rows `where` selects as deleted, with nothing sent: the fold drops their keys from the
+ * snapshot. For deletes a run must not send because another key now holds their record (planner.ts
+ * `forgetSuperseded`, plan-table.ts `forgetHeldDeletes`).
+ */
+export function forgetPlanRowsSql(syncName: string, runId: string, at: Date, where: string): string {
+  const when = `cast(${literal(at.toISOString())} as timestamptz)`;
+  return `insert into sync_snapshot_log (sync_name, primary_key, row_hash, destination_id, synced_at, run_id)
+    select ${literal(syncName)}, pk, null, null, ${when}, ${literal(runId)} from ht_plan where ${where}`;
+}
+
+/**
  * After a run, and before a plan (which picks up what a killed run acknowledged): logged keys lose their
  * `sync_pending` marks (they are acknowledged, no longer "maybe sent"), and the log is folded if due.
  */
