@@ -287,6 +287,10 @@ export async function executePlan(store: StateStore, settings: ExecuteSettings):
         return false;
       }
       if (unsent.length > 0 && !stopped && !(await send(unsent.splice(0)))) return false;
+      if (stopped || committer.error) return false;
+      // First, as it may wait for every batch on the wire, whose retries spend calls the check below counts.
+      const batch = await withoutHeldDeletes(whole);
+      if (batch === null) return false;
       while (sendWindow.full && !stopped) await sendWindow.progress();
       if (!stopped && overCallLimit()) {
         totals.callLimitReached = true;
@@ -294,14 +298,6 @@ export async function executePlan(store: StateStore, settings: ExecuteSettings):
         stop({ handedOutGo: true });
       }
       if (stopped || committer.error) return false;
-      const batch = await withoutHeldDeletes(whole);
-      if (batch === null) return false;
-      // The check may have waited for every batch on the wire, whose retries spend calls too.
-      if (whole[0].op === 'delete' && overCallLimit()) {
-        totals.callLimitReached = true;
-        stop({ handedOutGo: true });
-        return false;
-      }
       if (batch.length > 0) dispatch(batch);
     }
     return true;
