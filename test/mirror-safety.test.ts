@@ -304,3 +304,60 @@ destinations:
   );
   expect(marks).toEqual([{ n: 9_700, keys: 9_700 }]);
 }, 60_000);
+
+it('a delete waiting for the writes before it sees their retries: their calls reach max_calls_per_run, so it is deferred', async () => {
+  // Deletes by destination id wait for every write handed out to be committed (executor.ts
+  // `withoutHeldDeletes`); only then is the call limit checked. Checked before that wait, the upsert
+  // batch on the wire counts as 1 call of 3 and the delete leaves after its retries: a 4th call.
+  // Concurrency 2, so the delete batch finds room in the window while the upsert batch is still out.
+  sink = await startHttpSink();
+  project = await createProject({
+    'hightouch-like.config.yaml': `
+warehouse: { type: duckdb, path: warehouse.duckdb }
+destinations:
+  api:
+    type: http
+    url: \${SINK_URL}
+    concurrency: 2
+    api_budget: { max_calls_per_run: 3 }
+`,
+    'models/users.sql': 'select id, ext, email from users',
+    'syncs/users.yaml':
+      'model: users\ndestination: api\nprimary_key: id\nmode: mirror\nexternal_id: ext\nmapping: { ext: ext, email: email }\n' +
+      'batch_size: 10\nretry: { attempts: 3, base_delay_ms: 1, max_delay_ms: 5 }\n',
+  });
+  await project.warehouse(`create table users as select i as id, 'e' || i as ext, 'u' || i || '@x.io' as email from range(1, 7) t(i)`);
+  const env = { SINK_URL: sink.url };
+  const first = await runJson(['run', 'users'], env);
+  expect(first.code, first.stderr).toBe(0);
+  expect(first.report).toMatchObject({ succeeded: 6, api_calls: 1 });
+
+  // Two changed rows (one upsert batch) and two removed (one delete batch, after it in the plan).
+  await project.warehouse(`update users set email = 'new' || id || '@x.io' where id <= 2; delete from users where id >= 5`);
+  sink.failNext(2, 503);
+  const before = sink.received.length;
+  const limited = await runJson(['run', 'users'], env);
+  expect(limited.code, limited.stderr).toBe(3);
+  // The upsert's two 503s and its success are the 3 calls; the delete is deferred, not sent.
+  expect(limited.report).toMatchObject({
+    status: 'deferred',
+    plan: { to_update: 2, to_delete: 2 },
+    sent: 2,
+    succeeded: 2,
+    api_calls: 3,
+    deferred: 2,
+  });
+  expect(sink.received.slice(before).map((r) => r.operation)).toEqual(['upsert', 'upsert', 'upsert']);
+  expect([...sink.rows.keys()].sort()).toEqual(['e1', 'e2', 'e3', 'e4', 'e5', 'e6']);
+
+  // The next run sends the deferred deletes alone, and the receiver holds the model.
+  const next = await runJson(['run', 'users'], env);
+  expect(next.code, next.stderr).toBe(0);
+  expect(next.report).toMatchObject({ status: 'succeeded', plan: { to_update: 0, to_delete: 2 }, succeeded: 2, api_calls: 1 });
+  expect(Object.fromEntries(sink.rows)).toEqual({
+    e1: { ext: 'e1', email: 'new1@x.io' },
+    e2: { ext: 'e2', email: 'new2@x.io' },
+    e3: { ext: 'e3', email: 'u3@x.io' },
+    e4: { ext: 'e4', email: 'u4@x.io' },
+  });
+});
