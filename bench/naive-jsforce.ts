@@ -8,7 +8,7 @@
  * Prints {"ms", "rows", "calls", "failed"}.
  */
 import { performance } from 'node:perf_hooks';
-import { DuckDBInstance } from '@duckdb/node-api';
+import { DuckDBInstance } from '../core/db/duckdb-api.js';
 import jsforce from 'jsforce';
 import { SF_EXTERNAL_ID, SF_OBJECT, mappingOf, type Shape } from './lib/dataset.js';
 

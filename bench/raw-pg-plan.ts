@@ -14,7 +14,7 @@ import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { DuckDBInstance } from '@duckdb/node-api';
+import { DuckDBInstance } from '../core/db/duckdb-api.js';
 import pg from 'pg';
 import { columnsOf } from './lib/dataset.js';
 import { pgUrl, psql, RAW_CSV_COLUMNS } from './lib/pg-dataset.js';

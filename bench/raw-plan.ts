@@ -14,7 +14,7 @@
  * (open, attach, statement, close) is measured by the caller.
  */
 import { performance } from 'node:perf_hooks';
-import { DuckDBInstance } from '@duckdb/node-api';
+import { DuckDBInstance } from '../core/db/duckdb-api.js';
 import { duckdbPayloadSql } from '../core/plan/stage-model.js';
 import { legacyHashSql } from '../core/plan/row-hash.js';
 import { mappingOf, RAW_PREV_TABLE, rawValuesHashSql, type Shape } from './lib/dataset.js';

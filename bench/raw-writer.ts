@@ -10,7 +10,7 @@
  * with the token from $BENCH_SF_TOKEN. Prints {"ms", "rows", "calls"}.
  */
 import { performance } from 'node:perf_hooks';
-import { DuckDBInstance } from '@duckdb/node-api';
+import { DuckDBInstance } from '../core/db/duckdb-api.js';
 import { request } from 'undici';
 import { duckdbPayloadSql } from '../core/plan/stage-model.js';
 import { SF_EXTERNAL_ID, SF_OBJECT, mappingOf, type Shape, type Target } from './lib/dataset.js';

@@ -4,7 +4,7 @@
  * landed table then equals the org with each Id once.
  */
 import { join } from 'node:path';
-import { DuckDBInstance } from '@duckdb/node-api';
+import { DuckDBInstance } from '../core/db/duckdb-api.js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createProject, type TestProject } from './support/project.js';
 import { startSalesforceFixture, type SalesforceFixture } from './support/salesforce/fixture.js';

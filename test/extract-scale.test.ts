@@ -4,7 +4,7 @@
  * REST (the API calls are counted), and the table equals the org. Into DuckDB, and into PostgreSQL.
  */
 import { join } from 'node:path';
-import { DuckDBInstance } from '@duckdb/node-api';
+import { DuckDBInstance } from '../core/db/duckdb-api.js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadProject } from '../core/config/load-project.js';
 import { runExtract } from '../core/extract/run-extract.js';

@@ -7,7 +7,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { DuckDBInstance } from '@duckdb/node-api';
+import { DuckDBInstance } from '../core/db/duckdb-api.js';
 import { Kysely } from 'kysely';
 import { DuckDBDialect } from '../core/db/duckdb-dialect.js';
 import { rowHashIdentity } from '../core/plan/row-hash.js';

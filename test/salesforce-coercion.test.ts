@@ -10,7 +10,7 @@ import { coerceValue, type FieldShape } from '../connectors/destinations/salesfo
 import pg from 'pg';
 import { columnTypeOf } from '../core/db/column-type.js';
 import { DuckDBWarehouse, PostgresWarehouse } from '../core/db/warehouse.js';
-import { DuckDBInstance } from '@duckdb/node-api';
+import { DuckDBInstance } from '../core/db/duckdb-api.js';
 import { PG_BASE } from './support/postgres-admin.js';
 import { ExactNumber } from '../shared/exact-json.js';
 

@@ -9,7 +9,7 @@
 import { copyFile, mkdir, rm, stat, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { DuckDBInstance } from '@duckdb/node-api';
+import { DuckDBInstance } from '../../core/db/duckdb-api.js';
 import { sql } from 'kysely';
 import { loadProject } from '../../core/config/load-project.js';
 import { openStateStore } from '../../core/state/state-store.js';

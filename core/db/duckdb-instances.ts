@@ -10,7 +10,7 @@
  * A process that opens the file once at a time (every CLI command) creates and closes the instance
  * around each open, as before.
  */
-import { DuckDBInstance } from '@duckdb/node-api';
+import { DuckDBInstance } from './duckdb-api.js';
 import './duckdb-text.js';
 
 interface SharedInstance {

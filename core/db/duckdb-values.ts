@@ -2,7 +2,7 @@
  * DuckDB's JS values → plain values for state-store results and `query` output. Payloads never pass
  * through here: the warehouse's SQL writes them as JSON text (core/plan/payload-sql.ts).
  */
-import { DuckDBTimestampTZValue, DuckDBTimestampValue, DuckDBDateValue, DuckDBDecimalValue } from '@duckdb/node-api';
+import { DuckDBTimestampTZValue, DuckDBTimestampValue, DuckDBDateValue, DuckDBDecimalValue } from './duckdb-api.js';
 
 export function toPlainValue(value: unknown): unknown {
   if (value === null || value === undefined) return null;

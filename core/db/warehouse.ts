@@ -4,7 +4,8 @@
  * the model as a temp view first, which is where the database's own parser checks that it is exactly
  * one query; the model then runs read-only.
  */
-import { DuckDBInstance, StatementType, type DuckDBConnection } from '@duckdb/node-api';
+import type { DuckDBConnection } from '@duckdb/node-api';
+import { DuckDBInstance, StatementType } from './duckdb-api.js';
 import './duckdb-text.js';
 import type pg from 'pg';
 import { createWriteStream, existsSync } from 'node:fs';

@@ -7,7 +7,7 @@
  */
 import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { DuckDBInstance } from '@duckdb/node-api';
+import { DuckDBInstance } from '../db/duckdb-api.js';
 import '../db/duckdb-text.js';
 import type { ProjectConfig } from '../config/types.js';
 import { UserError, oneLine } from '../../shared/errors.js';

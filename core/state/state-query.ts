@@ -12,7 +12,7 @@
  *   that role, so superuser-only functions (pg_read_file, lo_import, lo_export, …) are refused.
  */
 import { duckdbMemoryLimit } from './memory-cap.js';
-import { DuckDBInstance, StatementType } from '@duckdb/node-api';
+import { DuckDBInstance, StatementType } from '../db/duckdb-api.js';
 import '../db/duckdb-text.js';
 import { firstTokenOffset, isBlankSql, leadingKeyword } from '../config/sql-statement.js';
 import type { ProjectConfig } from '../config/types.js';
