@@ -974,7 +974,7 @@ export async function forgetSuperseded(store: StateStore, project: ProjectConfig
       select distinct ${name}, w.pk, ${run}, ${at} from (${writtenAddressesSql(match, 'ht_plan')}) w
       where w.a in (select ${deletedAddressSql(match, 's')} from ht_plan s where s.change = 'superseded')
         and not exists (select 1 from sync_pending x where x.sync_name = ${name} and x.primary_key = w.pk)`,
-    forgetPlanRowsSql(sync.name, runId, now, `change = 'superseded'`),
+    ...forgetPlanRowsSql(sync.name, runId, now, `change = 'superseded'`),
   ]);
   return superseded;
 }

@@ -67,7 +67,8 @@ export async function markPending(store: StateStore, syncName: string, runId: st
  * holds. The plan drops such deletes where it can compare addresses (planner.ts, `superseded`), but a
  * destination whose deletes go to a record id its writes never name (Salesforce upserts by External ID,
  * deletes by Id) shows it only once the write that took the record over is acknowledged with its id.
- * Those not yet in `known` are forgotten as `forgetSuperseded` forgets: logged deleted, nothing sent.
+ * Those not yet in `known` are forgotten as `forgetSuperseded` forgets: logged deleted, nothing sent,
+ * and out of the failed-row index in the same transaction (the plan kept a retried delete's entry).
  * Returns the seqs of all of them; the caller skips them. Compared as text: a plan whose rows have no
  * destination id may type the column as a number.
  */
@@ -87,7 +88,7 @@ export async function forgetHeldDeletes(
           where s.destination_id is not null and s.primary_key not in (select d.pk from ht_plan d where d.op = 'delete'))`.execute(db)
   ).rows.map((r) => Number(r.seq));
   const fresh = held.filter((seq) => !known.has(seq));
-  if (fresh.length > 0) await transact(store, [forgetPlanRowsSql(syncName, runId, at, `op = 'delete' and seq in (${fresh.join(', ')})`)]);
+  if (fresh.length > 0) await transact(store, forgetPlanRowsSql(syncName, runId, at, `op = 'delete' and seq in (${fresh.join(', ')})`));
   return held;
 }
 

@@ -13,6 +13,7 @@ import { sql } from 'kysely';
 import type { StateStore } from './state-store.js';
 import { quoteLiteral as literal } from '../db/sql-text.js';
 import { transact } from './transact.js';
+import { removeFailuresSql } from './failed-row-index.js';
 import { rowHashNumberSql } from './row-hash-number.js';
 import { capDuckDBMemory, isOutOfMemory } from './memory-cap.js';
 
@@ -63,12 +64,17 @@ export function currentSnapshotSql(syncName: string, catalog = '', logEmpty = fa
 /**
  * Logs the plan rows `where` selects as deleted, with nothing sent: the fold drops their keys from the
  * snapshot. For deletes a run must not send because another key now holds their record (planner.ts
- * `forgetSuperseded`, plan-table.ts `forgetHeldDeletes`).
+ * `forgetSuperseded`, plan-table.ts `forgetHeldDeletes`). Their keys leave the failed-row index too
+ * (an earlier failed write or delete of the key): they are settled, and the caller runs both statements
+ * in one transaction, so a key is never forgotten while still counted as failing until the next plan.
  */
-export function forgetPlanRowsSql(syncName: string, runId: string, at: Date, where: string): string {
+export function forgetPlanRowsSql(syncName: string, runId: string, at: Date, where: string): string[] {
   const when = `cast(${literal(at.toISOString())} as timestamptz)`;
-  return `insert into sync_snapshot_log (sync_name, primary_key, row_hash, destination_id, synced_at, run_id)
-    select ${literal(syncName)}, pk, null, null, ${when}, ${literal(runId)} from ht_plan where ${where}`;
+  return [
+    `insert into sync_snapshot_log (sync_name, primary_key, row_hash, destination_id, synced_at, run_id)
+      select ${literal(syncName)}, pk, null, null, ${when}, ${literal(runId)} from ht_plan where ${where}`,
+    removeFailuresSql(syncName, `primary_key in (select pk from ht_plan where ${where})`),
+  ];
 }
 
 /**
