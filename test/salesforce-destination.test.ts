@@ -11,6 +11,7 @@ import { DestinationError, type DestinationClient, type OutboundRow, type WriteT
 import { salesforceDestination } from '../connectors/destinations/salesforce/salesforce-destination.js';
 import { createProject, readStateStore, type TestProject } from './support/project.js';
 import { startSalesforceFixture, type SalesforceFixture } from './support/salesforce/fixture.js';
+import { PG_BASE, usePgAdmin } from './support/postgres-admin.js';
 
 const TOKEN = 'sf-access-7f3e9a1c5b2d4e6f';
 const REFRESH = 'sf-refresh-0a9b8c7d6e5f';
@@ -20,13 +21,18 @@ const CREDENTIALS = { accessToken: TOKEN, refreshToken: REFRESH, clientId: 'htl-
 
 let project: TestProject | undefined;
 let sf: SalesforceFixture | undefined;
+/** A PostgreSQL schema holding a test's state store, when it keeps its state there. */
+let pgSchema: string | undefined;
+const pgAdmin = usePgAdmin();
 const clients: DestinationClient[] = [];
 afterEach(async () => {
   await Promise.all(clients.splice(0).map((c) => c.close()));
   await project?.remove();
   await sf?.close();
+  if (pgSchema) await pgAdmin.query(`drop schema if exists ${pgSchema} cascade`);
   project = undefined;
   sf = undefined;
+  pgSchema = undefined;
 });
 
 interface Setup {
@@ -186,6 +192,63 @@ describe('salesforce destination: runs through the CLI', () => {
       const third = await run();
       expect(third.report.plan).toMatchObject({ planned: 0, snapshot_rows: 5 });
       expect(sf!.org.records('Contact').get(id)).toMatchObject({ LastName: 'Moved' });
+    },
+  );
+
+  it.each([
+    ['duckdb', 'an update of it failed'],
+    ['duckdb', 'its delete failed'],
+    ['postgres', 'an update of it failed'],
+    ['postgres', 'its delete failed'],
+  ] as const)(
+    'mirror (%s state): a held delete takes its key out of failed_rows in the same run, when %s before',
+    async (stateType, cause) => {
+      // Key 1 is in the failed-row index when its External ID moves to new key 7001: the run forgets key
+      // 1 without sending its delete (7001's upsert took its record over), and the key is settled. Its
+      // failed row must go in that run, not linger as "failing" until the next run's plan drops it.
+      await setup({ rows: 5, mode: 'mirror' });
+      if (stateType === 'postgres') {
+        pgSchema = `htl_sf_held_${process.pid}_${Date.now()}`;
+        await pgAdmin.query(`create schema ${pgSchema}`);
+        const url = `${PG_BASE}?options=${encodeURIComponent(`-c search_path=${pgSchema}`)}`;
+        const config = await readFile(join(project!.dir, 'hightouch-like.config.yaml'), 'utf8');
+        await project!.write('hightouch-like.config.yaml', `state: { type: postgres, url: "${url}" }\n${config}`);
+      }
+      const query = async (text: string) => {
+        const result = await project!.cli(['query', text, '--json'], env());
+        expect(result.code, result.stderr).toBe(0);
+        return JSON.parse(result.stdout) as Array<Record<string, unknown>>;
+      };
+      const failedRows = () => query('select primary_key, op, error_code from failed_rows order by 1');
+      expect((await run()).report).toMatchObject({ succeeded: 5 });
+      const id = sf!.org.idBy('Contact', 'External_Id__c', 'C-1')!;
+
+      if (cause === 'an update of it failed') {
+        await project!.warehouse(`update contacts set email = 'not-an-email' where id = 1`);
+        expect((await run()).report).toMatchObject({ failed: 1 });
+        expect(await failedRows()).toEqual([{ primary_key: '1', op: 'update', error_code: 'SF_INVALID_EMAIL_ADDRESS' }]);
+        await project!.warehouse(`delete from contacts where id = 1`);
+      } else {
+        await project!.warehouse(`delete from contacts where id = 1`);
+        sf!.org.addRule({ field: 'LastName', value: 'Last1', statusCode: 'INSUFFICIENT_ACCESS_OR_READONLY', times: 1 });
+        expect((await run()).report).toMatchObject({ failed: 1, plan: { to_delete: 1 } });
+        expect(await failedRows()).toEqual([{ primary_key: '1', op: 'delete', error_code: 'SF_INSUFFICIENT_ACCESS_OR_READONLY' }]);
+      }
+
+      // 7001 takes C-1: its upsert by External ID takes key 1's record over, so key 1's delete is held.
+      await project!.warehouse(`insert into contacts values (7001, 'C-1', 'Moved', 'moved@x.io')`);
+      sf!.resetStats();
+      const held = await run();
+      expect(held.code, held.stderr).toBe(0);
+      expect(held.report.plan).toMatchObject({ added: 1, to_delete: 1, retrying: 1 });
+      expect(held.report).toMatchObject({ status: 'succeeded', sent: 1, succeeded: 1, failed: 0 });
+      expect(sf!.writes.map((w) => w.route)).toEqual(['upsert']);
+      expect(held.stderr).toContain('"msg":"deletes_superseded"');
+      expect(sf!.org.records('Contact').get(id)).toMatchObject({ External_Id__c: 'C-1', LastName: 'Moved' });
+      // Settled in this run: no failed row for key 1, and nothing failing in `status`.
+      expect(await failedRows()).toEqual([]);
+      const status = JSON.parse((await project!.cli(['status', '--json'], env())).stdout);
+      expect(status[0]).toMatchObject({ sync: 'contacts', failed_rows: 0, synced_rows: 5 });
     },
   );
 
