@@ -159,6 +159,46 @@ destinations:
   expect((await records()).length).toBe(3);
 });
 
+it.each(['duckdb', 'postgres'])(
+  '%s state: a key superseded at plan time leaves failed_rows in that run, where an earlier update of it failed',
+  async (state) => {
+    // The plan sees that row 3's delete and row 4's write address 'z' (http deletes by external_id):
+    // row 3 is forgotten unsent, and its failed row goes with it.
+    const s = await newSchema();
+    sink = await startHttpSink();
+    project = await createProject({
+      'hightouch-like.config.yaml': `warehouse: { type: duckdb, path: warehouse.duckdb }
+state: ${state === 'postgres' ? '{ type: postgres, url: "${PG_URL}" }' : '{ type: duckdb, path: state.duckdb }'}
+destinations:
+  api: { type: http, url: "\${SINK_URL}" }
+`,
+      'models/contacts.sql': 'select id, ext, email from people',
+      'syncs/contacts.yaml':
+        'model: contacts\ndestination: api\nprimary_key: id\nmode: mirror\nexternal_id: ext\nmapping: { ext: ext, email: email }\n',
+    });
+    await project.warehouse(`create table people (id integer, ext text, email text);
+    insert into people values (1, 'x', 'one@x.io'), (2, 'y', 'two@x.io'), (3, 'z', 'three@x.io')`);
+    const env = { PG_URL: urlFor(s), SINK_URL: sink.url };
+    const failedRows = async () =>
+      JSON.parse((await project!.cli(['query', 'select primary_key, op from failed_rows order by 1', '--json'], env)).stdout);
+    expect((await runJson(['run', 'contacts'], env)).report).toMatchObject({ succeeded: 3 });
+
+    await project.warehouse(`update people set email = 'new3@x.io' where id = 3`);
+    sink.rejectKeys(['z']);
+    expect((await runJson(['run', 'contacts'], env)).report).toMatchObject({ failed: 1 });
+    expect(await failedRows()).toEqual([{ primary_key: '3', op: 'update' }]);
+
+    sink.rejectKeys([]);
+    await project.warehouse(`delete from people where id = 3; insert into people values (4, 'z', 'four@x.io')`);
+    const run = await runJson(['run', 'contacts'], env);
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.report.plan).toMatchObject({ removed: 1, superseded: 1, to_delete: 0, to_insert: 1 });
+    expect(run.report).toMatchObject({ status: 'succeeded', sent: 1, succeeded: 1 });
+    expect(sink.rows.get('z')).toEqual({ ext: 'z', email: 'four@x.io' });
+    expect(await failedRows()).toEqual([]);
+  },
+);
+
 describe('delete guard', () => {
   async function setup(guard = '') {
     sink = await startHttpSink();
